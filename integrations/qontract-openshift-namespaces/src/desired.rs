@@ -1,0 +1,221 @@
+//! Desired state of `openshift-namespaces`: which namespace should exist (or be absent) where.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use qontract_gql_bindings::namespaces_minimal::NamespaceV1;
+use serde::Serialize;
+
+/// What narrows a run.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// `--internal` (Some(true)) / `--external` (Some(false)).
+    pub internal: Option<bool>,
+}
+
+/// One namespace and whether it must exist.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct DesiredNamespace {
+    /// Cluster name.
+    pub cluster: String,
+    /// Namespace name.
+    pub namespace: String,
+    /// `true`: must be absent.
+    pub delete: bool,
+    /// Datafile(s) declaring it.
+    pub paths: Vec<String>,
+}
+
+/// The desired state: namespaces to act on, and declarations that contradict each other.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DesiredState {
+    /// Namespaces, sorted by cluster then name.
+    pub namespaces: Vec<DesiredNamespace>,
+    /// Contradicting declarations (never acted upon).
+    pub errors: Vec<String>,
+}
+
+impl DesiredState {
+    /// The clusters involved.
+    pub fn clusters(&self) -> BTreeSet<&str> {
+        self.namespaces.iter().map(|n| n.cluster.as_str()).collect()
+    }
+}
+
+/// Compute the desired state from the namespaces of app-interface.
+pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
+    let mut by_key: BTreeMap<(String, String), Vec<(bool, String)>> = BTreeMap::new();
+    for ns in namespaces {
+        let cluster = &ns.cluster;
+        let disabled = cluster
+            .disable
+            .as_ref()
+            .and_then(|d| d.integrations.as_ref())
+            .is_some_and(|list| list.iter().any(|i| i == filter.integration));
+        if disabled {
+            continue;
+        }
+        if ns.managed_by_external.unwrap_or(false) {
+            continue;
+        }
+        if filter
+            .cluster_name
+            .as_ref()
+            .is_some_and(|c| c != &cluster.name)
+        {
+            continue;
+        }
+        if filter
+            .namespace_name
+            .as_ref()
+            .is_some_and(|n| n != &ns.name)
+        {
+            continue;
+        }
+        if filter
+            .internal
+            .is_some_and(|internal| cluster.internal.unwrap_or(false) != internal)
+        {
+            continue;
+        }
+        by_key
+            .entry((cluster.name.clone(), ns.name.clone()))
+            .or_default()
+            .push((ns.delete.unwrap_or(false), ns.path.clone()));
+    }
+    let mut state = DesiredState::default();
+    for ((cluster, namespace), decls) in by_key {
+        let deletes: BTreeSet<bool> = decls.iter().map(|(d, _)| *d).collect();
+        let mut paths: Vec<String> = decls.into_iter().map(|(_, p)| p).collect();
+        paths.sort();
+        if deletes.len() > 1 {
+            state.errors.push(format!(
+                "cluster {cluster}: namespace {namespace} is declared both with and without \
+                 delete: true ({}); it is left untouched",
+                paths.join(", ")
+            ));
+            continue;
+        }
+        let delete = deletes.into_iter().next().unwrap_or(false);
+        state.namespaces.push(DesiredNamespace {
+            cluster,
+            namespace,
+            delete,
+            paths,
+        });
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qontract_gql_bindings::namespaces_minimal::{
+        ClusterV1, DisableClusterAutomationsV1, NamespaceV1,
+    };
+
+    fn ns(cluster: &str, name: &str, delete: Option<bool>, path: &str) -> NamespaceV1 {
+        NamespaceV1 {
+            name: name.into(),
+            path: path.into(),
+            delete,
+            labels: None,
+            cluster_admin: None,
+            managed_by_external: None,
+            cluster: ClusterV1 {
+                name: cluster.into(),
+                server_url: format!("https://api.{cluster}:6443"),
+                insecure_skip_tlsverify: None,
+                automation_token: None,
+                cluster_admin_automation_token: None,
+                internal: Some(cluster == "internal"),
+                disable: (cluster == "disabled").then(|| DisableClusterAutomationsV1 {
+                    integrations: Some(vec!["openshift-namespaces".into()]),
+                }),
+            },
+        }
+    }
+
+    fn filter() -> Filter {
+        Filter {
+            integration: "openshift-namespaces",
+            ..Filter::default()
+        }
+    }
+
+    #[test]
+    fn disabled_clusters_are_skipped_and_duplicates_merge() {
+        let state = desired_state(
+            &[
+                ns("c1", "a", None, "/a.yml"),
+                ns("c1", "a", Some(false), "/a2.yml"),
+                ns("disabled", "b", None, "/b.yml"),
+                ns("c2", "old", Some(true), "/old.yml"),
+            ],
+            &filter(),
+        );
+        assert!(state.errors.is_empty());
+        let got: Vec<(&str, &str, bool)> = state
+            .namespaces
+            .iter()
+            .map(|n| (n.cluster.as_str(), n.namespace.as_str(), n.delete))
+            .collect();
+        assert_eq!(got, [("c1", "a", false), ("c2", "old", true)]);
+        assert_eq!(state.namespaces[0].paths, ["/a.yml", "/a2.yml"]);
+    }
+
+    #[test]
+    fn contradicting_declarations_are_errors_not_actions() {
+        let state = desired_state(
+            &[
+                ns("c1", "a", None, "/a.yml"),
+                ns("c1", "a", Some(true), "/a-del.yml"),
+            ],
+            &filter(),
+        );
+        assert!(state.namespaces.is_empty());
+        assert_eq!(state.errors.len(), 1);
+        assert!(
+            state.errors[0].contains("cluster c1: namespace a"),
+            "{}",
+            state.errors[0]
+        );
+        assert!(
+            state.errors[0].contains("/a-del.yml"),
+            "{}",
+            state.errors[0]
+        );
+    }
+
+    #[test]
+    fn filters_narrow_the_run() {
+        let all = vec![
+            ns("c1", "a", None, "/a.yml"),
+            ns("c2", "a", None, "/a.yml"),
+            ns("internal", "b", None, "/b.yml"),
+        ];
+        let f = Filter {
+            cluster_name: Some("c2".into()),
+            ..filter()
+        };
+        assert_eq!(desired_state(&all, &f).clusters(), BTreeSet::from(["c2"]));
+        let f = Filter {
+            internal: Some(true),
+            ..filter()
+        };
+        assert_eq!(
+            desired_state(&all, &f).clusters(),
+            BTreeSet::from(["internal"])
+        );
+        let f = Filter {
+            namespace_name: Some("b".into()),
+            ..filter()
+        };
+        assert_eq!(desired_state(&all, &f).namespaces.len(), 1);
+    }
+}

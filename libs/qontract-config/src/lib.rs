@@ -1,0 +1,269 @@
+//! `config.toml` as qontract-reconcile reads it.
+//!
+//! ```toml
+//! [graphql]
+//! server = "https://qontract-server.example.com/graphql"  # or `bundle = "data.json"` for embedded mode
+//! token = "Basic ..."                                      # optional, sent verbatim as Authorization
+//!
+//! [vault]                    # AppRole, Kubernetes auth, or a token
+//! server = "https://vault.example.com"
+//! role_id = "..."
+//! secret_id = "..."
+//! ```
+//!
+//! Every table is also kept verbatim in [`Config::tables`], because the config-file secret
+//! reader treats the tables as a local secret store (`[path.to.secret] field = "value"`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Errors while loading `config.toml`. Every variant names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has wrong types.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// Parser message (with line and column).
+        message: String,
+    },
+    /// A required setting is missing.
+    #[error("invalid config file {path}: {message}")]
+    Invalid {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// `[graphql]`: where the desired state comes from.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GraphqlConfig {
+    /// URL of qontract-server's GraphQL endpoint, e.g. `http://localhost:4000/graphql`.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// Sent verbatim as the `Authorization` header.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Embedded mode: a bundle JSON file executed in-process (no server).
+    #[serde(default)]
+    pub bundle: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for GraphqlConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphqlConfig")
+            .field("server", &self.server)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("bundle", &self.bundle)
+            .finish()
+    }
+}
+
+/// `[vault]`: how to reach and log in to Vault.
+#[derive(Clone, Default, Deserialize, PartialEq)]
+pub struct VaultConfig {
+    /// Vault address, e.g. `https://vault.example.com`.
+    pub server: String,
+    /// AppRole role id.
+    #[serde(default)]
+    pub role_id: Option<String>,
+    /// AppRole secret id.
+    #[serde(default)]
+    pub secret_id: Option<String>,
+    /// Kubernetes auth role.
+    #[serde(default)]
+    pub kube_auth_role: Option<String>,
+    /// Kubernetes auth mount (default `kubernetes`).
+    #[serde(default)]
+    pub kube_auth_mount: Option<String>,
+    /// A Vault token (our addition; `VAULT_TOKEN` also works).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for VaultConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("VaultConfig")
+            .field("server", &self.server)
+            .field("role_id", &self.role_id)
+            .field("secret_id", &redact(&self.secret_id))
+            .field("kube_auth_role", &self.kube_auth_role)
+            .field("kube_auth_mount", &self.kube_auth_mount)
+            .field("token", &redact(&self.token))
+            .finish()
+    }
+}
+
+/// The parsed `config.toml`.
+#[derive(Clone, Default)]
+pub struct Config {
+    /// File it was read from (for error messages).
+    pub path: PathBuf,
+    /// `[graphql]`.
+    pub graphql: GraphqlConfig,
+    /// `[vault]`, when present.
+    pub vault: Option<VaultConfig>,
+    /// Every table of the file, verbatim (the config-file secret store).
+    pub tables: toml::Table,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("graphql", &self.graphql)
+            .field("vault", &self.vault)
+            .field("tables", &self.tables.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Config {
+    /// Read and parse `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parse `text`; `path` is only used in messages and to resolve relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let parse_err = |e: toml::de::Error| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        };
+        let tables: toml::Table = toml::from_str(text).map_err(parse_err)?;
+        let section = |name: &str| -> Result<Option<toml::Value>, ConfigError> {
+            match tables.get(name) {
+                None => Ok(None),
+                Some(v @ toml::Value::Table(_)) => Ok(Some(v.clone())),
+                Some(_) => Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    message: format!("[{name}] must be a table"),
+                }),
+            }
+        };
+        let graphql: GraphqlConfig = match section("graphql")? {
+            Some(v) => v
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: format!("[graphql]: {}", e.to_string().trim_end()),
+                })?,
+            None => GraphqlConfig::default(),
+        };
+        let vault: Option<VaultConfig> = match section("vault")? {
+            Some(v) => Some(
+                v.try_into()
+                    .map_err(|e: toml::de::Error| ConfigError::Parse {
+                        path: path.to_owned(),
+                        message: format!("[vault]: {}", e.to_string().trim_end()),
+                    })?,
+            ),
+            None => None,
+        };
+        let mut config = Config {
+            path: path.to_owned(),
+            graphql,
+            vault,
+            tables,
+        };
+        if let Some(bundle) = &config.graphql.bundle
+            && bundle.is_relative()
+        {
+            let base = path.parent().unwrap_or(Path::new("."));
+            config.graphql.bundle = Some(base.join(bundle));
+        }
+        Ok(config)
+    }
+
+    /// Look up a dotted path (`a.b.c`) in the config tables, as the config-file secret reader does.
+    pub fn table_at(&self, dotted: &str) -> Option<&toml::Table> {
+        let mut current = &self.tables;
+        for part in dotted.split('.').filter(|p| !p.is_empty()) {
+            current = current.get(part)?.as_table()?;
+        }
+        Some(current)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_graphql_vault_and_keeps_other_tables() {
+        let text = r#"
+[graphql]
+server = "http://localhost:4000/graphql"
+token = "Basic abc"
+
+[vault]
+server = "https://vault.example.com"
+role_id = "role"
+secret_id = "very-secret"
+
+[app-sre.creds.slack]
+token = "xoxb"
+"#;
+        let c = Config::parse(text, Path::new("/etc/qr/config.toml")).unwrap();
+        assert_eq!(
+            c.graphql.server.as_deref(),
+            Some("http://localhost:4000/graphql")
+        );
+        assert_eq!(c.graphql.token.as_deref(), Some("Basic abc"));
+        let vault = c.vault.as_ref().unwrap();
+        assert_eq!(vault.role_id.as_deref(), Some("role"));
+        let slack = c.table_at("app-sre.creds.slack").unwrap();
+        assert_eq!(slack.get("token").and_then(|v| v.as_str()), Some("xoxb"));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("very-secret"), "{debug}");
+        assert!(!debug.contains("Basic abc"), "{debug}");
+    }
+
+    #[test]
+    fn relative_bundle_is_resolved_against_the_config_dir() {
+        let c = Config::parse(
+            "[graphql]\nbundle = \"b.json\"\n",
+            Path::new("/etc/qr/config.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.graphql.bundle.as_deref(),
+            Some(Path::new("/etc/qr/b.json"))
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file() {
+        let err = Config::parse("[graphql\n", Path::new("/x/c.toml")).unwrap_err();
+        assert!(err.to_string().contains("/x/c.toml"), "{err}");
+        let err = Config::parse("[graphql]\nserver = 3\n", Path::new("/x/c.toml")).unwrap_err();
+        assert!(err.to_string().contains("[graphql]"), "{err}");
+        let err = Config::load(Path::new("/nonexistent/c.toml")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/c.toml"), "{err}");
+    }
+
+    #[test]
+    fn unknown_graphql_key_is_rejected() {
+        let err = Config::parse("[graphql]\nsever = \"x\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("sever"), "{err}");
+    }
+}

@@ -1,0 +1,139 @@
+//! What an integration is, to the runtime.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use clap::{ArgMatches, Args, Command, FromArgMatches};
+use futures::future::BoxFuture;
+use qontract_config::Config;
+use qontract_gql::GqlClient;
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+
+/// An integration: a name, its own clap arguments, and a `run`.
+///
+/// Integration crates implement this on a unit struct and expose it; the runtime does
+/// everything else (flags, config, GraphQL client, logging, exit codes, the daemon loop).
+pub trait Integration: Send + Sync + 'static {
+    /// Integration-specific arguments.
+    type Args: Args + FromArgMatches + Send + 'static;
+
+    /// CLI name, e.g. `openshift-namespaces`; also the `integrations_v1` entry name.
+    const NAME: &'static str;
+
+    /// One-line description for `--help`.
+    const ABOUT: &'static str;
+
+    /// Run once: fetch desired and current state, compute the plan, print it (dry-run) or
+    /// apply it.
+    fn run(
+        ctx: RunContext,
+        args: Self::Args,
+    ) -> impl Future<Output = anyhow::Result<RunOutcome>> + Send;
+}
+
+/// Type-erased [`Integration`], for the multi-call binary's registry.
+#[derive(Clone, Copy)]
+pub struct IntegrationSpec {
+    /// CLI name.
+    pub name: &'static str,
+    /// One-line description.
+    pub about: &'static str,
+    augment: fn(Command) -> Command,
+    run: fn(RunContext, &ArgMatches) -> BoxFuture<'static, anyhow::Result<RunOutcome>>,
+}
+
+impl std::fmt::Debug for IntegrationSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntegrationSpec")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl IntegrationSpec {
+    /// The spec of integration `I`.
+    pub fn of<I: Integration>() -> Self {
+        fn augment<I: Integration>(cmd: Command) -> Command {
+            I::Args::augment_args(cmd)
+        }
+        fn run<I: Integration>(
+            ctx: RunContext,
+            matches: &ArgMatches,
+        ) -> BoxFuture<'static, anyhow::Result<RunOutcome>> {
+            match I::Args::from_arg_matches(matches) {
+                Ok(args) => Box::pin(I::run(ctx, args)),
+                Err(e) => Box::pin(async move { Err(anyhow::Error::new(e)) }),
+            }
+        }
+        IntegrationSpec {
+            name: I::NAME,
+            about: I::ABOUT,
+            augment: augment::<I>,
+            run: run::<I>,
+        }
+    }
+
+    /// The integration's own arguments added to `cmd`.
+    pub fn augment_args(&self, cmd: Command) -> Command {
+        (self.augment)(cmd)
+    }
+
+    /// Parse the integration's arguments from `matches` and run it.
+    pub fn run(
+        &self,
+        ctx: RunContext,
+        matches: &ArgMatches,
+    ) -> BoxFuture<'static, anyhow::Result<RunOutcome>> {
+        (self.run)(ctx, matches)
+    }
+}
+
+/// Everything an integration run gets from the runtime.
+#[derive(Clone)]
+pub struct RunContext {
+    /// Integration name.
+    pub integration: &'static str,
+    /// Plan only, no writes.
+    pub dry_run: bool,
+    /// Concurrency bound for calls to external systems.
+    pub thread_pool_size: usize,
+    /// How to print the plan on stdout.
+    pub output: OutputFormat,
+    /// The loaded config.toml.
+    pub config: Arc<Config>,
+    /// GraphQL client, pinned to one bundle, enforcing the schema allow-list.
+    pub gql: Arc<GqlClient>,
+}
+
+impl std::fmt::Debug for RunContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunContext")
+            .field("integration", &self.integration)
+            .field("dry_run", &self.dry_run)
+            .field("thread_pool_size", &self.thread_pool_size)
+            .field("output", &self.output)
+            .finish()
+    }
+}
+
+/// What a run did, as the runtime needs it for the exit code and metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunOutcome {
+    /// Number of actions planned (dry-run) or carried out (wet run), no-ops excluded.
+    pub changes: usize,
+    /// Errors the integration registered and continued past (each names its object); any
+    /// error makes the exit code 1.
+    pub errors: Vec<String>,
+}
+
+impl RunOutcome {
+    /// An outcome with `changes` actions and no error.
+    pub fn with_changes(changes: usize) -> Self {
+        Self {
+            changes,
+            errors: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! The runtime every integration shares: the common flags (each with an environment
+//! variable), `config.toml`, logging in the Python tool's format, the GraphQL client set-up
+//! (bundle pinning, schema allow-list, `--dump-schemas`), exit codes, the multi-call
+//! dispatcher and the `run-integration` daemon loop with its Prometheus metrics.
+//!
+//! An integration crate implements [`Integration`]; a binary lists the integrations it links
+//! in a [`Cli`] and calls [`Cli::main`].
+
+pub mod cli;
+pub mod daemon;
+pub mod exit;
+pub mod integration;
+pub mod logging;
+pub mod metrics;
+pub mod runner;
+
+pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
+pub use exit::ExitStatus;
+pub use integration::{Integration, IntegrationSpec, RunContext, RunOutcome};
+pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory};

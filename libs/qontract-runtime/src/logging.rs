@@ -1,0 +1,233 @@
+//! Logging: the Python tool's console format, or JSON lines.
+//!
+//! Human format (like `reconcile/cli.py`):
+//! `[2026-11-28 12:00:00] [INFO] [DRY-RUN] [openshift_namespaces:lib.rs:42] - message key=value`
+//! — the `[DRY-RUN]` segment only appears in dry-run. JSON format: one object per line with
+//! `timestamp`, `level`, `target`, `fields`, and `dry_run`.
+
+use std::fmt;
+
+use clap::ValueEnum;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// `--log-level`, spelled like Python's logging levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevel {
+    /// Everything, including every queried schema.
+    Debug,
+    /// Actions and progress (default).
+    Info,
+    /// Warnings and errors.
+    Warning,
+    /// Errors only.
+    Error,
+    /// Errors only (Python's CRITICAL).
+    Critical,
+}
+
+impl LogLevel {
+    fn directive(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warning => "warn",
+            LogLevel::Error | LogLevel::Critical => "error",
+        }
+    }
+
+    /// Parse Python-style level names (`INFO`, `warning`, ...), as in `LOG_LEVEL`.
+    pub fn parse(s: &str) -> Option<Self> {
+        <Self as ValueEnum>::from_str(s, true)
+            .ok()
+            .or(match s.to_ascii_uppercase().as_str() {
+                "WARN" => Some(LogLevel::Warning),
+                _ => None,
+            })
+    }
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// The Python tool's console format.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Install the global subscriber. Logs go to stderr; stdout is kept for plans and output.
+/// `RUST_LOG` (if set) overrides the level for fine-grained filtering. Calling it twice is
+/// harmless (the second call is ignored), which the daemon loop relies on.
+pub fn init(level: LogLevel, format: LogFormat, dry_run: bool) {
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| {
+            // Our crates at the chosen level; chatty dependencies one notch quieter.
+            EnvFilter::new(format!(
+                "{lvl},hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube_client=warn",
+                lvl = level.directive()
+            ))
+        });
+    let result = match format {
+        LogFormat::Human => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(false)
+            .event_format(HumanFormat::new(dry_run))
+            .try_init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
+    let _ = result;
+}
+
+/// The Python tool's console format.
+#[derive(Debug, Clone, Copy)]
+pub struct HumanFormat {
+    /// Print the `[DRY-RUN]` marker.
+    pub dry_run: bool,
+}
+
+impl HumanFormat {
+    /// A formatter with or without the dry-run marker.
+    pub fn new(dry_run: bool) -> Self {
+        Self { dry_run }
+    }
+}
+
+fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for HumanFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let now = time_now();
+        write!(writer, "[{now}] [{}] ", level_name(meta.level()))?;
+        if self.dry_run {
+            write!(writer, "[DRY-RUN] ")?;
+        }
+        let file = meta
+            .file()
+            .map(|f| f.rsplit('/').next().unwrap_or(f))
+            .unwrap_or("?");
+        write!(
+            writer,
+            "[{}:{}:{}] - ",
+            meta.target(),
+            file,
+            meta.line().unwrap_or(0)
+        )?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC without pulling a date crate.
+fn time_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_utc(secs)
+}
+
+/// Format seconds since the epoch as `YYYY-MM-DD HH:MM:SS` (UTC).
+pub fn format_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{d:02} {h:02}:{m:02}:{s:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00");
+        assert_eq!(format_utc(1_798_000_000), "2026-12-23 04:26:40");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn python_level_names_parse() {
+        assert_eq!(LogLevel::parse("INFO"), Some(LogLevel::Info));
+        assert_eq!(LogLevel::parse("warning"), Some(LogLevel::Warning));
+        assert_eq!(LogLevel::parse("WARN"), Some(LogLevel::Warning));
+        assert_eq!(LogLevel::parse("nope"), None);
+    }
+
+    #[test]
+    fn human_format_has_dry_run_marker() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        for (dry_run, expect) in [(true, true), (false, false)] {
+            let buf = Buf::default();
+            let writer = buf.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .event_format(HumanFormat::new(dry_run))
+                .finish();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::info!(cluster = "c1", "['apply', 'c1', 'ns', 'ConfigMap', 'x']");
+            });
+            let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+            assert!(out.contains("[INFO] "), "{out}");
+            assert_eq!(out.contains("[DRY-RUN] "), expect, "{out}");
+            assert!(
+                out.contains(" - ['apply', 'c1', 'ns', 'ConfigMap', 'x'] cluster=\"c1\""),
+                "{out}"
+            );
+        }
+    }
+}

@@ -1,0 +1,285 @@
+//! From argv to exit code: parse flags, load config, connect the GraphQL client, run the
+//! integration, print the outcome, map it to an exit code.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use clap::{ArgMatches, Args, Command, FromArgMatches};
+use qontract_config::Config;
+use qontract_gql::{ClientOptions, GqlClient, GqlTransport, HttpTransport, RetryPolicy};
+
+use crate::cli::CommonArgs;
+use crate::exit::ExitStatus;
+use crate::integration::{IntegrationSpec, RunContext, RunOutcome};
+use crate::logging::{self, LogLevel};
+
+/// Builds the GraphQL transport for embedded mode (`[graphql] bundle = ...`); provided by the
+/// binary that links the embedded executor.
+pub type EmbeddedTransportFactory = fn(&Config) -> anyhow::Result<Arc<dyn GqlTransport>>;
+
+/// The set of integrations a binary links, and how it was invoked.
+#[derive(Debug, Clone)]
+pub struct Cli {
+    /// Binary name for `--help`.
+    pub bin_name: &'static str,
+    /// Linked integrations.
+    pub integrations: Vec<IntegrationSpec>,
+    /// Embedded-mode transport, when the binary links the executor.
+    pub embedded: Option<EmbeddedTransportFactory>,
+    /// Retry policy of the GraphQL client (tests shorten it).
+    pub retry: RetryPolicy,
+}
+
+/// Name of the daemon subcommand / link (the Python tool's container entrypoint).
+pub const DAEMON_COMMAND: &str = "run-integration";
+
+impl Cli {
+    /// A CLI for `integrations`.
+    pub fn new(bin_name: &'static str, integrations: Vec<IntegrationSpec>) -> Self {
+        Self {
+            bin_name,
+            integrations,
+            embedded: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The clap command of the multi-call binary: one subcommand per integration.
+    pub fn multi_command(&self) -> Command {
+        let mut cmd = CommonArgs::augment_args(
+            Command::new(self.bin_name)
+                .about("Reconcile app-interface's desired state with the systems it describes")
+                .version(env!("CARGO_PKG_VERSION"))
+                .subcommand_required(true)
+                .arg_required_else_help(true),
+        );
+        for spec in &self.integrations {
+            cmd = cmd.subcommand(spec.augment_args(Command::new(spec.name).about(spec.about)));
+        }
+        cmd.subcommand(Command::new(DAEMON_COMMAND).about(
+            "Run an integration in a loop as a container entrypoint, configured by environment \
+             (INTEGRATION_NAME, INTEGRATION_EXTRA_ARGS, CONFIG, DRY_RUN, RUN_ONCE, \
+             SLEEP_DURATION_SECS, SLEEP_ON_ERROR, PROMETHEUS_PORT, PUSHGATEWAY_*)",
+        ))
+    }
+
+    /// The clap command of a single-integration binary.
+    pub fn single_command(spec: &IntegrationSpec) -> Command {
+        CommonArgs::augment_args(
+            spec.augment_args(
+                Command::new(spec.name)
+                    .about(spec.about)
+                    .version(env!("CARGO_PKG_VERSION")),
+            ),
+        )
+    }
+
+    /// `main` of a binary: dispatch on argv[0] (a link named after an integration, or
+    /// `run-integration`), otherwise the multi-call CLI.
+    pub fn main(&self) -> ExitCode {
+        let argv: Vec<OsString> = std::env::args_os().collect();
+        let invoked_as = argv
+            .first()
+            .and_then(|a| Path::new(a).file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("cannot start the async runtime: {e}");
+                return ExitStatus::Error.into();
+            }
+        };
+        let status = runtime.block_on(async {
+            if invoked_as == DAEMON_COMMAND {
+                crate::daemon::run_from_env(self).await
+            } else if let Some(spec) = self.integrations.iter().find(|s| s.name == invoked_as) {
+                self.run_single(spec, argv).await
+            } else {
+                self.run_multi(argv).await
+            }
+        });
+        status.into()
+    }
+
+    /// Run the multi-call CLI with `argv` (argv\[0\] included) in-process.
+    pub async fn run_multi(&self, argv: Vec<OsString>) -> ExitStatus {
+        let matches = match self.multi_command().try_get_matches_from(argv) {
+            Ok(m) => m,
+            Err(e) => return clap_exit(e),
+        };
+        let Some((name, sub)) = matches.subcommand() else {
+            return ExitStatus::Error;
+        };
+        if name == DAEMON_COMMAND {
+            return Box::pin(crate::daemon::run_from_env(self)).await;
+        }
+        let Some(spec) = self.integrations.iter().find(|s| s.name == name) else {
+            eprintln!("unknown integration {name:?}");
+            return ExitStatus::Error;
+        };
+        self.run_parsed(spec, sub).await
+    }
+
+    /// Run a single-integration CLI with `argv` in-process.
+    pub async fn run_single(&self, spec: &IntegrationSpec, argv: Vec<OsString>) -> ExitStatus {
+        match Self::single_command(spec).try_get_matches_from(argv) {
+            Ok(m) => self.run_parsed(spec, &m).await,
+            Err(e) => clap_exit(e),
+        }
+    }
+
+    async fn run_parsed(&self, spec: &IntegrationSpec, matches: &ArgMatches) -> ExitStatus {
+        let common = match CommonArgs::from_arg_matches(matches) {
+            Ok(c) => c,
+            Err(e) => return clap_exit(e),
+        };
+        let level = common
+            .log_level
+            .or_else(|| {
+                std::env::var("LOG_LEVEL")
+                    .ok()
+                    .and_then(|l| LogLevel::parse(&l))
+            })
+            .unwrap_or(LogLevel::Info);
+        logging::init(level, common.log_format, common.dry_run);
+
+        let mut gql_for_dump: Option<Arc<GqlClient>> = None;
+        let result = self
+            .run_once(spec, &common, matches, &mut gql_for_dump)
+            .await;
+        if let Some(path) = &common.dump_schemas {
+            let schemas = gql_for_dump
+                .map(|g| g.queried_schemas())
+                .unwrap_or_default();
+            if let Err(e) = write_schemas(path, &schemas) {
+                tracing::error!("{e:#}");
+            }
+        }
+        match result {
+            Ok(outcome) => {
+                for error in &outcome.errors {
+                    tracing::error!("{error}");
+                }
+                if !outcome.errors.is_empty() {
+                    eprintln!(
+                        "{}: {} error(s), {} change(s) {}",
+                        spec.name,
+                        outcome.errors.len(),
+                        outcome.changes,
+                        if common.dry_run { "planned" } else { "made" }
+                    );
+                    ExitStatus::Error
+                } else if common.detailed_exitcode && outcome.changes > 0 {
+                    ExitStatus::ChangesPlanned
+                } else {
+                    ExitStatus::Success
+                }
+            }
+            Err(e) => {
+                let status = ExitStatus::from_error(&e);
+                tracing::error!("{}: {e:#}", spec.name);
+                status
+            }
+        }
+    }
+
+    async fn run_once(
+        &self,
+        spec: &IntegrationSpec,
+        common: &CommonArgs,
+        matches: &ArgMatches,
+        gql_out: &mut Option<Arc<GqlClient>>,
+    ) -> anyhow::Result<RunOutcome> {
+        let pending = common.unimplemented_flags();
+        if !pending.is_empty() {
+            anyhow::bail!("{} not implemented yet", pending.join(", "));
+        }
+        let config_path = common.config.as_deref().context(
+            "no config file: pass --config FILE or set QONTRACT_CONFIG (see README: config.toml)",
+        )?;
+        let config = Arc::new(Config::load(config_path)?);
+        let transport = self.transport(&config)?;
+        let options = ClientOptions {
+            integration: Some(spec.name.to_owned()),
+            validate_schemas: common.validate_schemas(),
+            pin_sha: common.gql_sha_url(),
+            retry: self.retry,
+        };
+        let gql = Arc::new(
+            GqlClient::connect(transport, options)
+                .await
+                .with_context(|| format!("cannot start {}", spec.name))?,
+        );
+        *gql_out = Some(gql.clone());
+        if !common.dry_run {
+            tracing::info!("using gql endpoint {}", gql.endpoint());
+        }
+        let ctx = RunContext {
+            integration: spec.name,
+            dry_run: common.dry_run,
+            thread_pool_size: common.thread_pool_size,
+            output: common.output,
+            config,
+            gql,
+        };
+        spec.run(ctx, matches).await
+    }
+
+    fn transport(&self, config: &Config) -> anyhow::Result<Arc<dyn GqlTransport>> {
+        let graphql = &config.graphql;
+        match (&graphql.server, &graphql.bundle) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "{}: [graphql] has both server and bundle; choose one",
+                config.path.display()
+            ),
+            (Some(server), None) => Ok(Arc::new(
+                HttpTransport::new(server, graphql.token.clone())
+                    .with_context(|| format!("{}: [graphql] server", config.path.display()))?,
+            )),
+            (None, Some(bundle)) => match self.embedded {
+                Some(factory) => factory(config),
+                None => anyhow::bail!(
+                    "{}: [graphql] bundle = {:?}: embedded mode is not implemented yet in this \
+                     binary; use [graphql] server",
+                    config.path.display(),
+                    bundle
+                ),
+            },
+            (None, None) => anyhow::bail!(
+                "{}: [graphql] server is mandatory (the URL of qontract-server's /graphql)",
+                config.path.display()
+            ),
+        }
+    }
+}
+
+fn write_schemas(path: &Path, schemas: &[String]) -> anyhow::Result<()> {
+    let text = serde_json::to_string(schemas)?;
+    std::fs::write(path, text)
+        .with_context(|| format!("cannot write --dump-schemas file {}", path.display()))
+}
+
+/// Print a clap error/help. Help and version exit 0; usage errors exit 1 (not clap's 2, which
+/// means "changes planned" with `--detailed-exitcode`).
+fn clap_exit(e: clap::Error) -> ExitStatus {
+    let _ = e.print();
+    match e.kind() {
+        clap::error::ErrorKind::DisplayHelp
+        | clap::error::ErrorKind::DisplayVersion
+        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Success
+            }
+        }
+        _ => ExitStatus::Error,
+    }
+}
