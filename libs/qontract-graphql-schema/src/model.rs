@@ -436,7 +436,9 @@ impl SchemaConfs {
     /// The types implementing `interface` directly or through an ancestor, in conf order
     /// (`DatafileObject_v1`: every datafile-backed conf).
     pub fn implementors<'a>(&'a self, interface: &'a str) -> impl Iterator<Item = &'a Conf> + 'a {
-        self.confs.iter().filter(move |c| self.interfaces_of(c).any(|i| i == interface))
+        self.confs
+            .iter()
+            .filter(move |c| self.interfaces_of(c).any(|i| i == interface))
     }
 
     /// The interfaces `conf` implements, in SDL order.
