@@ -105,6 +105,8 @@ pub struct RunContext {
     pub config: Arc<Config>,
     /// GraphQL client, pinned to one bundle, enforcing the schema allow-list.
     pub gql: Arc<GqlClient>,
+    /// The secret reader (Vault or config file), built on first use.
+    pub secrets: Arc<crate::secrets::SecretsProvider>,
 }
 
 impl std::fmt::Debug for RunContext {

@@ -13,8 +13,10 @@ pub mod integration;
 pub mod logging;
 pub mod metrics;
 pub mod runner;
+pub mod secrets;
 
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;
 pub use integration::{Integration, IntegrationSpec, RunContext, RunOutcome};
 pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory};
+pub use secrets::SecretsProvider;

@@ -226,6 +226,10 @@ impl Cli {
             dry_run: common.dry_run,
             thread_pool_size: common.thread_pool_size,
             output: common.output,
+            secrets: Arc::new(crate::secrets::SecretsProvider::new(
+                config.clone(),
+                gql.clone(),
+            )),
             config,
             gql,
         };

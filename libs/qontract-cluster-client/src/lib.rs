@@ -1,0 +1,456 @@
+//! Cluster client factory (`ClusterMap`, the Python tool's `OC_Map`): from app-interface
+//! cluster data, one memoised Kubernetes client per cluster — and a privileged one where a
+//! namespace asks for `clusterAdmin` — with the automation token read through the secret
+//! reader. API discovery is cached per cluster.
+//!
+//! A cluster that cannot be used (no token, token secret missing, `server` in the token
+//! secret not matching `serverUrl`, unreachable, bad credentials) becomes a per-cluster
+//! [`ClusterClientError`]; every other cluster proceeds. Clusters whose
+//! `disable.integrations` lists the integration, or whose `internal` flag does not match
+//! `--internal/--external`, are skipped and have no entry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{ApiResource, GroupVersionKind};
+use kube::discovery::{ApiCapabilities, Discovery, Scope};
+use qontract_secrets::{SecretError, SecretReader, VaultSecret};
+use tokio::sync::OnceCell;
+
+/// Connection data of one cluster, as app-interface declares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSpec {
+    /// Cluster name.
+    pub name: String,
+    /// API server URL.
+    pub server_url: String,
+    /// Skip TLS verification of the API server.
+    pub insecure_skip_tls_verify: bool,
+    /// Token of the automation service account.
+    pub automation_token: Option<VaultSecret>,
+    /// Token of the cluster-admin automation service account.
+    pub cluster_admin_automation_token: Option<VaultSecret>,
+    /// `internal` flag (`None` when unset).
+    pub internal: Option<bool>,
+    /// `disable.integrations`.
+    pub disabled_integrations: Vec<String>,
+}
+
+/// Why a cluster has no client. Every variant names the cluster.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClusterClientError {
+    /// The cluster declares no token for the requested access level.
+    #[error("[{cluster}] has no {} token", if *.privileged { "clusterAdminAutomationToken" } else { "automationToken" })]
+    NoAutomationToken {
+        /// Cluster name.
+        cluster: String,
+        /// Privileged (cluster-admin) access was requested.
+        privileged: bool,
+    },
+    /// The cluster declares no `serverUrl`.
+    #[error("[{cluster}] has no serverUrl")]
+    NoServerUrl {
+        /// Cluster name.
+        cluster: String,
+    },
+    /// `serverUrl` is not a URL.
+    #[error("[{cluster}] invalid serverUrl {url:?}: {message}")]
+    InvalidServerUrl {
+        /// Cluster name.
+        cluster: String,
+        /// The URL.
+        url: String,
+        /// Parser message.
+        message: String,
+    },
+    /// The token could not be read.
+    #[error("[{cluster}] cannot read its token: {message}")]
+    Secret {
+        /// Cluster name.
+        cluster: String,
+        /// The secret reader's error (names path/field/version, never the value).
+        message: String,
+    },
+    /// The token secret's `server` field names another API server.
+    #[error(
+        "[{cluster}] server URL mismatch: token secret is for {secret_server}, cluster serverUrl is {server_url}"
+    )]
+    ServerMismatch {
+        /// Cluster name.
+        cluster: String,
+        /// `server` in the token secret.
+        secret_server: String,
+        /// The cluster's `serverUrl`.
+        server_url: String,
+    },
+    /// The API server refused the token.
+    #[error("[{cluster}] credentials rejected by {server_url}: {message}")]
+    Unauthorized {
+        /// Cluster name.
+        cluster: String,
+        /// API server URL.
+        server_url: String,
+        /// Server message.
+        message: String,
+    },
+    /// The API server could not be reached.
+    #[error("[{cluster}] is unreachable: {message}")]
+    Unreachable {
+        /// Cluster name.
+        cluster: String,
+        /// What happened.
+        message: String,
+    },
+}
+
+impl ClusterClientError {
+    /// The cluster the error is about.
+    pub fn cluster(&self) -> &str {
+        match self {
+            ClusterClientError::NoAutomationToken { cluster, .. }
+            | ClusterClientError::NoServerUrl { cluster }
+            | ClusterClientError::InvalidServerUrl { cluster, .. }
+            | ClusterClientError::Secret { cluster, .. }
+            | ClusterClientError::ServerMismatch { cluster, .. }
+            | ClusterClientError::Unauthorized { cluster, .. }
+            | ClusterClientError::Unreachable { cluster, .. } => cluster,
+        }
+    }
+}
+
+/// Options of [`ClusterMap::build`].
+#[derive(Debug, Clone, Default)]
+pub struct ClusterMapOptions {
+    /// Integration name, matched against `disable.integrations`.
+    pub integration: String,
+    /// `--internal` (Some(true)) / `--external` (Some(false)) / all (None).
+    pub internal: Option<bool>,
+    /// Clusters that also need a privileged (cluster-admin) client.
+    pub privileged: BTreeSet<String>,
+    /// Extra trusted CA certificates (PEM), e.g. a test cluster's.
+    pub extra_root_certs_pem: Vec<Vec<u8>>,
+    /// Concurrency bound (`--thread-pool-size`).
+    pub concurrency: usize,
+    /// Timeout of each API request (default 60 s, like the Python native client).
+    pub request_timeout: Option<Duration>,
+}
+
+/// A ready client for one cluster.
+#[derive(Clone)]
+pub struct ClusterClient {
+    /// Cluster name.
+    pub cluster: String,
+    /// Whether this is the cluster-admin client.
+    pub privileged: bool,
+    /// The Kubernetes client.
+    pub client: kube::Client,
+    discovery: Arc<OnceCell<Arc<Discovery>>>,
+}
+
+impl std::fmt::Debug for ClusterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterClient")
+            .field("cluster", &self.cluster)
+            .field("privileged", &self.privileged)
+            .finish()
+    }
+}
+
+/// Errors of API discovery.
+#[derive(Debug, thiserror::Error)]
+#[error("[{cluster}] API discovery failed: {source}")]
+pub struct DiscoveryError {
+    /// Cluster name.
+    pub cluster: String,
+    /// kube's error.
+    #[source]
+    pub source: kube::Error,
+}
+
+impl ClusterClient {
+    /// Wrap an existing client (tests, custom set-ups).
+    pub fn new(cluster: impl Into<String>, privileged: bool, client: kube::Client) -> Self {
+        Self {
+            cluster: cluster.into(),
+            privileged,
+            client,
+            discovery: Arc::new(OnceCell::new()),
+        }
+    }
+
+    /// The cluster's API discovery, fetched once and cached.
+    pub async fn discovery(&self) -> Result<Arc<Discovery>, DiscoveryError> {
+        self.discovery
+            .get_or_try_init(|| async {
+                Discovery::new(self.client.clone())
+                    .run()
+                    .await
+                    .map(Arc::new)
+                    .map_err(|source| DiscoveryError {
+                        cluster: self.cluster.clone(),
+                        source,
+                    })
+            })
+            .await
+            .cloned()
+    }
+
+    /// Resolve `kind` (optionally in `api_version`, e.g. `apps/v1`) to its API resource.
+    /// `None` when the cluster does not serve that kind.
+    pub async fn resolve_kind(
+        &self,
+        kind: &str,
+        api_version: Option<&str>,
+    ) -> Result<Option<(ApiResource, ApiCapabilities)>, DiscoveryError> {
+        let discovery = self.discovery().await?;
+        if let Some(api_version) = api_version {
+            let (group, version) = match api_version.split_once('/') {
+                Some((g, v)) => (g, v),
+                None => ("", api_version),
+            };
+            return Ok(discovery.resolve_gvk(&GroupVersionKind::gvk(group, version, kind)));
+        }
+        // Prefer the core group, then any group's preferred version.
+        for group in discovery.groups() {
+            if let Some((ar, caps)) = group
+                .recommended_resources()
+                .into_iter()
+                .find(|(ar, _)| ar.kind == kind)
+            {
+                return Ok(Some((ar, caps)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether `kind` is namespaced on this cluster (`None` when unknown).
+    pub async fn is_namespaced(&self, kind: &str) -> Result<Option<bool>, DiscoveryError> {
+        Ok(self
+            .resolve_kind(kind, None)
+            .await?
+            .map(|(_, caps)| caps.scope == Scope::Namespaced))
+    }
+}
+
+/// The clients of every cluster of a run.
+#[derive(Debug, Default)]
+pub struct ClusterMap {
+    clients: BTreeMap<(String, bool), Result<ClusterClient, ClusterClientError>>,
+    skipped: BTreeSet<String>,
+}
+
+impl ClusterMap {
+    /// Build (concurrently, bounded) a client for every cluster — and a privileged one for
+    /// the clusters in `options.privileged` — and check each can be reached with its token.
+    pub async fn build(
+        clusters: Vec<ClusterSpec>,
+        secrets: Arc<dyn SecretReader>,
+        options: &ClusterMapOptions,
+    ) -> Self {
+        let mut map = ClusterMap::default();
+        let mut jobs = Vec::new();
+        let mut seen = BTreeSet::new();
+        for spec in clusters {
+            if !seen.insert(spec.name.clone()) {
+                continue;
+            }
+            let disabled = spec
+                .disabled_integrations
+                .iter()
+                .any(|i| i == &options.integration || i.replace('_', "-") == options.integration);
+            let internal_mismatch = options
+                .internal
+                .is_some_and(|want| spec.internal.unwrap_or(false) != want);
+            if disabled || internal_mismatch {
+                map.skipped.insert(spec.name.clone());
+                continue;
+            }
+            let spec = Arc::new(spec);
+            jobs.push((spec.clone(), false));
+            if options.privileged.contains(&spec.name) {
+                jobs.push((spec, true));
+            }
+        }
+        let concurrency = options.concurrency.max(1);
+        let results: Vec<_> = futures::stream::iter(jobs)
+            .map(|(spec, privileged)| {
+                let secrets = secrets.clone();
+                async move {
+                    let result = connect(&spec, privileged, secrets.as_ref(), options).await;
+                    ((spec.name.clone(), privileged), result)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+        for (key, result) in results {
+            if let Err(e) = &result {
+                tracing::error!("{e}");
+            }
+            map.clients.insert(key, result);
+        }
+        map
+    }
+
+    /// Insert a client directly (tests, custom set-ups).
+    pub fn insert(&mut self, client: ClusterClient) {
+        self.clients
+            .insert((client.cluster.clone(), client.privileged), Ok(client));
+    }
+
+    /// The client of `cluster`: `None` if the cluster was skipped or is unknown, the error if
+    /// it could not be built.
+    pub fn get(
+        &self,
+        cluster: &str,
+        privileged: bool,
+    ) -> Option<Result<&ClusterClient, &ClusterClientError>> {
+        self.clients
+            .get(&(cluster.to_owned(), privileged))
+            .map(|r| r.as_ref())
+    }
+
+    /// Whether the cluster was skipped (disabled for this integration, internal mismatch).
+    pub fn is_skipped(&self, cluster: &str) -> bool {
+        self.skipped.contains(cluster)
+    }
+
+    /// Names of the clusters with a working (non-privileged) client.
+    pub fn clusters(&self) -> Vec<&str> {
+        self.clients
+            .iter()
+            .filter(|((_, privileged), r)| !privileged && r.is_ok())
+            .map(|((name, _), _)| name.as_str())
+            .collect()
+    }
+
+    /// Every per-cluster error.
+    pub fn errors(&self) -> Vec<&ClusterClientError> {
+        self.clients
+            .values()
+            .filter_map(|r| r.as_ref().err())
+            .collect()
+    }
+}
+
+async fn connect(
+    spec: &ClusterSpec,
+    privileged: bool,
+    secrets: &dyn SecretReader,
+    options: &ClusterMapOptions,
+) -> Result<ClusterClient, ClusterClientError> {
+    let cluster = spec.name.clone();
+    if spec.server_url.trim().is_empty() {
+        return Err(ClusterClientError::NoServerUrl { cluster });
+    }
+    let token_ref = if privileged {
+        spec.cluster_admin_automation_token.as_ref()
+    } else {
+        spec.automation_token.as_ref()
+    };
+    let token_ref = token_ref.ok_or_else(|| ClusterClientError::NoAutomationToken {
+        cluster: cluster.clone(),
+        privileged,
+    })?;
+    let secret_err = |e: SecretError| ClusterClientError::Secret {
+        cluster: cluster.clone(),
+        message: e.to_string(),
+    };
+    let data = secrets
+        .read_all(&token_ref.path, token_ref.version)
+        .await
+        .map_err(secret_err)?;
+    if let Some(server) = data.get("server") {
+        let secret_server = server.expose().trim_end_matches('/');
+        if secret_server != spec.server_url.trim_end_matches('/') {
+            return Err(ClusterClientError::ServerMismatch {
+                cluster,
+                secret_server: secret_server.to_owned(),
+                server_url: spec.server_url.clone(),
+            });
+        }
+    }
+    let token = secrets.read(token_ref).await.map_err(secret_err)?;
+
+    let uri: http::Uri = spec
+        .server_url
+        .parse()
+        .map_err(
+            |e: http::uri::InvalidUri| ClusterClientError::InvalidServerUrl {
+                cluster: cluster.clone(),
+                url: spec.server_url.clone(),
+                message: e.to_string(),
+            },
+        )?;
+    let mut config = kube::Config::new(uri);
+    config.accept_invalid_certs = spec.insecure_skip_tls_verify;
+    let timeout = options.request_timeout.unwrap_or(Duration::from_secs(60));
+    config.connect_timeout = Some(Duration::from_secs(10).min(timeout));
+    config.read_timeout = Some(timeout);
+    config.write_timeout = Some(timeout);
+    if !options.extra_root_certs_pem.is_empty() {
+        let mut ders = Vec::new();
+        for pem in &options.extra_root_certs_pem {
+            ders.extend(pem_to_der(pem));
+        }
+        config.root_cert = Some(ders);
+    }
+    config.auth_info.token = Some(secrecy::SecretString::from(token.into_exposed()));
+    let client = kube::Client::try_from(config).map_err(|e| ClusterClientError::Unreachable {
+        cluster: cluster.clone(),
+        message: format!("cannot build a client: {e}"),
+    })?;
+    match client.apiserver_version().await {
+        Ok(_) => Ok(ClusterClient::new(cluster, privileged, client)),
+        Err(kube::Error::Api(status)) if status.code == 401 || status.code == 403 => {
+            Err(ClusterClientError::Unauthorized {
+                cluster,
+                server_url: spec.server_url.clone(),
+                message: status.message.clone(),
+            })
+        }
+        Err(e) => Err(ClusterClientError::Unreachable {
+            cluster,
+            message: error_chain(&e),
+        }),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+/// Decode the certificates of a PEM bundle to DER.
+fn pem_to_der(pem: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine as _;
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("-----BEGIN CERTIFICATE-----") {
+            current = Some(String::new());
+        } else if line.starts_with("-----END CERTIFICATE-----") {
+            if let Some(b64) = current.take()
+                && let Ok(der) = base64::engine::general_purpose::STANDARD.decode(b64)
+            {
+                out.push(der);
+            }
+        } else if let Some(buf) = current.as_mut() {
+            buf.push_str(line);
+        }
+    }
+    out
+}

@@ -1,0 +1,461 @@
+//! The ResourceInventory: desired and current objects per cluster, namespace and resource type.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_openshift_resource::annotations::LAST_APPLIED_CONFIGURATION;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Pseudo namespace used by integrations that manage cluster-scoped objects.
+pub const CLUSTER_SCOPE_NAMESPACE: &str = "cluster";
+
+/// The object an [`InventoryError`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    /// Cluster name.
+    pub cluster: String,
+    /// Namespace name.
+    pub namespace: String,
+    /// Resource type (kind or `Kind.group`).
+    pub resource_type: String,
+    /// Object name.
+    pub name: String,
+}
+
+impl ObjectRef {
+    fn boxed(cluster: &str, namespace: &str, resource_type: &str, name: &str) -> Box<Self> {
+        Box::new(Self {
+            cluster: cluster.to_owned(),
+            namespace: namespace.to_owned(),
+            resource_type: resource_type.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+}
+
+/// Why an object could not be added to the inventory. Each message names the cluster,
+/// namespace, resource type and object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    /// The cluster was never initialised (it is not managed by this run).
+    #[error("[{}/{}] cluster {} is not initialised in the inventory; cannot add {} {}", .object.cluster, .object.namespace, .object.cluster, .object.resource_type, .object.name)]
+    ClusterNotInitialized {
+        /// The object.
+        object: Box<ObjectRef>,
+    },
+    /// The resource type is not initialised for the namespace (upstream `KeyError`).
+    #[error("[{}/{}] unknown kind: {}. hint: is it missing from managedResourceTypes? (object {}, from {details})", .object.cluster, .object.namespace, .object.resource_type, .object.name)]
+    UnknownKind {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// Where the object came from.
+        details: String,
+    },
+    /// `managedResourceNames` is set for the type and does not list the name.
+    #[error("[{}/{}] desired item is not managed: {} {} is not listed in managedResourceNames (from {details})", .object.cluster, .object.namespace, .object.resource_type, .object.name)]
+    NotManaged {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// Where the object came from.
+        details: String,
+    },
+    /// The same object is declared twice in one run; the first declaration is kept.
+    #[error("[{}/{}] desired item already exists: {} {} is declared by {first} and again by {second}", .object.cluster, .object.namespace, .object.resource_type, .object.name)]
+    DuplicateDesired {
+        /// The object.
+        object: Box<ObjectRef>,
+        /// Where the kept declaration came from.
+        first: String,
+        /// Where the rejected declaration came from.
+        second: String,
+    },
+}
+
+impl InventoryError {
+    /// The object the error is about.
+    pub fn object(&self) -> &ObjectRef {
+        match self {
+            InventoryError::ClusterNotInitialized { object }
+            | InventoryError::UnknownKind { object, .. }
+            | InventoryError::NotManaged { object, .. }
+            | InventoryError::DuplicateDesired { object, .. } => object,
+        }
+    }
+}
+
+/// An error registered during the run. Any registered error disables deletions; an error with
+/// a cluster additionally stops all changes to that cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RegisteredError {
+    /// The cluster the error is about, if it is cluster-wide.
+    pub cluster: Option<String>,
+    /// Human-readable message naming what the error is about.
+    pub message: String,
+}
+
+impl fmt::Display for RegisteredError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cluster {
+            Some(cluster) => write!(formatter, "[{cluster}] {}", self.message),
+            None => formatter.write_str(&self.message),
+        }
+    }
+}
+
+/// A desired object and whether it is applied with the cluster-admin token.
+#[derive(Debug, Clone)]
+pub struct DesiredEntry {
+    /// The desired object.
+    pub resource: OpenshiftResource,
+    /// Apply with the privileged (cluster-admin) client.
+    pub privileged: bool,
+}
+
+/// Desired and current objects of one resource type in one namespace of one cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceTypeState {
+    pub(crate) current: BTreeMap<String, OpenshiftResource>,
+    pub(crate) desired: BTreeMap<String, DesiredEntry>,
+    managed_names: Option<BTreeSet<String>>,
+}
+
+impl ResourceTypeState {
+    /// Current (cluster) objects by name.
+    pub fn current(&self) -> &BTreeMap<String, OpenshiftResource> {
+        &self.current
+    }
+
+    /// Desired objects by name.
+    pub fn desired(&self) -> &BTreeMap<String, DesiredEntry> {
+        &self.desired
+    }
+
+    /// The names filter (`managedResourceNames`), if any.
+    pub fn managed_names(&self) -> Option<&BTreeSet<String>> {
+        self.managed_names.as_ref()
+    }
+}
+
+type Namespaces = BTreeMap<String, BTreeMap<String, ResourceTypeState>>;
+
+/// The Python `ResourceInventory`: `cluster → namespace → resource type → {current, desired,
+/// privileged, managed names}` plus the errors registered during the run.
+///
+/// Iteration is ordered by cluster, namespace and resource type, so everything computed from
+/// an inventory is deterministic.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceInventory {
+    clusters: BTreeMap<String, Namespaces>,
+    errors: Vec<RegisteredError>,
+    clusters_with_errors: BTreeSet<String>,
+}
+
+impl ResourceInventory {
+    /// An empty inventory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Declares that `resource_type` is managed in `cluster`/`namespace`. A second call keeps
+    /// the first `managed_names` (upstream `setdefault`).
+    pub fn initialize_resource_type(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+        managed_names: Option<Vec<String>>,
+    ) {
+        self.clusters
+            .entry(cluster.to_owned())
+            .or_default()
+            .entry(namespace.to_owned())
+            .or_default()
+            .entry(resource_type.to_owned())
+            .or_insert_with(|| ResourceTypeState {
+                managed_names: managed_names.map(|names| names.into_iter().collect()),
+                ..ResourceTypeState::default()
+            });
+    }
+
+    /// True if any resource type was initialised for the cluster.
+    pub fn is_cluster_present(&self, cluster: &str) -> bool {
+        self.clusters.contains_key(cluster)
+    }
+
+    /// True if `resource_type` was initialised for the namespace.
+    pub fn is_initialized(&self, cluster: &str, namespace: &str, resource_type: &str) -> bool {
+        self.state(cluster, namespace, resource_type).is_some()
+    }
+
+    /// Adds a desired object under `resource_type` (upstream `add_desired`): the type must be
+    /// initialised, the name must pass the names filter and must not be declared yet.
+    pub fn add_desired(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+        resource: OpenshiftResource,
+        privileged: bool,
+    ) -> Result<(), InventoryError> {
+        let name = resource.name().to_owned();
+        let Some(namespaces) = self.clusters.get_mut(cluster) else {
+            return Err(InventoryError::ClusterNotInitialized {
+                object: ObjectRef::boxed(cluster, namespace, resource_type, &name),
+            });
+        };
+        let Some(state) = namespaces
+            .get_mut(namespace)
+            .and_then(|types| types.get_mut(resource_type))
+        else {
+            return Err(InventoryError::UnknownKind {
+                object: ObjectRef::boxed(cluster, namespace, resource_type, &name),
+                details: resource.error_details().to_owned(),
+            });
+        };
+        if let Some(managed_names) = &state.managed_names
+            && !managed_names.contains(&name)
+        {
+            return Err(InventoryError::NotManaged {
+                object: ObjectRef::boxed(cluster, namespace, resource_type, &name),
+                details: resource.error_details().to_owned(),
+            });
+        }
+        if let Some(existing) = state.desired.get(&name) {
+            return Err(InventoryError::DuplicateDesired {
+                object: ObjectRef::boxed(cluster, namespace, resource_type, &name),
+                first: existing.resource.error_details().to_owned(),
+                second: resource.error_details().to_owned(),
+            });
+        }
+        state.desired.insert(
+            name,
+            DesiredEntry {
+                resource,
+                privileged,
+            },
+        );
+        Ok(())
+    }
+
+    /// Adds a desired object under its `Kind.group` if that type was initialised, else under
+    /// its plain kind (upstream `add_desired_resource`).
+    pub fn add_desired_resource(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        resource: OpenshiftResource,
+        privileged: bool,
+    ) -> Result<(), InventoryError> {
+        let kind_and_group = resource.kind_and_group();
+        let resource_type = if self.is_initialized(cluster, namespace, &kind_and_group) {
+            kind_and_group
+        } else {
+            resource.kind().to_owned()
+        };
+        self.add_desired(cluster, namespace, &resource_type, resource, privileged)
+    }
+
+    /// [`Self::add_desired_resource`], registering a failure as a run error (as
+    /// openshift-resources does) instead of returning it. Returns whether the object was added.
+    ///
+    /// As upstream, an object for a cluster that was never initialised (e.g. a cluster that
+    /// disables this integration) is dropped without registering an error; the error is
+    /// returned so the caller can log it.
+    pub fn add_desired_resource_or_register(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        resource: OpenshiftResource,
+        privileged: bool,
+    ) -> Result<(), InventoryError> {
+        match self.add_desired_resource(cluster, namespace, resource, privileged) {
+            Ok(()) => Ok(()),
+            Err(error @ InventoryError::ClusterNotInitialized { .. }) => Err(error),
+            Err(error) => {
+                self.register_error(None, error.to_string());
+                Err(error)
+            }
+        }
+    }
+
+    /// Adds an object read from the cluster. The fields no decision ever reads (`status`,
+    /// `metadata.managedFields` and the last-applied-configuration annotation, together often
+    /// more than half of an object) are dropped to keep large inventories small.
+    pub fn add_current(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+        mut resource: OpenshiftResource,
+    ) -> Result<(), InventoryError> {
+        let name = resource.name().to_owned();
+        let Some(state) = self.state_mut(cluster, namespace, resource_type) else {
+            return Err(InventoryError::UnknownKind {
+                object: ObjectRef::boxed(cluster, namespace, resource_type, &name),
+                details: resource.error_details().to_owned(),
+            });
+        };
+        prune_current(resource.body_mut());
+        state.current.insert(name, resource);
+        Ok(())
+    }
+
+    /// A desired object.
+    pub fn get_desired(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+        name: &str,
+    ) -> Option<&DesiredEntry> {
+        self.state(cluster, namespace, resource_type)?
+            .desired
+            .get(name)
+    }
+
+    /// The desired object a planned create or update applies.
+    pub fn desired_for(&self, action: &crate::plan::PlannedAction) -> Option<&DesiredEntry> {
+        self.get_desired(
+            &action.cluster,
+            &action.namespace,
+            &action.resource_type,
+            &action.name,
+        )
+    }
+
+    /// A current object.
+    pub fn get_current(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+        name: &str,
+    ) -> Option<&OpenshiftResource> {
+        self.state(cluster, namespace, resource_type)?
+            .current
+            .get(name)
+    }
+
+    /// All desired objects of one type in one namespace.
+    pub fn get_desired_by_type(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+    ) -> Option<&BTreeMap<String, DesiredEntry>> {
+        Some(&self.state(cluster, namespace, resource_type)?.desired)
+    }
+
+    /// The state of one `(cluster, namespace, resource type)`.
+    pub fn state(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+    ) -> Option<&ResourceTypeState> {
+        self.clusters
+            .get(cluster)?
+            .get(namespace)?
+            .get(resource_type)
+    }
+
+    fn state_mut(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        resource_type: &str,
+    ) -> Option<&mut ResourceTypeState> {
+        self.clusters
+            .get_mut(cluster)?
+            .get_mut(namespace)?
+            .get_mut(resource_type)
+    }
+
+    /// Iterates `(cluster, namespace, resource type, state)` in sorted order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &str, &ResourceTypeState)> {
+        self.clusters.iter().flat_map(|(cluster, namespaces)| {
+            namespaces.iter().flat_map(move |(namespace, types)| {
+                types.iter().map(move |(resource_type, state)| {
+                    (
+                        cluster.as_str(),
+                        namespace.as_str(),
+                        resource_type.as_str(),
+                        state,
+                    )
+                })
+            })
+        })
+    }
+
+    pub(crate) fn iter_mut(
+        &mut self,
+    ) -> impl Iterator<Item = (&str, &str, &str, &mut ResourceTypeState)> {
+        self.clusters.iter_mut().flat_map(|(cluster, namespaces)| {
+            namespaces.iter_mut().flat_map(move |(namespace, types)| {
+                types.iter_mut().map(move |(resource_type, state)| {
+                    (
+                        cluster.as_str(),
+                        namespace.as_str(),
+                        resource_type.as_str(),
+                        state,
+                    )
+                })
+            })
+        })
+    }
+
+    /// Registers an error: it disables deletions for the whole run and, with a cluster, stops
+    /// every change to that cluster.
+    pub fn register_error(&mut self, cluster: Option<&str>, message: impl Into<String>) {
+        if let Some(cluster) = cluster {
+            self.clusters_with_errors.insert(cluster.to_owned());
+        }
+        self.errors.push(RegisteredError {
+            cluster: cluster.map(str::to_owned),
+            message: message.into(),
+        });
+    }
+
+    /// True if any error was registered.
+    pub fn has_error_registered(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// True if an error was registered for `cluster`.
+    pub fn has_cluster_error(&self, cluster: &str) -> bool {
+        self.clusters_with_errors.contains(cluster)
+    }
+
+    /// All registered errors, in registration order.
+    pub fn errors(&self) -> &[RegisteredError] {
+        &self.errors
+    }
+
+    /// Number of `(desired, current)` objects.
+    pub fn len(&self) -> (usize, usize) {
+        self.iter()
+            .fold((0, 0), |(desired, current), (_, _, _, state)| {
+                (desired + state.desired.len(), current + state.current.len())
+            })
+    }
+
+    /// True if the inventory holds no objects.
+    pub fn is_empty(&self) -> bool {
+        self.len() == (0, 0)
+    }
+}
+
+/// Drops what no decision reads from a cluster object.
+fn prune_current(body: &mut Value) {
+    if let Value::Object(root) = body {
+        root.shift_remove("status");
+    }
+    if let Some(Value::Object(metadata)) = body.get_mut("metadata") {
+        metadata.shift_remove("managedFields");
+        if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
+            annotations.shift_remove(LAST_APPLIED_CONFIGURATION);
+        }
+    }
+}
