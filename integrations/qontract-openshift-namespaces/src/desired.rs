@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use qontract_gql_bindings::namespaces_minimal::NamespaceV1;
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::namespaces_minimal::{ClusterV1, NamespaceV1, VaultSecret};
 use serde::Serialize;
 
 /// What narrows a run.
@@ -27,6 +28,8 @@ pub struct DesiredNamespace {
     pub namespace: String,
     /// `true`: must be absent.
     pub delete: bool,
+    /// Use the cluster-admin client (`clusterAdmin: true` on a declaration).
+    pub privileged: bool,
     /// Datafile(s) declaring it.
     pub paths: Vec<String>,
 }
@@ -38,18 +41,53 @@ pub struct DesiredState {
     pub namespaces: Vec<DesiredNamespace>,
     /// Contradicting declarations (never acted upon).
     pub errors: Vec<String>,
+    /// Connection data of every cluster involved.
+    #[serde(skip)]
+    pub clusters: BTreeMap<String, ClusterSpec>,
 }
 
 impl DesiredState {
     /// The clusters involved.
-    pub fn clusters(&self) -> BTreeSet<&str> {
+    pub fn cluster_names(&self) -> BTreeSet<&str> {
         self.namespaces.iter().map(|n| n.cluster.as_str()).collect()
+    }
+}
+
+fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
+    qontract_secrets::VaultSecret {
+        path: s.path.clone(),
+        field: s.field.clone(),
+        version: s.version.and_then(|v| u64::try_from(v).ok()),
+        format: s.format.clone(),
+    }
+}
+
+/// The connection data of a namespace's cluster.
+pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
+    ClusterSpec {
+        name: cluster.name.clone(),
+        server_url: cluster.server_url.clone(),
+        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
+        automation_token: cluster.automation_token.as_ref().map(vault_secret),
+        cluster_admin_automation_token: cluster
+            .cluster_admin_automation_token
+            .as_ref()
+            .map(vault_secret),
+        internal: cluster.internal,
+        disabled_integrations: cluster
+            .disable
+            .as_ref()
+            .and_then(|d| d.integrations.clone())
+            .unwrap_or_default(),
     }
 }
 
 /// Compute the desired state from the namespaces of app-interface.
 pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
-    let mut by_key: BTreeMap<(String, String), Vec<(bool, String)>> = BTreeMap::new();
+    /// (delete, clusterAdmin, datafile path) of one declaration.
+    type Declaration = (bool, bool, String);
+    let mut by_key: BTreeMap<(String, String), Vec<Declaration>> = BTreeMap::new();
+    let mut clusters = BTreeMap::new();
     for ns in namespaces {
         let cluster = &ns.cluster;
         let disabled = cluster
@@ -83,15 +121,26 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
         {
             continue;
         }
+        clusters
+            .entry(cluster.name.clone())
+            .or_insert_with(|| cluster_spec(cluster));
         by_key
             .entry((cluster.name.clone(), ns.name.clone()))
             .or_default()
-            .push((ns.delete.unwrap_or(false), ns.path.clone()));
+            .push((
+                ns.delete.unwrap_or(false),
+                ns.cluster_admin.unwrap_or(false),
+                ns.path.clone(),
+            ));
     }
-    let mut state = DesiredState::default();
+    let mut state = DesiredState {
+        clusters,
+        ..DesiredState::default()
+    };
     for ((cluster, namespace), decls) in by_key {
-        let deletes: BTreeSet<bool> = decls.iter().map(|(d, _)| *d).collect();
-        let mut paths: Vec<String> = decls.into_iter().map(|(_, p)| p).collect();
+        let deletes: BTreeSet<bool> = decls.iter().map(|(d, _, _)| *d).collect();
+        let privileged = decls.iter().any(|(_, admin, _)| *admin);
+        let mut paths: Vec<String> = decls.into_iter().map(|(_, _, p)| p).collect();
         paths.sort();
         if deletes.len() > 1 {
             state.errors.push(format!(
@@ -106,6 +155,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
             cluster,
             namespace,
             delete,
+            privileged,
             paths,
         });
     }
@@ -203,13 +253,16 @@ mod tests {
             cluster_name: Some("c2".into()),
             ..filter()
         };
-        assert_eq!(desired_state(&all, &f).clusters(), BTreeSet::from(["c2"]));
+        assert_eq!(
+            desired_state(&all, &f).cluster_names(),
+            BTreeSet::from(["c2"])
+        );
         let f = Filter {
             internal: Some(true),
             ..filter()
         };
         assert_eq!(
-            desired_state(&all, &f).clusters(),
+            desired_state(&all, &f).cluster_names(),
             BTreeSet::from(["internal"])
         );
         let f = Filter {

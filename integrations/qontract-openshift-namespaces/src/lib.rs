@@ -6,11 +6,14 @@
 //! narrow the run, and a namespace declared twice with contradicting `delete` flags is an
 //! error that is reported and never acted upon.
 
+pub mod apply;
 pub mod desired;
+pub mod plan;
 
 use clap::Args;
+use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::namespaces_minimal::NamespacesMinimal;
-use qontract_runtime::{Integration, RunContext, RunOutcome};
+use qontract_runtime::{Integration, OutputFormat, RunContext, RunOutcome};
 
 /// Integration name (also the `integrations_v1` entry).
 pub const NAME: &str = "openshift-namespaces";
@@ -59,12 +62,55 @@ impl Integration for OpenshiftNamespaces {
         tracing::info!(
             "desired state: {} namespace(s) on {} cluster(s), {} error(s)",
             desired.namespaces.len(),
-            desired.clusters().len(),
+            desired.cluster_names().len(),
             desired.errors.len()
         );
-        anyhow::bail!(
-            "openshift-namespaces: reading and changing namespaces on clusters needs the \
-             Kubernetes cluster client, which is not implemented yet; no change was planned"
-        )
+        let clusters = if desired.namespaces.is_empty() {
+            ClusterMap::default()
+        } else {
+            let secrets = ctx.secrets.reader().await?;
+            let options = ClusterMapOptions {
+                integration: NAME.to_owned(),
+                internal: filter.internal,
+                privileged: desired
+                    .namespaces
+                    .iter()
+                    .filter(|n| n.privileged)
+                    .map(|n| n.cluster.clone())
+                    .collect(),
+                concurrency: ctx.thread_pool_size,
+                ..ClusterMapOptions::default()
+            };
+            let specs: Vec<_> = desired
+                .cluster_names()
+                .iter()
+                .filter_map(|c| desired.clusters.get(*c).cloned())
+                .collect();
+            ClusterMap::build(specs, secrets, &options).await
+        };
+        let observed = apply::observe(&clusters, &desired.namespaces, ctx.thread_pool_size).await;
+        let plan = plan::NamespacePlan::compute(&desired.namespaces, &observed, desired.errors);
+        match ctx.output {
+            OutputFormat::Text => print!("{}", plan.render_table(false)),
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
+        }
+        if ctx.dry_run {
+            for a in &plan.actions {
+                if a.action != plan::NamespaceAction::NoOp {
+                    tracing::info!("{}", apply::log_line(a));
+                }
+            }
+            return Ok(RunOutcome {
+                changes: plan.changes(),
+                errors: plan.errors,
+            });
+        }
+        let applied = apply::apply(&clusters, &plan, ctx.thread_pool_size).await;
+        let mut errors = plan.errors;
+        errors.extend(applied.errors);
+        Ok(RunOutcome {
+            changes: applied.done,
+            errors,
+        })
     }
 }

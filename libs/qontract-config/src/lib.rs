@@ -61,6 +61,13 @@ pub struct GraphqlConfig {
     /// Embedded mode: a bundle JSON file executed in-process (no server).
     #[serde(default)]
     pub bundle: Option<PathBuf>,
+    /// Embedded mode: an app-interface checkout (`data/`, `resources/`) bundled in memory.
+    #[serde(default)]
+    pub app_interface: Option<PathBuf>,
+    /// The conf-format GraphQL schema for `app_interface` (default:
+    /// `<app_interface>/graphql-schemas/schema.yml`).
+    #[serde(default)]
+    pub schema: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for GraphqlConfig {
@@ -69,6 +76,8 @@ impl std::fmt::Debug for GraphqlConfig {
             .field("server", &self.server)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("bundle", &self.bundle)
+            .field("app_interface", &self.app_interface)
+            .field("schema", &self.schema)
             .finish()
     }
 }
@@ -185,11 +194,17 @@ impl Config {
             vault,
             tables,
         };
-        if let Some(bundle) = &config.graphql.bundle
-            && bundle.is_relative()
-        {
-            let base = path.parent().unwrap_or(Path::new("."));
-            config.graphql.bundle = Some(base.join(bundle));
+        let base = path.parent().unwrap_or(Path::new(".")).to_owned();
+        for field in [
+            &mut config.graphql.bundle,
+            &mut config.graphql.app_interface,
+            &mut config.graphql.schema,
+        ] {
+            if let Some(p) = field.as_ref()
+                && p.is_relative()
+            {
+                *field = Some(base.join(p));
+            }
         }
         Ok(config)
     }

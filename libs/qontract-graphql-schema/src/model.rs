@@ -372,13 +372,22 @@ impl SchemaConfs {
                     "{label}: interface without interfaceResolve"
                 )));
             }
+            // a repeated field name keeps its first position and its last definition, like the
+            // JavaScript object qontract-server builds the type's fields from
+            let mut fields: Vec<FieldConf> = Vec::with_capacity(raw.fields.len());
+            for field in raw.fields {
+                match fields.iter_mut().find(|f| f.name == field.name) {
+                    Some(existing) => *existing = field,
+                    None => fields.push(field),
+                }
+            }
             confs.push(Conf {
                 name: raw.name,
                 datafile: raw.datafile,
                 is_interface: raw.is_interface,
                 interface_resolve,
                 interface: raw.interface,
-                fields: raw.fields,
+                fields,
             });
         }
         let mut out = Self::new(schema, confs);

@@ -28,6 +28,26 @@ pub struct CommonArgs {
     #[arg(long, env = "QONTRACT_CONFIG", value_name = "FILE", global = true)]
     pub config: Option<PathBuf>,
 
+    /// Embedded mode: bundle this app-interface checkout (data/, resources/) in memory and
+    /// run queries in-process, without a qontract-server
+    #[arg(
+        long,
+        env = "QONTRACT_APP_INTERFACE",
+        value_name = "DIR",
+        global = true
+    )]
+    pub app_interface: Option<PathBuf>,
+
+    /// Conf-format GraphQL schema for --app-interface (default:
+    /// DIR/graphql-schemas/schema.yml)
+    #[arg(
+        long,
+        env = "QONTRACT_GRAPHQL_SCHEMA",
+        value_name = "FILE",
+        global = true
+    )]
+    pub graphql_schema: Option<PathBuf>,
+
     /// Plan only: print what would change and make no writes
     #[arg(
         long,

@@ -18,5 +18,5 @@ pub mod secrets;
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;
 pub use integration::{Integration, IntegrationSpec, RunContext, RunOutcome};
-pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory};
+pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory, ToolSpec};
 pub use secrets::SecretsProvider;

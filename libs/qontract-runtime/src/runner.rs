@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use clap::{ArgMatches, Args, Command, FromArgMatches};
 use qontract_config::Config;
 use qontract_gql::{ClientOptions, GqlClient, GqlTransport, HttpTransport, RetryPolicy};
+use qontract_graphql_executor::EmbeddedTransport;
 
 use crate::cli::CommonArgs;
 use crate::exit::ExitStatus;
@@ -19,6 +20,26 @@ use crate::logging::{self, LogLevel};
 /// Builds the GraphQL transport for embedded mode (`[graphql] bundle = ...`); provided by the
 /// binary that links the embedded executor.
 pub type EmbeddedTransportFactory = fn(&Config) -> anyhow::Result<Arc<dyn GqlTransport>>;
+
+/// A subcommand of the multi-call binary that is not an integration (e.g. `explain`): it
+/// gets its parsed arguments and returns the exit status itself.
+#[derive(Clone, Copy)]
+pub struct ToolSpec {
+    /// Subcommand name.
+    pub name: &'static str,
+    /// The clap command (name, about, arguments).
+    pub command: fn() -> Command,
+    /// Run it.
+    pub run: fn(ArgMatches) -> futures::future::BoxFuture<'static, ExitStatus>,
+}
+
+impl std::fmt::Debug for ToolSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToolSpec")
+            .field("name", &self.name)
+            .finish()
+    }
+}
 
 /// The set of integrations a binary links, and how it was invoked.
 #[derive(Debug, Clone)]
@@ -31,6 +52,8 @@ pub struct Cli {
     pub embedded: Option<EmbeddedTransportFactory>,
     /// Retry policy of the GraphQL client (tests shorten it).
     pub retry: RetryPolicy,
+    /// Non-integration subcommands.
+    pub tools: Vec<ToolSpec>,
 }
 
 /// Name of the daemon subcommand / link (the Python tool's container entrypoint).
@@ -44,6 +67,7 @@ impl Cli {
             integrations,
             embedded: None,
             retry: RetryPolicy::default(),
+            tools: Vec::new(),
         }
     }
 
@@ -58,6 +82,9 @@ impl Cli {
         );
         for spec in &self.integrations {
             cmd = cmd.subcommand(spec.augment_args(Command::new(spec.name).about(spec.about)));
+        }
+        for tool in &self.tools {
+            cmd = cmd.subcommand((tool.command)().name(tool.name));
         }
         cmd.subcommand(Command::new(DAEMON_COMMAND).about(
             "Run an integration in a loop as a container entrypoint, configured by environment \
@@ -119,6 +146,9 @@ impl Cli {
         };
         if name == DAEMON_COMMAND {
             return Box::pin(crate::daemon::run_from_env(self)).await;
+        }
+        if let Some(tool) = self.tools.iter().find(|t| t.name == name) {
+            return (tool.run)(sub.clone()).await;
         }
         let Some(spec) = self.integrations.iter().find(|s| s.name == name) else {
             eprintln!("unknown integration {name:?}");
@@ -201,11 +231,15 @@ impl Cli {
         if !pending.is_empty() {
             anyhow::bail!("{} not implemented yet", pending.join(", "));
         }
-        let config_path = common.config.as_deref().context(
-            "no config file: pass --config FILE or set QONTRACT_CONFIG (see README: config.toml)",
-        )?;
-        let config = Arc::new(Config::load(config_path)?);
-        let transport = self.transport(&config)?;
+        let config = match common.config.as_deref() {
+            Some(path) => Arc::new(Config::load(path)?),
+            // Embedded runs of a data directory need no config.toml.
+            None if common.app_interface.is_some() => Arc::new(Config::default()),
+            None => anyhow::bail!(
+                "no config file: pass --config FILE or set QONTRACT_CONFIG (see README: config.toml)"
+            ),
+        };
+        let transport = self.transport(&config, common)?;
         let options = ClientOptions {
             integration: Some(spec.name.to_owned()),
             validate_schemas: common.validate_schemas(),
@@ -236,8 +270,24 @@ impl Cli {
         spec.run(ctx, matches).await
     }
 
-    fn transport(&self, config: &Config) -> anyhow::Result<Arc<dyn GqlTransport>> {
+    fn transport(
+        &self,
+        config: &Config,
+        common: &CommonArgs,
+    ) -> anyhow::Result<Arc<dyn GqlTransport>> {
         let graphql = &config.graphql;
+        let app_interface = common
+            .app_interface
+            .clone()
+            .or_else(|| graphql.app_interface.clone());
+        if let Some(dir) = app_interface {
+            let schema = common
+                .graphql_schema
+                .clone()
+                .or_else(|| graphql.schema.clone())
+                .unwrap_or_else(|| dir.join("graphql-schemas/schema.yml"));
+            return embedded_from_dir(&dir, &schema);
+        }
         match (&graphql.server, &graphql.bundle) {
             (Some(_), Some(_)) => anyhow::bail!(
                 "{}: [graphql] has both server and bundle; choose one",
@@ -247,21 +297,47 @@ impl Cli {
                 HttpTransport::new(server, graphql.token.clone())
                     .with_context(|| format!("{}: [graphql] server", config.path.display()))?,
             )),
-            (None, Some(bundle)) => match self.embedded {
+            (None, Some(bundle)) => {
+                let transport = EmbeddedTransport::from_bundle_file(bundle)
+                    .with_context(|| format!("{}: [graphql] bundle", config.path.display()))?;
+                Ok(Arc::new(transport))
+            }
+            (None, None) => match self.embedded {
                 Some(factory) => factory(config),
                 None => anyhow::bail!(
-                    "{}: [graphql] bundle = {:?}: embedded mode is not implemented yet in this \
-                     binary; use [graphql] server",
-                    config.path.display(),
-                    bundle
+                    "{}: [graphql] needs server (the URL of qontract-server's /graphql), bundle \
+                     (a bundle file) or app_interface (a data directory); or pass --app-interface DIR",
+                    config.path.display()
                 ),
             },
-            (None, None) => anyhow::bail!(
-                "{}: [graphql] server is mandatory (the URL of qontract-server's /graphql)",
-                config.path.display()
-            ),
         }
     }
+}
+
+/// Bundle an app-interface checkout in memory: `DIR/data`, `DIR/resources`, the conf-format
+/// GraphQL `schema`, and the JSON schemas in `DIR/schemas` when present.
+fn embedded_from_dir(dir: &Path, schema: &Path) -> anyhow::Result<Arc<dyn GqlTransport>> {
+    let schemas_dir = dir.join("schemas");
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let inputs = qontract_bundler::BundleInputs {
+        schemas_dir: if schemas_dir.is_dir() {
+            schemas_dir
+        } else {
+            Default::default()
+        },
+        graphql_schema_file: schema.to_owned(),
+        data_dir: dir.join("data"),
+        resources_dir: dir.join("resources"),
+        git_commit: "0".repeat(40),
+        git_commit_timestamp: timestamp.to_string(),
+    };
+    let transport = EmbeddedTransport::from_bundle_inputs(&inputs)
+        .with_context(|| format!("cannot bundle app-interface {}", dir.display()))?;
+    tracing::debug!("bundled {} in memory", dir.display());
+    Ok(Arc::new(transport))
 }
 
 fn write_schemas(path: &Path, schemas: &[String]) -> anyhow::Result<()> {

@@ -106,3 +106,19 @@ fn implicit_datafile_object_interface_is_added_when_not_declared() {
         ["DatafileObject_v1"]
     );
 }
+
+#[test]
+fn repeated_field_keeps_first_position_and_last_definition() {
+    let s = SchemaConfs::from_yaml_str(
+        "confs:\n- name: Query\n  fields:\n  - {name: a, type: string}\n  - {name: b, type: int}\n  - {name: a, type: int, isRequired: true}\n",
+        "dup.yml",
+    )
+    .unwrap();
+    let q = s.query().unwrap();
+    let rendered: Vec<String> = q
+        .fields
+        .iter()
+        .map(|f| format!("{}: {}", f.name, f.graphql_type()))
+        .collect();
+    assert_eq!(rendered, ["a: Int!", "b: Int"]);
+}

@@ -52,6 +52,9 @@ fn validate_sdl(sdl: &str) -> Vec<String> {
         };
         let mut map = HashMap::new();
         for f in field_iter {
+            if map.contains_key(f.name()) {
+                return vec![format!("field {name}.{} defined twice", f.name())];
+            }
             referenced.push((format!("{name}.{}", f.name()), f.ty().name().to_owned()));
             for a in f.arguments() {
                 referenced.push((

@@ -1,0 +1,56 @@
+//! Standalone loopback Kubernetes API server: the local sandbox cluster.
+//!
+//! Prints the URL and the path of a kubeconfig, then serves until Ctrl-C / SIGTERM.
+//! Flags: `--http` (plain HTTP), `--port N`, `--token T` (default `sandbox`),
+//! `--readonly-token T`, `--kubeconfig PATH`, `--crd FILE.json` (repeatable).
+
+use qontract_kube_testserver::KubeTestServer;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let mut builder = KubeTestServer::builder();
+    let mut token = "sandbox".to_string();
+    let mut kubeconfig =
+        std::env::temp_dir().join(format!("kube-testserver-{}.kubeconfig", std::process::id()));
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--http" => builder = builder.https(false),
+            "--port" => builder = builder.port(args.next().ok_or("--port needs a value")?.parse()?),
+            "--token" => token = args.next().ok_or("--token needs a value")?,
+            "--readonly-token" => {
+                builder =
+                    builder.readonly_token(args.next().ok_or("--readonly-token needs a value")?)
+            }
+            "--kubeconfig" => kubeconfig = args.next().ok_or("--kubeconfig needs a value")?.into(),
+            "--crd" => {
+                let path = args.next().ok_or("--crd needs a file")?;
+                let crd: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
+                builder = builder.crd(crd);
+            }
+            "-h" | "--help" => {
+                println!(
+                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]..."
+                );
+                return Ok(());
+            }
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let server = builder.token(token).start().await?;
+    server.write_kube_config(&kubeconfig)?;
+    println!("url: {}", server.url());
+    println!("kubeconfig: {}", kubeconfig.display());
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    server.shutdown().await;
+    Ok(())
+}

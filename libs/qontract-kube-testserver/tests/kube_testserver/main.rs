@@ -1,0 +1,11 @@
+//! Integration tests for the loopback API server, driven through kube-rs.
+
+mod common;
+mod crud;
+mod discovery;
+mod errors;
+mod faults;
+mod patches;
+mod shapes;
+mod ssa;
+mod watch;
