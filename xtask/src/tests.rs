@@ -171,3 +171,82 @@ fn fragments_are_appended_transitively_and_once() {
         .unwrap_err();
     assert!(err.to_string().contains("Missing"), "{err}");
 }
+
+/// `cargo xtask introspect` against our qontract-server serving the example app-interface
+/// returns the same schema as `schemas/qontract.graphql` (types, fields, argument and field
+/// types compared after parsing both).
+#[test]
+fn introspect_reads_the_schema_of_a_live_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
+        schemas_dir: Default::default(),
+        graphql_schema_file: root().join("schemas/graphql-schema.yml"),
+        data_dir: root().join("examples/app-interface/data"),
+        resources_dir: root().join("examples/app-interface/resources"),
+        git_commit: "0".repeat(40),
+        git_commit_timestamp: "0".to_owned(),
+    })
+    .unwrap();
+    let file = tmp.path().join("bundle.json");
+    std::fs::write(&file, qontract_bundler::bundle_to_json(&bundle)).unwrap();
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
+                datafiles_file: file,
+                bundle_ttl: std::time::Duration::from_secs(60),
+            });
+            state.reload().unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let _ = axum::serve(listener, qontract_server::router(state)).await;
+        });
+    });
+    let addr = rx.recv().unwrap();
+    let out = tmp.path().join("introspected.graphql");
+    crate::introspect::run(&[
+        "--url".to_owned(),
+        format!("http://{addr}/graphql"),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ])
+    .unwrap();
+
+    let shape = |sdl: &str| -> Vec<String> {
+        let schema = apollo_compiler::Schema::parse(sdl, "s.graphql").unwrap();
+        let mut lines = Vec::new();
+        for (name, ty) in &schema.types {
+            if name.starts_with("__") || ty.is_built_in() {
+                continue;
+            }
+            match ty {
+                apollo_compiler::schema::ExtendedType::Object(o) => {
+                    for (f, def) in &o.fields {
+                        let args: Vec<String> = def
+                            .arguments
+                            .iter()
+                            .map(|a| format!("{}:{}", a.name, a.ty))
+                            .collect();
+                        lines.push(format!("{name}.{f}({}): {}", args.join(","), def.ty));
+                    }
+                }
+                apollo_compiler::schema::ExtendedType::Interface(i) => {
+                    for (f, def) in &i.fields {
+                        lines.push(format!("{name}.{f}: {}", def.ty));
+                    }
+                }
+                other => lines.push(format!("{name}: {}", other.name())),
+            }
+        }
+        lines.sort();
+        lines
+    };
+    let ours = std::fs::read_to_string(root().join("schemas/qontract.graphql")).unwrap();
+    let live = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(shape(&live), shape(&ours));
+}

@@ -27,12 +27,25 @@ fn help_lists_flags_with_env_vars_for_the_binary_and_each_integration() {
     let out = Command::new(bin()).arg("--help").output().unwrap();
     assert!(out.status.success());
     let help = text(&out);
-    for needle in ["openshift-namespaces", "run-integration", "[env: QONTRACT_CONFIG=]", "[env: QONTRACT_DRY_RUN=]"] {
+    for needle in [
+        "openshift-namespaces",
+        "run-integration",
+        "[env: QONTRACT_CONFIG=]",
+        "[env: QONTRACT_DRY_RUN=]",
+    ] {
         assert!(help.contains(needle), "{needle} missing:\n{help}");
     }
-    let out = Command::new(bin()).args(["openshift-namespaces", "--help"]).output().unwrap();
+    let out = Command::new(bin())
+        .args(["openshift-namespaces", "--help"])
+        .output()
+        .unwrap();
     let help = text(&out);
-    for needle in ["--cluster-name", "[env: CLUSTER_NAME=]", "--thread-pool-size", "[env: QONTRACT_THREAD_POOL_SIZE=]"] {
+    for needle in [
+        "--cluster-name",
+        "[env: CLUSTER_NAME=]",
+        "--thread-pool-size",
+        "[env: QONTRACT_THREAD_POOL_SIZE=]",
+    ] {
         assert!(help.contains(needle), "{needle} missing:\n{help}");
     }
 }
@@ -86,7 +99,11 @@ async fn readme_demo_plans_applies_and_converges() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
     copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(&tmp.path().join("examples"), "http://127.0.0.1:16443", &sandbox.url());
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
     let config = tmp.path().join("examples/config.toml");
     let run = |args: &[&str]| {
         let mut cmd = Command::new(bin());
@@ -100,18 +117,46 @@ async fn readme_demo_plans_applies_and_converges() {
     assert!(plan.contains("create  sandbox  shop-stage"), "{plan}");
     assert!(plan.contains("delete  sandbox  shop-legacy"), "{plan}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("[DRY-RUN]"));
-    assert!(sandbox.requests().iter().all(|r| r.method == "GET"), "dry-run wrote");
+    assert!(
+        sandbox.requests().iter().all(|r| r.method == "GET"),
+        "dry-run wrote"
+    );
 
     let out = run(&["openshift-namespaces"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(sandbox.get_object("v1", "Namespace", None, "shop-stage").is_some());
-    assert!(sandbox.get_object("v1", "Namespace", None, "shop-production").is_some());
-    assert!(sandbox.get_object("v1", "Namespace", None, "shop-legacy").is_none());
+    assert!(
+        sandbox
+            .get_object("v1", "Namespace", None, "shop-stage")
+            .is_some()
+    );
+    assert!(
+        sandbox
+            .get_object("v1", "Namespace", None, "shop-production")
+            .is_some()
+    );
+    assert!(
+        sandbox
+            .get_object("v1", "Namespace", None, "shop-legacy")
+            .is_none()
+    );
 
-    let out = run(&["--dry-run", "--detailed-exitcode", "--output", "json", "openshift-namespaces"]);
+    let out = run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "--output",
+        "json",
+        "openshift-namespaces",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(plan["actions"].as_array().unwrap().iter().all(|a| a["action"] == "no_op"), "{plan}");
+    assert!(
+        plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["action"] == "no_op"),
+        "{plan}"
+    );
 }
 
 #[test]
@@ -119,9 +164,15 @@ fn embedded_mode_reports_bad_data_with_file_and_pointer_and_changes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
     copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    let ns = tmp.path().join("examples/app-interface/data/services/shop/namespaces/shop-stage.yml");
+    let ns = tmp
+        .path()
+        .join("examples/app-interface/data/services/shop/namespaces/shop-stage.yml");
     let text_before = std::fs::read_to_string(&ns).unwrap();
-    std::fs::write(&ns, text_before.replace("/openshift/sandbox/cluster.yml", "/openshift/nowhere.yml")).unwrap();
+    std::fs::write(
+        &ns,
+        text_before.replace("/openshift/sandbox/cluster.yml", "/openshift/nowhere.yml"),
+    )
+    .unwrap();
     let out = Command::new(bin())
         .arg("--config")
         .arg(tmp.path().join("examples/config.toml"))

@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod errors;
 mod pyjson;
+mod robustness;
 mod yaml11;
 
 use std::path::PathBuf;
