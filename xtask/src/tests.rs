@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use qontract_test_support::copy_dir;
+
 use crate::codegen::{self, Layout};
 
 fn root() -> PathBuf {
@@ -15,19 +17,6 @@ fn shared() -> PathBuf {
 #[test]
 fn generated_bindings_are_fresh() {
     codegen::run(&Layout::new(root()), true).expect("run `cargo xtask codegen` and commit");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 #[test]

@@ -32,10 +32,10 @@ pub struct OpenshiftNamespacesArgs {
     #[arg(long, env = "NAMESPACE_NAME")]
     pub namespace_name: Option<String>,
     /// Only clusters marked internal
-    #[arg(long, overrides_with = "external")]
+    #[arg(long, env = "QONTRACT_INTERNAL", overrides_with = "external")]
     pub internal: bool,
     /// Only clusters not marked internal
-    #[arg(long, overrides_with = "internal")]
+    #[arg(long, env = "QONTRACT_EXTERNAL", overrides_with = "internal")]
     pub external: bool,
 }
 

@@ -14,7 +14,7 @@ use crate::annotations::{
     CONTROLLER_MANAGED_LABEL_PREFIXES, CONTROLLER_MANAGED_LABELS, LAST_APPLIED_CONFIGURATION,
     QONTRACT_ANNOTATIONS, SECRET_UPDATED_AT,
 };
-use crate::pyjson;
+use qontract_pyjson as pyjson;
 
 /// Metadata fields the API server populates; never part of the hash.
 const SERVER_METADATA_FIELDS: [&str; 7] = [

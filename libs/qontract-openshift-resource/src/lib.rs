@@ -18,7 +18,7 @@
 pub mod annotations;
 pub mod canonical;
 pub mod compare;
-pub mod pyjson;
+pub use qontract_pyjson as pyjson;
 pub mod redact;
 mod resource;
 

@@ -351,14 +351,8 @@ fn write_schemas(path: &Path, schemas: &[String]) -> anyhow::Result<()> {
 fn clap_exit(e: clap::Error) -> ExitStatus {
     let _ = e.print();
     match e.kind() {
-        clap::error::ErrorKind::DisplayHelp
-        | clap::error::ErrorKind::DisplayVersion
-        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitStatus::Error
-            } else {
-                ExitStatus::Success
-            }
+        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+            ExitStatus::Success
         }
         _ => ExitStatus::Error,
     }

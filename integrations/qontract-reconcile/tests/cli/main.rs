@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use qontract_kube_testserver::KubeTestServer;
+use qontract_test_support::copy_dir;
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_qontract-reconcile"))
@@ -60,19 +61,6 @@ fn a_link_named_after_an_integration_is_that_integration() {
     let help = text(&out);
     assert!(help.contains("Usage: openshift-namespaces"), "{help}");
     assert!(help.contains("--namespace-name"), "{help}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn replace_in_tree(dir: &Path, from: &str, to: &str) {

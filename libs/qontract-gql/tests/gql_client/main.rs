@@ -342,27 +342,16 @@ async fn forbidden_schema_fails_the_query_and_allowed_ones_pass() {
 
 #[tokio::test]
 async fn a_bundle_no_longer_served_is_a_clear_error() {
-    let server = FakeQontractServer::start(SHA, handler(vec!["/openshift/cluster-1.yml"])).await;
-    let transport = HttpTransport::new(&server.graphql_url(), None).unwrap();
-    let gql = GqlClient::connect(
-        Arc::new(transport),
-        ClientOptions {
-            pin_sha: false,
-            ..options("openshift-namespaces")
-        },
-    )
-    .await
-    .unwrap();
-    // Simulate a stale pin by talking to a transport pinned to another sha.
     use qontract_gql::GqlTransport;
+    let server = FakeQontractServer::start(SHA, handler(vec!["/openshift/cluster-1.yml"])).await;
     let transport = HttpTransport::new(&server.graphql_url(), None).unwrap();
     let err = transport
         .execute(&GqlRequest::new(CLUSTERS), Some("deadbeef"))
         .await
         .unwrap_err();
-    assert!(!err.is_transient());
+    assert!(!err.is_transient(), "a vanished bundle is not retried");
     assert!(err.to_string().contains("bundle deadbeef"), "{err}");
-    drop(gql);
+    assert_eq!(server.request_lines(), ["POST /graphqlsha/deadbeef"]);
 }
 
 #[tokio::test]

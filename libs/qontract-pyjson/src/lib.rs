@@ -1,4 +1,7 @@
-//! Serialisation that reproduces Python's `json.dumps(value, sort_keys=True)` byte for byte.
+//! Serialisation that reproduces Python's `json.dumps(value, sort_keys=True)` byte for byte,
+//! with the default separators (`qontract.sha256sum`, the state store) or the compact ones
+//! `separators=(",", ":")` (bundles). One implementation for every place whose bytes must match
+//! the Python tool's.
 //!
 //! Python's defaults are: separators `", "` and `": "`, `ensure_ascii=True` (every character
 //! outside printable ASCII is written as `\uXXXX`, lowercase hex, characters outside the Basic
@@ -33,6 +36,30 @@ impl PyJsonSink for String {
     }
 }
 
+/// The separators of `json.dumps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separators {
+    /// Python's default `", "` and `": "`.
+    Default,
+    /// `separators=(",", ":")`.
+    Compact,
+}
+
+impl Separators {
+    fn item(self) -> &'static str {
+        match self {
+            Separators::Default => ", ",
+            Separators::Compact => ",",
+        }
+    }
+    fn key(self) -> &'static str {
+        match self {
+            Separators::Default => ": ",
+            Separators::Compact => ":",
+        }
+    }
+}
+
 /// Serialises `value` exactly like Python's `json.dumps(value, sort_keys=True)`.
 pub fn dumps_sorted(value: &Value) -> String {
     let mut out = String::with_capacity(256);
@@ -40,8 +67,20 @@ pub fn dumps_sorted(value: &Value) -> String {
     out
 }
 
+/// Serialises `value` exactly like `json.dumps(value, sort_keys=True, separators=(",", ":"))`.
+pub fn dumps_sorted_compact(value: &Value) -> String {
+    let mut out = String::with_capacity(1 << 12);
+    write_value_with(value, &mut out, Separators::Compact);
+    out
+}
+
 /// Streams the `json.dumps(value, sort_keys=True)` text of `value` into `sink`.
 pub fn write_value<S: PyJsonSink>(value: &Value, sink: &mut S) {
+    write_value_with(value, sink, Separators::Default);
+}
+
+/// Streams the `json.dumps(value, sort_keys=True, separators=...)` text of `value` into `sink`.
+pub fn write_value_with<S: PyJsonSink>(value: &Value, sink: &mut S, separators: Separators) {
     match value {
         Value::Null => sink.push_ascii("null"),
         Value::Bool(true) => sink.push_ascii("true"),
@@ -52,9 +91,9 @@ pub fn write_value<S: PyJsonSink>(value: &Value, sink: &mut S) {
             sink.push_ascii("[");
             for (index, item) in items.iter().enumerate() {
                 if index > 0 {
-                    sink.push_ascii(", ");
+                    sink.push_ascii(separators.item());
                 }
-                write_value(item, sink);
+                write_value_with(item, sink, separators);
             }
             sink.push_ascii("]");
         }
@@ -66,11 +105,11 @@ pub fn write_value<S: PyJsonSink>(value: &Value, sink: &mut S) {
             sink.push_ascii("{");
             for (index, (key, item)) in entries.into_iter().enumerate() {
                 if index > 0 {
-                    sink.push_ascii(", ");
+                    sink.push_ascii(separators.item());
                 }
                 write_string(key, sink);
-                sink.push_ascii(": ");
-                write_value(item, sink);
+                sink.push_ascii(separators.key());
+                write_value_with(item, sink, separators);
             }
             sink.push_ascii("}");
         }
@@ -341,6 +380,24 @@ mod tests {
         assert_eq!(
             python_str(&json!(["a", 1, {"k": "it's"}])),
             r#"['a', 1, {'k': "it's"}]"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod separator_tests {
+    use super::*;
+
+    #[test]
+    fn compact_and_default_separators() {
+        let v: Value = serde_json::from_str(r#"{"b": [1, 2.5, "é"], "a": {"x": null}}"#).unwrap();
+        assert_eq!(
+            dumps_sorted(&v),
+            r#"{"a": {"x": null}, "b": [1, 2.5, "\u00e9"]}"#
+        );
+        assert_eq!(
+            dumps_sorted_compact(&v),
+            r#"{"a":{"x":null},"b":[1,2.5,"\u00e9"]}"#
         );
     }
 }
