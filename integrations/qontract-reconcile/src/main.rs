@@ -10,13 +10,18 @@ use std::process::ExitCode;
 
 use qontract_runtime::{Cli, IntegrationSpec};
 
+mod explain;
+
 fn main() -> ExitCode {
-    Cli::new("qontract-reconcile", integrations()).main()
+    let mut cli = Cli::new("qontract-reconcile", integrations());
+    cli.tools.push(explain::spec());
+    cli.main()
 }
 
 /// Every integration this binary links.
 fn integrations() -> Vec<IntegrationSpec> {
-    vec![IntegrationSpec::of::<
-        qontract_openshift_namespaces::OpenshiftNamespaces,
-    >()]
+    vec![
+        IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
+        IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
+    ]
 }

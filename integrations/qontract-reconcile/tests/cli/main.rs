@@ -173,3 +173,182 @@ fn embedded_mode_reports_bad_data_with_file_and_pointer_and_changes_nothing() {
     assert!(stderr.contains("/openshift/nowhere.yml"), "{stderr}");
     assert!(out.stdout.is_empty(), "no plan is printed for bad data");
 }
+
+/// openshift-resources on the example: plan, apply, converge; a resource removed from the data
+/// is deleted; a broken template is an error that disables every delete.
+#[tokio::test(flavor = "multi_thread")]
+async fn openshift_resources_applies_converges_and_deletes_only_when_safe() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    let config = tmp.path().join("examples/config.toml");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&config).args(args);
+        cmd.output().unwrap()
+    };
+    let cm = |ns: &str, name: &str| sandbox.get_object("v1", "ConfigMap", Some(ns), name);
+    let writes = || {
+        sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method != "GET")
+            .count()
+    };
+
+    assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
+    let before = writes();
+    let out = run(&["--dry-run", "--detailed-exitcode", "openshift-resources"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.contains("shop-environment") && plan.contains("not on the cluster"),
+        "{plan}"
+    );
+    assert_eq!(writes(), before, "dry-run wrote");
+
+    let out = run(&["openshift-resources"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rendered = cm("shop-production", "shop-environment").expect("template applied");
+    assert_eq!(rendered["data"]["environment"], "production");
+    assert_eq!(rendered["data"]["replicas"], "3");
+    let annotations = &rendered["metadata"]["annotations"];
+    assert_eq!(annotations["qontract.integration"], "openshift_resources");
+    assert!(
+        annotations["qontract.sha256sum"]
+            .as_str()
+            .is_some_and(|s| s.len() == 64)
+    );
+    assert!(cm("shop-stage", "shop-settings").is_some());
+
+    let out = run(&["--dry-run", "--detailed-exitcode", "openshift-resources"]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+
+    // A broken template: error, exit 1, and the delete of the resource dropped below is skipped.
+    let ns_file = tmp
+        .path()
+        .join("examples/app-interface/data/services/shop/namespaces/shop-production.yml");
+    let original = std::fs::read_to_string(&ns_file).unwrap();
+    let without_configmap =
+        original.replace("- provider: resource\n  path: /shop/configmap.yml\n", "");
+    assert_ne!(without_configmap, original);
+    std::fs::write(&ns_file, &without_configmap).unwrap();
+    let template = tmp
+        .path()
+        .join("examples/app-interface/resources/shop/settings.yml.j2");
+    let good_template = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(
+        &template,
+        good_template.replace("{{ replicas }}", "{{ replicas }"),
+    )
+    .unwrap();
+    let out = run(&["openshift-resources"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("settings.yml.j2"), "{}", text(&out));
+    assert!(
+        cm("shop-production", "shop-settings").is_some(),
+        "no delete while an error is registered"
+    );
+
+    // Template fixed: the resource no longer declared is deleted.
+    std::fs::write(&template, good_template).unwrap();
+    let out = run(&["openshift-resources"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        cm("shop-production", "shop-settings").is_none(),
+        "owned and no longer declared"
+    );
+    assert!(cm("shop-production", "shop-environment").is_some());
+}
+
+/// `explain` gives the sha256sum the Python tool computed, for every compatibility vector.
+#[test]
+fn explain_matches_the_python_sha256sum_of_every_vector() {
+    let vectors: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            qontract_test_support::shared_dir().join("compat/sha256-vectors.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for v in vectors.as_array().unwrap() {
+        let manifest = tmp.path().join("manifest.json");
+        std::fs::write(&manifest, v["body"].to_string()).unwrap();
+        let out = Command::new(bin())
+            .args(["explain", "--output", "json", "--integration"])
+            .arg(v["integration"].as_str().unwrap())
+            .arg("--integration-version")
+            .arg(v["integration_version"].as_str().unwrap())
+            .arg(&manifest)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}: {}", v["name"], text(&out));
+        let explained: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            explained["sha256sum"], v["sha256sum"],
+            "vector {}",
+            v["name"]
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 40);
+}
+
+#[test]
+fn explain_says_why_the_plan_would_apply() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = workspace().join("examples/app-interface/resources/shop/configmap.yml");
+    let cluster = tmp.path().join("cluster.json");
+    let current = serde_json::json!({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "shop-settings", "namespace": "shop-stage", "annotations": {
+            "qontract.integration": "openshift_resources",
+            "qontract.integration_version": "1.9.3",
+            "qontract.sha256sum": "0000000000000000000000000000000000000000000000000000000000000000"}},
+        "data": {"currency": "USD", "checkout": "enabled"}
+    });
+    std::fs::write(&cluster, current.to_string()).unwrap();
+    let out = Command::new(bin())
+        .arg("explain")
+        .arg(&manifest)
+        .arg("--cluster-object")
+        .arg(&cluster)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let sha_line = stdout.lines().next().unwrap();
+    assert!(
+        sha_line.starts_with("qontract.sha256sum: ") && sha_line.len() == 20 + 64,
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().nth(1).unwrap().starts_with("plan: update"),
+        "{stdout}"
+    );
+    insta::assert_snapshot!("explain_update", stdout);
+
+    let out = Command::new(bin())
+        .args(["explain", "/no/such/manifest.yml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("/no/such/manifest.yml"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,0 +1,368 @@
+//! Reading the current state of every managed `(cluster, namespace, resource type)` into the
+//! inventory (upstream `fetch_current_state` / `populate_current_state`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use futures::StreamExt as _;
+use kube::api::{Api, DynamicObject, ListParams};
+use qontract_cluster_client::ClusterClient;
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_openshift_resource::annotations::QONTRACT_CALLER_NAME;
+use qontract_resource_inventory::{CLUSTER_SCOPE_NAMESPACE, ResourceInventory};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Engine;
+use crate::error::{describe_kube_error, error_chain, status_code};
+use crate::kinds::{ResolvedType, ResourceTypeResolution, resolve_resource_type};
+use crate::takeover::{self, ClientSideOwnership};
+
+/// Page size of list requests.
+const LIST_PAGE_SIZE: u32 = 500;
+
+/// One object of the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectKey {
+    /// Cluster name.
+    pub cluster: String,
+    /// Namespace (`cluster` for cluster-scoped integrations).
+    pub namespace: String,
+    /// Resource type as managed (kind or `Kind.group`).
+    pub resource_type: String,
+    /// Object name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// The key of an object.
+    pub fn new(cluster: &str, namespace: &str, resource_type: &str, name: &str) -> Self {
+        Self {
+            cluster: cluster.to_owned(),
+            namespace: namespace.to_owned(),
+            resource_type: resource_type.to_owned(),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// What [`Engine::fetch_current_state`] found besides the objects it put into the inventory.
+#[derive(Debug, Clone, Default)]
+pub struct FetchReport {
+    /// Warnings (kinds the cluster does not serve, skipped clusters), each naming its subject.
+    pub warnings: Vec<String>,
+    /// Errors registered in the inventory, each naming its cluster.
+    pub errors: Vec<String>,
+    /// Clusters that had an error; nothing is changed on them.
+    pub failed_clusters: BTreeSet<String>,
+    /// Objects applied client-side that are migrated to our field manager on first apply.
+    pub client_side_owned: HashMap<ObjectKey, ClientSideOwnership>,
+    /// Objects read into the inventory.
+    pub objects_read: usize,
+    /// List and get requests made, retries included (discovery not counted).
+    pub requests: usize,
+}
+
+struct FetchJob {
+    cluster: String,
+    namespace: String,
+    resource_type: String,
+    names: Option<Vec<String>>,
+    client: ClusterClient,
+}
+
+enum JobOutcome {
+    Objects(Vec<Value>),
+    UnknownKind,
+    ClusterError(String),
+    Error(String),
+}
+
+impl Engine<'_> {
+    /// Reads the current objects of every initialised `(cluster, namespace, resource type)`
+    /// of `inventory`, concurrently over clusters × namespaces × types (bounded by
+    /// `concurrency`), and adds them as current objects. Cluster errors are registered in
+    /// the inventory with the cluster, so the plan changes nothing there and deletes nothing
+    /// anywhere; every other cluster proceeds.
+    pub async fn fetch_current_state(&self, inventory: &mut ResourceInventory) -> FetchReport {
+        let mut report = FetchReport::default();
+        let mut jobs = Vec::new();
+        let mut cluster_errors: BTreeMap<String, String> = BTreeMap::new();
+        for (cluster, namespace, resource_type, state) in inventory.iter() {
+            if cluster_errors.contains_key(cluster) {
+                continue;
+            }
+            let privileged = self.options.is_privileged(cluster, namespace);
+            match self.clusters.get(cluster, privileged) {
+                None => {
+                    let message = if self.clusters.is_skipped(cluster) {
+                        format!(
+                            "[{cluster}] cluster skipped (disabled for this integration or internal/external mismatch)"
+                        )
+                    } else {
+                        format!("[{cluster}] cluster skipped: no client for it in this run")
+                    };
+                    if !report.warnings.contains(&message) {
+                        tracing::warn!("{message}");
+                        report.warnings.push(message);
+                    }
+                }
+                Some(Err(error)) => {
+                    cluster_errors.insert(cluster.to_owned(), error.to_string());
+                }
+                Some(Ok(client)) => jobs.push(FetchJob {
+                    cluster: cluster.to_owned(),
+                    namespace: namespace.to_owned(),
+                    resource_type: resource_type.to_owned(),
+                    names: state
+                        .managed_names()
+                        .map(|names| names.iter().cloned().collect()),
+                    client: client.clone(),
+                }),
+            }
+        }
+        jobs.retain(|job| !cluster_errors.contains_key(&job.cluster));
+
+        let concurrency = self.options.concurrency.max(1);
+        let results: Vec<(FetchJob, JobOutcome, usize)> = futures::stream::iter(jobs)
+            .map(|job| async move {
+                let (outcome, requests) = self.run_fetch_job(&job).await;
+                (job, outcome, requests)
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+
+        let mut results = results;
+        results.sort_by(|(a, _, _), (b, _, _)| {
+            (&a.cluster, &a.namespace, &a.resource_type).cmp(&(
+                &b.cluster,
+                &b.namespace,
+                &b.resource_type,
+            ))
+        });
+        let mut current: Vec<(FetchJob, Vec<Value>)> = Vec::new();
+        for (job, outcome, requests) in results {
+            report.requests += requests;
+            match outcome {
+                JobOutcome::Objects(objects) => current.push((job, objects)),
+                JobOutcome::UnknownKind => {
+                    let message = format!(
+                        "[{}/{}] kind {} is not served by the cluster; no current objects read (nothing of it can be deleted)",
+                        job.cluster, job.namespace, job.resource_type
+                    );
+                    tracing::warn!("{message}");
+                    report.warnings.push(message);
+                }
+                JobOutcome::ClusterError(message) => {
+                    cluster_errors.entry(job.cluster.clone()).or_insert(message);
+                }
+                JobOutcome::Error(message) => {
+                    tracing::error!("{message}");
+                    inventory.register_error(None, message.clone());
+                    report.errors.push(message);
+                }
+            }
+        }
+        for (cluster, message) in &cluster_errors {
+            tracing::error!("{message}");
+            // The inventory prefixes cluster errors with `[cluster] ` itself.
+            let bare = message
+                .strip_prefix(&format!("[{cluster}] "))
+                .unwrap_or(message);
+            inventory.register_error(Some(cluster), bare.to_owned());
+            report.errors.push(message.clone());
+            report.failed_clusters.insert(cluster.clone());
+        }
+        for (job, objects) in current {
+            if cluster_errors.contains_key(&job.cluster) {
+                continue;
+            }
+            for body in objects {
+                self.add_current_object(inventory, &job, body, &mut report);
+            }
+        }
+        report
+    }
+
+    fn add_current_object(
+        &self,
+        inventory: &mut ResourceInventory,
+        job: &FetchJob,
+        body: Value,
+        report: &mut FetchReport,
+    ) {
+        if let Some(caller) = &self.options.caller_filter {
+            let object_caller = body
+                .pointer("/metadata/annotations")
+                .and_then(|annotations| annotations.get(QONTRACT_CALLER_NAME))
+                .and_then(Value::as_str);
+            if object_caller != Some(caller.as_str()) {
+                return;
+            }
+        }
+        let name = body
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        let details = format!(
+            "cluster {} namespace {} {} {}",
+            job.cluster, job.namespace, job.resource_type, name
+        );
+        let resource = match OpenshiftResource::from_cluster(
+            body,
+            self.options.integration.as_str(),
+            self.options.integration_version.as_str(),
+            details,
+        ) {
+            Ok(resource) => resource,
+            Err(error) => {
+                let message = format!("[{}/{}] {error}", job.cluster, job.namespace);
+                report.warnings.push(message);
+                return;
+            }
+        };
+        if let Some(ownership) =
+            takeover::detect(resource.body(), &self.options.client_side_managers)
+        {
+            report.client_side_owned.insert(
+                ObjectKey::new(&job.cluster, &job.namespace, &job.resource_type, &name),
+                ownership,
+            );
+        }
+        match inventory.add_current(&job.cluster, &job.namespace, &job.resource_type, resource) {
+            Ok(()) => report.objects_read += 1,
+            Err(error) => report.warnings.push(error.to_string()),
+        }
+    }
+
+    async fn run_fetch_job(&self, job: &FetchJob) -> (JobOutcome, usize) {
+        let resolved = match resolve_resource_type(&job.client, &job.resource_type).await {
+            Ok(ResourceTypeResolution::Found(resolved)) => resolved,
+            Ok(ResourceTypeResolution::Unknown) => return (JobOutcome::UnknownKind, 0),
+            Ok(ResourceTypeResolution::Ambiguous(groups)) => {
+                return (
+                    JobOutcome::Error(format!(
+                        "[{}/{}] ambiguous resource type {}: served by the groups {}; qualify it as Kind.group",
+                        job.cluster,
+                        job.namespace,
+                        job.resource_type,
+                        groups.join(", ")
+                    )),
+                    0,
+                );
+            }
+            Err(error) => {
+                return (
+                    JobOutcome::ClusterError(format!(
+                        "[{}] API discovery failed: {}",
+                        error.cluster,
+                        error_chain(&error.source)
+                    )),
+                    0,
+                );
+            }
+        };
+        let api: Api<DynamicObject> =
+            if !resolved.namespaced || job.namespace == CLUSTER_SCOPE_NAMESPACE {
+                Api::all_with(job.client.client.clone(), &resolved.resource)
+            } else {
+                Api::namespaced_with(
+                    job.client.client.clone(),
+                    &job.namespace,
+                    &resolved.resource,
+                )
+            };
+        let result = match &job.names {
+            Some(names) => self.get_names(&api, names).await,
+            None => self.list_all(&api).await,
+        };
+        match result {
+            (Ok(objects), requests) => (
+                JobOutcome::Objects(
+                    objects
+                        .into_iter()
+                        .map(|object| to_body(object, &resolved))
+                        .collect(),
+                ),
+                requests,
+            ),
+            (Err(error), requests) => {
+                let message = format!(
+                    "[{}/{}] error reading {}: {}",
+                    job.cluster,
+                    job.namespace,
+                    job.resource_type,
+                    describe_kube_error(&error, false)
+                );
+                (JobOutcome::ClusterError(message), requests)
+            }
+        }
+    }
+
+    async fn get_names(
+        &self,
+        api: &Api<DynamicObject>,
+        names: &[String],
+    ) -> (Result<Vec<DynamicObject>, kube::Error>, usize) {
+        let mut objects = Vec::new();
+        let mut requests = 0;
+        for name in names {
+            let (result, attempts) = self.options.retry.run(|| api.get(name)).await;
+            requests += attempts as usize;
+            match result {
+                Ok(object) => objects.push(object),
+                Err(error) if status_code(&error) == Some(404) => {}
+                Err(error) => return (Err(error), requests),
+            }
+        }
+        (Ok(objects), requests)
+    }
+
+    async fn list_all(
+        &self,
+        api: &Api<DynamicObject>,
+    ) -> (Result<Vec<DynamicObject>, kube::Error>, usize) {
+        let mut objects = Vec::new();
+        let mut requests = 0;
+        let mut continue_token: Option<String> = None;
+        loop {
+            let mut params = ListParams::default().limit(LIST_PAGE_SIZE);
+            if let Some(token) = &continue_token {
+                params = params.continue_token(token);
+            }
+            let (result, attempts) = self.options.retry.run(|| api.list(&params)).await;
+            requests += attempts as usize;
+            match result {
+                Ok(list) => {
+                    continue_token = list.metadata.continue_.clone().filter(|t| !t.is_empty());
+                    objects.extend(list.items);
+                    if continue_token.is_none() {
+                        return (Ok(objects), requests);
+                    }
+                }
+                // The namespace does not exist (yet): nothing is there.
+                Err(error) if status_code(&error) == Some(404) => {
+                    return (Ok(Vec::new()), requests);
+                }
+                Err(error) => return (Err(error), requests),
+            }
+        }
+    }
+}
+
+/// The object as JSON with `apiVersion` and `kind` (list items lack them).
+fn to_body(object: DynamicObject, resolved: &ResolvedType) -> Value {
+    let mut body = serde_json::to_value(object).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut body {
+        map.insert(
+            "apiVersion".to_owned(),
+            Value::String(resolved.resource.api_version.clone()),
+        );
+        map.insert(
+            "kind".to_owned(),
+            Value::String(resolved.resource.kind.clone()),
+        );
+    }
+    body
+}

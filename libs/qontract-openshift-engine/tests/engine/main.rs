@@ -1,0 +1,11 @@
+//! Integration tests of the OpenShift engine against `qontract-kube-testserver` on loopback
+//! (plain HTTP, bearer tokens).
+
+mod explain;
+mod fallbacks;
+mod faults;
+mod fetch;
+mod metrics;
+mod reconcile;
+mod support;
+mod takeover;
