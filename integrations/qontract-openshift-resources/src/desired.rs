@@ -189,8 +189,7 @@ pub fn build_resource(
         None => content.to_owned(),
         Some(vars) => render_template(content, vars).map_err(|e| format!("{origin}: {e}"))?,
     };
-    let parsed = qontract_bundler::yaml11::load(&text)
-        .map_err(|e| format!("{origin}: invalid YAML: {e}"))?;
+    let parsed = qontract_yaml::load(&text).map_err(|e| format!("{origin}: invalid YAML: {e}"))?;
     let Some(Value::Object(mut body)) = parsed else {
         return Err(format!("{origin}: the resource is not a YAML mapping"));
     };

@@ -15,7 +15,7 @@
 mod files;
 mod postprocess;
 pub mod pyjson;
-pub mod yaml11;
+pub use qontract_yaml as yaml11;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -65,10 +65,19 @@ fn parse(text: &str, what: &'static str) -> Result<Value, ExplainError> {
     if let Ok(value) = serde_json::from_str::<Value>(text) {
         return Ok(value);
     }
-    serde_saphyr::from_str::<Value>(text).map_err(|error| ExplainError::Parse {
-        what,
-        message: error.to_string(),
-    })
+    // Manifests are read like app-interface reads resources: YAML 1.1 (PyYAML) rules, so
+    // `yes` is a boolean and `0755` an octal number, exactly as the hash the tool sets.
+    match qontract_yaml::load(text) {
+        Ok(Some(value)) => Ok(value),
+        Ok(None) => Err(ExplainError::Parse {
+            what,
+            message: "the document is empty".to_owned(),
+        }),
+        Err(error) => Err(ExplainError::Parse {
+            what,
+            message: error.to_string(),
+        }),
+    }
 }
 
 /// Explains `manifest` (YAML or JSON) as `integration` at `integration_version` would apply

@@ -352,3 +352,27 @@ fn explain_says_why_the_plan_would_apply() {
         text(&out)
     );
 }
+
+/// Manifests are read with PyYAML's YAML 1.1 rules, as the tool reads resources: `yes` is
+/// true and `0755` is 493, so the hash is the one the tool sets.
+#[test]
+fn explain_reads_yaml_like_the_tool() {
+    let tmp = tempfile::tempdir().unwrap();
+    let manifest = tmp.path().join("m.yml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: yes\n  b: 0755\n  c: '0755'\n",
+    )
+    .unwrap();
+    let out = Command::new(bin())
+        .args(["explain", "--output", "json"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["canonical"]["data"],
+        serde_json::json!({"a": true, "b": 493, "c": "0755"})
+    );
+}

@@ -5,7 +5,8 @@
 //! sexagesimal, `1e9` (no dot) is a string, `<<` merges mappings, and so on. Serde YAML crates
 //! follow YAML 1.2, so this module consumes the raw parser events (granit-parser, the parser of
 //! serde-saphyr) and applies PyYAML's resolver and `SafeConstructor` itself, producing the same
-//! JSON value Python would.
+//! JSON value Python would. Used wherever the tool reads app-interface YAML: the bundler, the
+//! resources of `openshift-resources`, and `explain`.
 
 use std::collections::HashMap;
 
@@ -569,7 +570,7 @@ fn key_string(key: Value, at: (usize, usize)) -> Result<String, YamlError> {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => crate::pyjson::float_repr(f),
+            Some(f) if n.is_f64() => qontract_pyjson::python_float_repr(f),
             _ => n.to_string(),
         },
         Value::Array(_) | Value::Object(_) => {
