@@ -17,6 +17,8 @@ pub struct Filter {
     pub namespace_name: Option<String>,
     /// `--internal` (Some(true)) / `--external` (Some(false)).
     pub internal: Option<bool>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
+    pub shard: qontract_sharding::ShardConfig,
 }
 
 /// One namespace and whether it must exist.
@@ -118,6 +120,12 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
         if filter
             .internal
             .is_some_and(|internal| cluster.internal.unwrap_or(false) != internal)
+        {
+            continue;
+        }
+        if !filter
+            .shard
+            .is_in_shard(&format!("{}/{}", cluster.name, ns.name))
         {
             continue;
         }

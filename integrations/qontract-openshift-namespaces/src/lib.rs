@@ -57,6 +57,7 @@ impl Integration for OpenshiftNamespaces {
                 (_, true) => Some(false),
                 _ => None,
             },
+            shard: ctx.shard,
         };
         let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
         tracing::info!(

@@ -32,6 +32,8 @@ pub struct Filter {
     pub cluster_name: Option<String>,
     /// `--namespace-name`.
     pub namespace_name: Option<String>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
+    pub shard: qontract_sharding::ShardConfig,
 }
 
 /// The desired state of a run.
@@ -96,6 +98,9 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
             .as_ref()
             .is_none_or(|c| c == &ns.cluster.name)
         && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+        && filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
 }
 
 /// Build the desired state.

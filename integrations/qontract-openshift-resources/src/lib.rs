@@ -53,6 +53,7 @@ impl Integration for OpenshiftResources {
             integration: NAME,
             cluster_name: args.cluster_name,
             namespace_name: args.namespace_name,
+            shard: ctx.shard,
         };
         let mut desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
         let (desired_objects, _) = desired.inventory.len();

@@ -107,6 +107,9 @@ pub struct RunContext {
     pub gql: Arc<GqlClient>,
     /// The secret reader (Vault or config file), built on first use.
     pub secrets: Arc<crate::secrets::SecretsProvider>,
+    /// This process's shard (`SHARDS` / `SHARD_ID`); integrations keep the keys
+    /// `ShardConfig::is_in_shard` accepts (e.g. `"<cluster>/<namespace>"`).
+    pub shard: qontract_sharding::ShardConfig,
 }
 
 impl std::fmt::Debug for RunContext {

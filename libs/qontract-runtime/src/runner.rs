@@ -231,6 +231,8 @@ impl Cli {
         if !pending.is_empty() {
             anyhow::bail!("{} not implemented yet", pending.join(", "));
         }
+        let shard = qontract_sharding::ShardConfig::from_env()
+            .context("invalid sharding environment (SHARDS / SHARD_ID)")?;
         let config = match common.config.as_deref() {
             Some(path) => Arc::new(Config::load(path)?),
             // Embedded runs of a data directory need no config.toml.
@@ -266,6 +268,7 @@ impl Cli {
             )),
             config,
             gql,
+            shard,
         };
         spec.run(ctx, matches).await
     }

@@ -376,3 +376,58 @@ fn explain_reads_yaml_like_the_tool() {
         serde_json::json!({"a": true, "b": 493, "c": "0755"})
     );
 }
+
+/// `SHARDS`/`SHARD_ID` split the namespaces by `"<cluster>/<namespace>"`: the shards are
+/// disjoint and together cover everything; a bad value is an error, never a silent full run.
+#[tokio::test(flavor = "multi_thread")]
+async fn shards_split_the_namespaces() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    let config = tmp.path().join("examples/config.toml");
+    let planned = |shards: &str, shard_id: &str| -> Result<Vec<String>, String> {
+        let out = Command::new(bin())
+            .env("SHARDS", shards)
+            .env("SHARD_ID", shard_id)
+            .arg("--config")
+            .arg(&config)
+            .args(["--dry-run", "--output", "json", "openshift-namespaces"])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return Err(text(&out));
+        }
+        let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        Ok(plan["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["namespace"].as_str().unwrap().to_owned())
+            .collect())
+    };
+    let mut all = planned("1", "0").unwrap();
+    all.sort();
+    assert_eq!(all.len(), 3);
+    let mut first = planned("2", "0").unwrap();
+    let second = planned("2", "1").unwrap();
+    assert!(
+        first.iter().all(|n| !second.contains(n)),
+        "{first:?} / {second:?}"
+    );
+    first.extend(second);
+    first.sort();
+    assert_eq!(first, all);
+    let err = planned("2", "2").unwrap_err();
+    assert!(err.contains("SHARD_ID"), "{err}");
+}
