@@ -39,27 +39,44 @@ pub struct OpenshiftNamespacesArgs {
     pub external: bool,
 }
 
+/// Query app-interface and compute the desired state for this run's filters and shard.
+async fn fetch_desired(
+    ctx: &RunContext,
+    args: OpenshiftNamespacesArgs,
+) -> anyhow::Result<(desired::Filter, desired::DesiredState)> {
+    use cynic::QueryBuilder;
+    let data = ctx.gql.run(NamespacesMinimal::build(())).await?;
+    let filter = desired::Filter {
+        integration: NAME,
+        cluster_name: args.cluster_name,
+        namespace_name: args.namespace_name,
+        internal: match (args.internal, args.external) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        },
+        shard: ctx.shard,
+    };
+    let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
+    Ok((filter, desired))
+}
+
 impl Integration for OpenshiftNamespaces {
     type Args = OpenshiftNamespacesArgs;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "Create the namespaces declared in app-interface and delete those marked delete: true";
 
+    async fn early_exit_desired_state(
+        ctx: RunContext,
+        args: Self::Args,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let (_, desired) = fetch_desired(&ctx, args).await?;
+        Ok(Some(serde_json::to_value(&desired)?))
+    }
+
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        use cynic::QueryBuilder;
-        let data = ctx.gql.run(NamespacesMinimal::build(())).await?;
-        let filter = desired::Filter {
-            integration: NAME,
-            cluster_name: args.cluster_name,
-            namespace_name: args.namespace_name,
-            internal: match (args.internal, args.external) {
-                (true, _) => Some(true),
-                (_, true) => Some(false),
-                _ => None,
-            },
-            shard: ctx.shard,
-        };
-        let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
+        let (filter, desired) = fetch_desired(&ctx, args).await?;
         tracing::info!(
             "desired state: {} namespace(s) on {} cluster(s), {} error(s)",
             desired.namespaces.len(),

@@ -46,6 +46,17 @@ impl Integration for OpenshiftResources {
     const ABOUT: &'static str =
         "Apply the openshiftResources declared on namespaces (resource, resource-template)";
 
+    /// The namespaces data the desired state is built from (resources' content included).
+    async fn early_exit_desired_state(
+        ctx: RunContext,
+        _args: Self::Args,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let request = qontract_gql::GqlRequest::new(
+            qontract_gql_bindings::openshift_resources_namespaces::QUERY,
+        );
+        Ok(Some(ctx.gql.query(&request).await?))
+    }
+
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
         use cynic::QueryBuilder;
         let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;

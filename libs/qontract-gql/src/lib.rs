@@ -122,6 +122,8 @@ pub struct ClientOptions {
     pub validate_schemas: bool,
     /// Pin the run to the current bundle sha (`--gql-sha-url`, on by default in the CLI).
     pub pin_sha: bool,
+    /// Pin to this bundle sha instead of the current one (early-exit comparison runs).
+    pub fixed_sha: Option<String>,
     /// Retry policy for transient failures.
     pub retry: RetryPolicy,
 }
@@ -159,7 +161,12 @@ impl GqlClient {
             allowed_schemas: None,
             queried_schemas: Mutex::new(Vec::new()),
         };
-        if client.options.pin_sha {
+        if let Some(sha) = client.options.fixed_sha.clone() {
+            client.bundle = Some(BundleInfo {
+                sha,
+                ..BundleInfo::default()
+            });
+        } else if client.options.pin_sha {
             let info = client.with_retries(|t| t.bundle_info()).await?;
             tracing::debug!(sha = %info.sha, commit = %info.commit, "pinned GraphQL bundle");
             client.bundle = Some(info);

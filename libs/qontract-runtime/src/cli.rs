@@ -143,8 +143,8 @@ pub struct CommonArgs {
     )]
     pub dump_schemas: Option<PathBuf>,
 
-    /// Dry-run only: compare the desired state with the one of bundle SHA and exit early when
-    /// equal
+    /// Dry-run only: exit early (0) when the integration's desired state in the current bundle
+    /// equals the one in bundle SHA (merge-request checks)
     #[arg(
         long,
         env = "EARLY_EXIT_COMPARE_SHA",
@@ -206,9 +206,6 @@ impl CommonArgs {
     /// instead of silently ignoring them.
     pub fn unimplemented_flags(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        if self.early_exit_compare_sha.is_some() {
-            out.push("--early-exit-compare-sha");
-        }
         if self.check_only_affected_shards {
             out.push("--check-only-affected-shards");
         }

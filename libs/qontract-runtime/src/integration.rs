@@ -31,6 +31,17 @@ pub trait Integration: Send + Sync + 'static {
         ctx: RunContext,
         args: Self::Args,
     ) -> impl Future<Output = anyhow::Result<RunOutcome>> + Send;
+
+    /// The desired state that `--early-exit-compare-sha` compares between two bundles (list
+    /// order does not matter). `None` (the default): the integration does not support early
+    /// exit and always runs.
+    fn early_exit_desired_state(
+        ctx: RunContext,
+        args: Self::Args,
+    ) -> impl Future<Output = anyhow::Result<Option<serde_json::Value>>> + Send {
+        let _ = (ctx, args);
+        async { Ok(None) }
+    }
 }
 
 /// Type-erased [`Integration`], for the multi-call binary's registry.
@@ -42,6 +53,10 @@ pub struct IntegrationSpec {
     pub about: &'static str,
     augment: fn(Command) -> Command,
     run: fn(RunContext, &ArgMatches) -> BoxFuture<'static, anyhow::Result<RunOutcome>>,
+    early_exit: fn(
+        RunContext,
+        &ArgMatches,
+    ) -> BoxFuture<'static, anyhow::Result<Option<serde_json::Value>>>,
 }
 
 impl std::fmt::Debug for IntegrationSpec {
@@ -67,17 +82,37 @@ impl IntegrationSpec {
                 Err(e) => Box::pin(async move { Err(anyhow::Error::new(e)) }),
             }
         }
+        fn early_exit<I: Integration>(
+            ctx: RunContext,
+            matches: &ArgMatches,
+        ) -> BoxFuture<'static, anyhow::Result<Option<serde_json::Value>>> {
+            match I::Args::from_arg_matches(matches) {
+                Ok(args) => Box::pin(I::early_exit_desired_state(ctx, args)),
+                Err(e) => Box::pin(async move { Err(anyhow::Error::new(e)) }),
+            }
+        }
         IntegrationSpec {
             name: I::NAME,
             about: I::ABOUT,
             augment: augment::<I>,
             run: run::<I>,
+            early_exit: early_exit::<I>,
         }
     }
 
     /// The integration's own arguments added to `cmd`.
     pub fn augment_args(&self, cmd: Command) -> Command {
         (self.augment)(cmd)
+    }
+
+    /// The integration's early-exit desired state (see
+    /// [`Integration::early_exit_desired_state`]).
+    pub fn early_exit_state(
+        &self,
+        ctx: RunContext,
+        matches: &ArgMatches,
+    ) -> BoxFuture<'static, anyhow::Result<Option<serde_json::Value>>> {
+        (self.early_exit)(ctx, matches)
     }
 
     /// Parse the integration's arguments from `matches` and run it.

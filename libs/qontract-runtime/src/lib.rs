@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod early_exit;
 pub mod exit;
 pub mod integration;
 pub mod logging;

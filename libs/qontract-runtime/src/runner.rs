@@ -247,9 +247,10 @@ impl Cli {
             validate_schemas: common.validate_schemas(),
             pin_sha: common.gql_sha_url(),
             retry: self.retry,
+            fixed_sha: None,
         };
         let gql = Arc::new(
-            GqlClient::connect(transport, options)
+            GqlClient::connect(transport.clone(), options)
                 .await
                 .with_context(|| format!("cannot start {}", spec.name))?,
         );
@@ -257,7 +258,7 @@ impl Cli {
         if !common.dry_run {
             tracing::info!("using gql endpoint {}", gql.endpoint());
         }
-        let ctx = RunContext {
+        let context = |gql: Arc<GqlClient>| RunContext {
             integration: spec.name,
             dry_run: common.dry_run,
             thread_pool_size: common.thread_pool_size,
@@ -266,11 +267,80 @@ impl Cli {
                 config.clone(),
                 gql.clone(),
             )),
-            config,
+            config: config.clone(),
             gql,
             shard,
         };
-        spec.run(ctx, matches).await
+        if common.dry_run
+            && let Some(compare_sha) = &common.early_exit_compare_sha
+            && self
+                .can_exit_early(
+                    spec,
+                    matches,
+                    &transport,
+                    compare_sha,
+                    &context(gql.clone()),
+                )
+                .await
+        {
+            tracing::info!("No changes in desired state. Exit PR check early.");
+            return Ok(RunOutcome::default());
+        }
+        spec.run(context(gql), matches).await
+    }
+
+    /// Early exit of merge-request checks: the integration's desired state computed from the
+    /// bundle `compare_sha` (the target branch) equals the one of the current bundle. Any
+    /// failure (the bundle is gone, the integration has no early-exit state) means a full run.
+    async fn can_exit_early(
+        &self,
+        spec: &IntegrationSpec,
+        matches: &ArgMatches,
+        transport: &Arc<dyn GqlTransport>,
+        compare_sha: &str,
+        current: &RunContext,
+    ) -> bool {
+        let options = ClientOptions {
+            integration: Some(spec.name.to_owned()),
+            validate_schemas: false,
+            pin_sha: false,
+            retry: self.retry,
+            fixed_sha: Some(compare_sha.to_owned()),
+        };
+        let previous = match GqlClient::connect(transport.clone(), options).await {
+            Ok(gql) => RunContext {
+                gql: Arc::new(gql),
+                ..current.clone()
+            },
+            Err(e) => {
+                tracing::warn!("early exit: cannot query bundle {compare_sha}: {e}; full run");
+                return false;
+            }
+        };
+        let before = spec.early_exit_state(previous, matches).await;
+        let after = spec.early_exit_state(current.clone(), matches).await;
+        match (before, after) {
+            (Ok(Some(before)), Ok(Some(after))) => {
+                let same = crate::early_exit::same_desired_state(&before, &after);
+                if !same {
+                    tracing::info!(
+                        "early exit: desired state changed since {compare_sha}; full run"
+                    );
+                }
+                same
+            }
+            (Ok(None), _) | (_, Ok(None)) => {
+                tracing::info!(
+                    "early exit: {} has no early-exit desired state; full run",
+                    spec.name
+                );
+                false
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("early exit: cannot compute the desired state: {e:#}; full run");
+                false
+            }
+        }
     }
 
     fn transport(

@@ -431,3 +431,136 @@ async fn shards_split_the_namespaces() {
     let err = planned("2", "2").unwrap_err();
     assert!(err.contains("SHARD_ID"), "{err}");
 }
+
+/// `--early-exit-compare-sha` against our qontract-server holding two bundles: an unrelated
+/// change exits early without touching any cluster; a change of the integration's desired
+/// state runs in full.
+#[tokio::test(flavor = "multi_thread")]
+async fn early_exit_skips_the_run_only_when_the_desired_state_is_unchanged() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    let app_interface = tmp.path().join("examples/app-interface");
+    let bundle_file = tmp.path().join("bundle.json");
+    let bundle = |commit: &str| -> String {
+        let value = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
+            schemas_dir: Default::default(),
+            graphql_schema_file: tmp.path().join("schemas/graphql-schema.yml"),
+            data_dir: app_interface.join("data"),
+            resources_dir: app_interface.join("resources"),
+            git_commit: commit.repeat(40),
+            git_commit_timestamp: "1798000000".to_owned(),
+        })
+        .unwrap();
+        let text = qontract_bundler::bundle_to_json(&value);
+        std::fs::write(&bundle_file, &text).unwrap();
+        qontract_bundler::sha256_hex(text.as_bytes())
+    };
+    let base_sha = bundle("a");
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let file = bundle_file.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
+                datafiles_file: file,
+                bundle_ttl: std::time::Duration::from_secs(600),
+            });
+            state.reload().unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send((listener.local_addr().unwrap(), state.clone()))
+                .unwrap();
+            let _ = axum::serve(listener, qontract_server::router(state)).await;
+        });
+    });
+    let (addr, state) = rx.recv().unwrap();
+    let config = tmp.path().join("server-config.toml");
+    let demo = std::fs::read_to_string(tmp.path().join("examples/config.toml")).unwrap();
+    let secrets = &demo[demo.find("\n[sandbox.creds]").unwrap()..];
+    std::fs::write(
+        &config,
+        format!("[graphql]\nserver = \"http://{addr}/graphql\"\n\n{secrets}"),
+    )
+    .unwrap();
+    let check = |compare: &str| {
+        Command::new(bin())
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--dry-run",
+                "--early-exit-compare-sha",
+                compare,
+                "openshift-namespaces",
+            ])
+            .output()
+            .unwrap()
+    };
+
+    // An unrelated change (an app's description): early exit, no cluster contacted.
+    let app = app_interface.join("data/services/shop/app.yml");
+    let text_app = std::fs::read_to_string(&app).unwrap();
+    std::fs::write(
+        &app,
+        text_app.replace("the example web shop", "the example web shop, v2"),
+    )
+    .unwrap();
+    let unrelated_sha = bundle("b");
+    assert_ne!(unrelated_sha, base_sha);
+    state.reload().unwrap();
+    let out = check(&base_sha);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Exit PR check early"), "{}", text(&out));
+    assert!(
+        sandbox.requests().is_empty(),
+        "early exit must not contact clusters"
+    );
+
+    // A new namespace: the desired state changed, full dry run.
+    let ns = app_interface.join("data/services/shop/namespaces/shop-qa.yml");
+    let stage =
+        std::fs::read_to_string(app_interface.join("data/services/shop/namespaces/shop-stage.yml"))
+            .unwrap();
+    std::fs::write(&ns, stage.replace("name: shop-stage", "name: shop-qa")).unwrap();
+    bundle("c");
+    state.reload().unwrap();
+    let out = check(&base_sha);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !text(&out).contains("Exit PR check early"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("shop-qa"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        !sandbox.requests().is_empty(),
+        "the full run reads the cluster"
+    );
+
+    // A bundle the server does not have: full run, not an error.
+    let out = check("deadbeef");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Plan:"),
+        "{}",
+        text(&out)
+    );
+}

@@ -63,6 +63,7 @@ fn options(integration: &str) -> ClientOptions {
         validate_schemas: true,
         pin_sha: true,
         retry: fast_retry(5),
+        fixed_sha: None,
     }
 }
 

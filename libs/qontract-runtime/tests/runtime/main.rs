@@ -211,7 +211,6 @@ async fn bad_config_and_unimplemented_flags_exit_1() {
     let srv = server(&["/openshift/cluster-1.yml"], &[]).await;
     let cfg = config(dir.path(), &srv.graphql_url());
     for flag in [
-        vec!["--early-exit-compare-sha", "abc"],
         vec!["--check-only-affected-shards"],
         vec!["--enable-extended-early-exit"],
         vec!["--log-cached-log-output"],
