@@ -11,13 +11,8 @@
 pub mod desired;
 
 use clap::Args;
-use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
-use qontract_openshift_engine::{Engine, EngineOptions};
-use qontract_resource_inventory::{
-    PlanOptions, TableOptions, compute_plan, render_json, render_table,
-};
-use qontract_runtime::{Integration, OutputFormat, RunContext, RunOutcome};
+use qontract_runtime::{Integration, RunContext, RunOutcome};
 
 /// CLI name (and `integrations_v1` entry).
 pub const NAME: &str = "openshift-resources";
@@ -66,110 +61,26 @@ impl Integration for OpenshiftResources {
             namespace_name: args.namespace_name,
             shard: ctx.shard,
         };
-        let mut desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
+        let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
         let (desired_objects, _) = desired.inventory.len();
         tracing::info!(
             "desired state: {desired_objects} object(s) in {} namespace(s), {} error(s)",
             desired.namespaces,
             desired.inventory.errors().len()
         );
-        let clusters = if desired.clusters.is_empty() {
-            ClusterMap::default()
-        } else {
-            let options = ClusterMapOptions {
-                integration: NAME.to_owned(),
-                privileged: desired.privileged.iter().map(|(c, _)| c.clone()).collect(),
-                concurrency: ctx.thread_pool_size,
-                ..ClusterMapOptions::default()
-            };
-            let secrets = ctx.secrets.reader().await?;
-            ClusterMap::build(
-                desired.clusters.values().cloned().collect(),
-                secrets,
-                &options,
-            )
-            .await
-        };
-        for error in clusters.errors() {
-            desired
-                .inventory
-                .register_error(Some(error.cluster()), error.to_string());
-        }
-        let mut options =
-            EngineOptions::new(desired::ANNOTATION_NAME, desired::INTEGRATION_VERSION);
-        options.concurrency = ctx.thread_pool_size;
-        options.privileged_namespaces = desired.privileged.clone();
-        let view = View {
-            dry_run: ctx.dry_run,
-            output: ctx.output,
-            show_unchanged: args.show_unchanged,
-        };
-        reconcile(clusters, desired.inventory, options, view).await
+        qontract_realize::realize(
+            &ctx,
+            qontract_realize::Realize {
+                integration: NAME,
+                annotation_name: desired::ANNOTATION_NAME,
+                version: desired::INTEGRATION_VERSION,
+                inventory: desired.inventory,
+                clusters: desired.clusters,
+                privileged: desired.privileged,
+                show_unchanged: args.show_unchanged,
+                caller: None,
+            },
+        )
+        .await
     }
-}
-
-/// How the plan is shown and whether it is applied.
-#[derive(Debug, Clone, Copy)]
-struct View {
-    dry_run: bool,
-    output: OutputFormat,
-    show_unchanged: bool,
-}
-
-/// Fetch the current state, plan, print, and apply (wet run) or not (dry run).
-async fn reconcile(
-    clusters: ClusterMap,
-    mut inventory: qontract_resource_inventory::ResourceInventory,
-    options: EngineOptions,
-    view: View,
-) -> anyhow::Result<RunOutcome> {
-    let engine = Engine::new(&clusters, options);
-    let fetched = engine.fetch_current_state(&mut inventory).await;
-    for warning in &fetched.warnings {
-        tracing::warn!("{warning}");
-    }
-    let plan = compute_plan(
-        &mut inventory,
-        &PlanOptions {
-            dry_run: view.dry_run,
-            ..PlanOptions::default()
-        },
-    );
-    match view.output {
-        OutputFormat::Text => print!(
-            "{}",
-            render_table(
-                &plan,
-                TableOptions {
-                    include_unchanged: view.show_unchanged
-                }
-            )
-        ),
-        OutputFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&render_json(&plan, None))?
-            )
-        }
-    }
-    for action in plan.changes() {
-        if let Some(line) = action.upstream_log_line() {
-            tracing::info!("{line}");
-        }
-    }
-    let report = engine
-        .apply_plan(&plan, &mut inventory, &fetched, view.dry_run)
-        .await;
-    let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
-    for e in &report.errors {
-        if !errors.contains(e) {
-            errors.push(e.clone());
-        }
-    }
-    let changes = if view.dry_run {
-        plan.changes().count()
-    } else {
-        report.outcomes.len()
-    };
-    Ok(RunOutcome { changes, errors })
 }

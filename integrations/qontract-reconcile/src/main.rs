@@ -23,5 +23,6 @@ fn integrations() -> Vec<IntegrationSpec> {
     vec![
         IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
         IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
+        IntegrationSpec::of::<qontract_openshift_vault_secrets::OpenshiftVaultSecrets>(),
     ]
 }

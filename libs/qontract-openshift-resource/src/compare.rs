@@ -221,6 +221,10 @@ impl<'a> Walker<'a> {
         current: Option<&'a Value>,
         desired: &'a Value,
     ) -> Option<Drift> {
+        // `annotations: null` (what upstream writes when none are declared) declares nothing.
+        if desired.is_null() {
+            return None;
+        }
         let Value::Object(desired) = desired else {
             return self.compare(current, desired);
         };

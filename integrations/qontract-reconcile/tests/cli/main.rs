@@ -564,3 +564,86 @@ async fn early_exit_skips_the_run_only_when_the_desired_state_is_unchanged() {
         text(&out)
     );
 }
+
+/// openshift-vault-secrets: the Secret is built from the secret store, its value never
+/// appears in any output (debug logs and JSON plans included), and openshift-resources, which
+/// manages Secrets in the same namespace, leaves it alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn vault_secrets_are_applied_without_ever_printing_their_values() {
+    use base64::Engine as _;
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    let config = tmp.path().join("examples/config.toml");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&config).args(args);
+        cmd.output().unwrap()
+    };
+    let secret_value = "not-a-real-password";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(secret_value);
+    let assert_no_secret = |out: &Output| {
+        let all = text(out);
+        assert!(
+            !all.contains(secret_value) && !all.contains(&encoded),
+            "secret leaked:\n{all}"
+        );
+    };
+    assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
+
+    for args in [
+        &[
+            "--dry-run",
+            "--log-level",
+            "DEBUG",
+            "openshift-vault-secrets",
+        ][..],
+        &["--dry-run", "--output", "json", "openshift-vault-secrets"][..],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert_no_secret(&out);
+    }
+    let out = run(&["--log-level", "DEBUG", "openshift-vault-secrets"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_no_secret(&out);
+    let secret = sandbox
+        .get_object("v1", "Secret", Some("shop-production"), "shop-db")
+        .expect("applied");
+    assert_eq!(secret["data"]["password"], encoded.as_str());
+    assert_eq!(
+        secret["data"]["username"],
+        base64::engine::general_purpose::STANDARD.encode("shop")
+    );
+    assert_eq!(
+        secret["metadata"]["annotations"]["qontract.integration"],
+        "openshift-vault-secrets"
+    );
+
+    let out = run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-vault-secrets",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    let out = run(&["--log-level", "DEBUG", "openshift-resources"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_no_secret(&out);
+    assert!(
+        sandbox
+            .get_object("v1", "Secret", Some("shop-production"), "shop-db")
+            .is_some(),
+        "another integration's Secret is not deleted"
+    );
+}

@@ -303,3 +303,16 @@ fn empty_declared_fields_and_served_api_versions_are_not_drift() {
         ("/spec/subdomain", DriftKind::Changed)
     );
 }
+
+#[test]
+fn null_annotations_declare_nothing_but_declared_ones_are_compared() {
+    let current = serde_json::json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {
+        "qontract.integration": "openshift-vault-secrets", "team": "shop"}}});
+    let undeclared =
+        serde_json::json!({"kind": "Secret", "metadata": {"name": "s", "annotations": null}});
+    assert_eq!(find_declared_drift(&current, &undeclared), None);
+    let same = serde_json::json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {"team": "shop"}}});
+    assert_eq!(find_declared_drift(&current, &same), None);
+    let other = serde_json::json!({"kind": "Secret", "metadata": {"name": "s", "annotations": {"team": "web"}}});
+    assert!(find_declared_drift(&current, &other).is_some());
+}

@@ -1,0 +1,311 @@
+//! Desired state of `openshift-vault-secrets`: the declared `vault-secret` resources, read
+//! through the secret reader and turned into Secrets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use futures::StreamExt;
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::openshift_resources_namespaces::{
+    NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
+};
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_openshift_resources::desired::{Filter, cluster_spec};
+use qontract_resource_inventory::ResourceInventory;
+use qontract_secrets::{SecretData, SecretReader};
+use serde_json::{Map, Value, json};
+
+/// Keys whose values are already base64 (the suffix is dropped).
+pub const BASE64_SUFFIX: &str = "_qb64";
+
+/// One declared `vault-secret` resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredSecret {
+    /// Cluster name.
+    pub cluster: String,
+    /// Namespace name.
+    pub namespace: String,
+    /// Vault path.
+    pub path: String,
+    /// Pinned version.
+    pub version: u64,
+    /// Secret name (default: last path segment).
+    pub name: String,
+    /// `labels` (JSON text).
+    pub labels: Option<String>,
+    /// `annotations` (JSON text).
+    pub annotations: Option<String>,
+    /// `type` (default `Opaque`).
+    pub secret_type: Option<String>,
+    /// Use the cluster-admin client.
+    pub privileged: bool,
+}
+
+/// The declarations of a run, with the managed (cluster, namespace) entries.
+#[derive(Debug, Default)]
+pub struct Declared {
+    /// The Secrets to build.
+    pub secrets: Vec<DeclaredSecret>,
+    /// Managed Secret names per (cluster, namespace), `None` = all.
+    pub namespaces: BTreeMap<(String, String), Option<Vec<String>>>,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+}
+
+/// The declared `vault-secret` resources of the namespaces in scope (namespaces without any
+/// are not managed by this integration at all).
+pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &Filter) -> Declared {
+    let mut out = Declared::default();
+    for ns in namespaces {
+        let disabled = ns
+            .cluster
+            .disable
+            .as_ref()
+            .and_then(|d| d.integrations.as_ref())
+            .is_some_and(|l| l.iter().any(|i| i == filter.integration));
+        let in_scope = !disabled
+            && !ns.delete.unwrap_or(false)
+            && !ns.managed_by_external.unwrap_or(false)
+            && filter
+                .cluster_name
+                .as_ref()
+                .is_none_or(|c| c == &ns.cluster.name)
+            && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+            && filter
+                .shard
+                .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name));
+        if !in_scope {
+            continue;
+        }
+        let privileged = ns.cluster_admin.unwrap_or(false);
+        let mut any = false;
+        for resource in ns.openshift_resources.iter().flatten() {
+            let Provider::NamespaceOpenshiftResourceVaultSecretV1(v) =
+                &resource.namespace_openshift_resource_v12
+            else {
+                continue;
+            };
+            any = true;
+            let name = v
+                .name
+                .clone()
+                .unwrap_or_else(|| v.path.rsplit('/').next().unwrap_or(&v.path).to_owned());
+            out.secrets.push(DeclaredSecret {
+                cluster: ns.cluster.name.clone(),
+                namespace: ns.name.clone(),
+                path: v.path.clone(),
+                version: u64::try_from(v.version).unwrap_or(0),
+                name,
+                labels: v.labels.as_ref().map(|j| j.0.clone()),
+                annotations: v.annotations.as_ref().map(|j| j.0.clone()),
+                secret_type: v.type_.clone(),
+                privileged,
+            });
+        }
+        if !any {
+            continue;
+        }
+        let managed = ns
+            .managed_resource_names
+            .iter()
+            .flatten()
+            .find(|m| m.resource == "Secret")
+            .map(|m| m.resource_names.clone());
+        out.namespaces
+            .insert((ns.cluster.name.clone(), ns.name.clone()), managed);
+        out.clusters
+            .entry(ns.cluster.name.clone())
+            .or_insert_with(|| cluster_spec(&ns.cluster));
+        if privileged {
+            out.privileged
+                .insert((ns.cluster.name.clone(), ns.name.clone()));
+        }
+    }
+    out
+}
+
+/// The desired state handed to `qontract-realize`.
+#[derive(Debug, Default)]
+pub struct DesiredState {
+    /// Desired Secrets and the managed entries.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// Number of managed namespaces.
+    pub namespaces: usize,
+}
+
+/// Read every declared secret (bounded concurrency) and build the inventory. A secret that
+/// cannot be read or built is an error naming cluster/namespace/path (never a value).
+pub async fn desired_state(
+    declared: Declared,
+    reader: &dyn SecretReader,
+    concurrency: usize,
+) -> DesiredState {
+    let mut inventory = ResourceInventory::new();
+    for ((cluster, namespace), managed) in &declared.namespaces {
+        inventory.initialize_resource_type(cluster, namespace, "Secret", managed.clone());
+    }
+    let results: Vec<(DeclaredSecret, Result<SecretData, String>)> =
+        futures::stream::iter(declared.secrets)
+            .map(|d| async move {
+                let data = reader
+                    .read_all(&d.path, Some(d.version))
+                    .await
+                    .map_err(|e| e.to_string());
+                (d, data)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+    for (d, data) in results {
+        let origin = format!(
+            "[{}/{}] vault-secret {} (version {})",
+            d.cluster, d.namespace, d.path, d.version
+        );
+        let built = data
+            .map_err(|e| format!("{origin}: {e}"))
+            .and_then(|data| secret_body(&d, &data).map_err(|e| format!("{origin}: {e}")))
+            .and_then(|body| {
+                OpenshiftResource::new(body, crate::NAME, crate::VERSION, origin.as_str(), None)
+                    .map_err(|e| format!("{origin}: {e}"))
+            });
+        match built {
+            Ok(or) => {
+                let _ = inventory.add_desired_resource_or_register(
+                    &d.cluster,
+                    &d.namespace,
+                    or,
+                    d.privileged,
+                );
+            }
+            Err(message) => inventory.register_error(Some(&d.cluster), message),
+        }
+    }
+    DesiredState {
+        inventory,
+        namespaces: declared.namespaces.len(),
+        clusters: declared.clusters,
+        privileged: declared.privileged,
+    }
+}
+
+fn json_object(text: Option<&str>, what: &str) -> Result<Option<Value>, String> {
+    match text {
+        None => Ok(None),
+        Some(t) => match serde_json::from_str::<Value>(t) {
+            Ok(v @ Value::Object(_)) => Ok(Some(v)),
+            Ok(Value::Null) => Ok(None),
+            Ok(_) => Err(format!("{what} must be a mapping")),
+            Err(e) => Err(format!("{what} is not JSON: {e}")),
+        },
+    }
+}
+
+/// The Secret for one declaration, exactly as upstream builds it.
+pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, String> {
+    let mut metadata = Map::new();
+    metadata.insert("name".into(), Value::String(d.name.clone()));
+    // Upstream writes `annotations: None` when none are declared; the canonical form turns that
+    // into `{}`, so omitting the key gives the same sha256sum without declaring "no annotations"
+    // (which would read as drift against the qontract.* annotations on the cluster).
+    if let Some(annotations) = json_object(d.annotations.as_deref(), "annotations")? {
+        metadata.insert("annotations".into(), annotations);
+    }
+    if let Some(labels) = json_object(d.labels.as_deref(), "labels")? {
+        metadata.insert("labels".into(), labels);
+    }
+    let mut body = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": d.secret_type.clone().unwrap_or_else(|| "Opaque".to_owned()),
+        "metadata": Value::Object(metadata),
+    });
+    let mut encoded = Map::new();
+    for (key, value) in &data.fields {
+        let value = value.expose();
+        if value.is_empty() {
+            continue;
+        }
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        {
+            return Err(format!(
+                "invalid key {key:?} (allowed: letters, digits, '-', '.', '_')"
+            ));
+        }
+        let (key, value) = match key.strip_suffix(BASE64_SUFFIX) {
+            Some(stripped) => (stripped.to_owned(), value.to_owned()),
+            None => (
+                key.clone(),
+                base64::engine::general_purpose::STANDARD.encode(value),
+            ),
+        };
+        encoded.insert(key, Value::String(value));
+    }
+    if !data.fields.is_empty() {
+        body["data"] = Value::Object(encoded);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use qontract_secrets::Secret;
+
+    use super::*;
+
+    fn declared() -> DeclaredSecret {
+        DeclaredSecret {
+            cluster: "c".into(),
+            namespace: "ns".into(),
+            path: "shop/production/db".into(),
+            version: 1,
+            name: "db".into(),
+            labels: Some(r#"{"app":"shop"}"#.into()),
+            annotations: None,
+            secret_type: None,
+            privileged: false,
+        }
+    }
+
+    fn data(pairs: &[(&str, &str)]) -> SecretData {
+        SecretData {
+            version: Some(1),
+            fields: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Secret::new(*v)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn values_are_base64_except_qb64_keys_and_empty_values_are_skipped() {
+        let body = secret_body(
+            &declared(),
+            &data(&[("password", "s3cret"), ("cert_qb64", "QUJD"), ("empty", "")]),
+        )
+        .unwrap();
+        assert_eq!(
+            body["data"],
+            json!({"password": "czNjcmV0", "cert": "QUJD"})
+        );
+        assert_eq!(body["type"], "Opaque");
+        assert_eq!(body["metadata"]["labels"], json!({"app": "shop"}));
+        assert!(body["metadata"].get("annotations").is_none());
+    }
+
+    #[test]
+    fn invalid_keys_and_labels_are_errors_that_do_not_show_values() {
+        let err = secret_body(&declared(), &data(&[("bad key", "v4lue")])).unwrap_err();
+        assert!(err.contains("bad key") && !err.contains("v4lue"), "{err}");
+        let mut d = declared();
+        d.labels = Some("[1]".into());
+        assert!(secret_body(&d, &data(&[])).unwrap_err().contains("labels"));
+    }
+}

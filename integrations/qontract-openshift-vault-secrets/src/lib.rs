@@ -1,0 +1,79 @@
+//! `openshift-vault-secrets`: one Secret per `vault-secret` openshiftResource of the managed
+//! namespaces, with the data read from Vault (or the config-file secret store) at the declared
+//! version. As upstream: the name defaults to the last segment of the Vault path; `labels`,
+//! `annotations` and `type` (default `Opaque`) are copied; values are base64-encoded, except
+//! keys ending in `_qb64`, whose values are already base64 (the suffix is dropped); empty values
+//! are skipped; keys must match `^[-._a-zA-Z0-9]+$`. Only `Secret` is managed in those
+//! namespaces, and Secret values never appear in the plan or the logs.
+
+pub mod desired;
+
+use clap::Args;
+use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
+use qontract_runtime::{Integration, RunContext, RunOutcome};
+
+/// CLI name, also the `qontract.integration` annotation of the Secrets.
+pub const NAME: &str = "openshift-vault-secrets";
+
+/// Version recorded in `qontract.integration_version` (only the major is compared).
+pub const VERSION: &str = "1.9.2";
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenshiftVaultSecrets;
+
+/// Arguments of `openshift-vault-secrets`.
+#[derive(Debug, Clone, Args)]
+pub struct OpenshiftVaultSecretsArgs {
+    /// Only reconcile namespaces on this cluster
+    #[arg(long, env = "CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+    /// Only reconcile the namespace with this name
+    #[arg(long, env = "NAMESPACE_NAME")]
+    pub namespace_name: Option<String>,
+    /// List unchanged objects in the plan too
+    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
+    pub show_unchanged: bool,
+}
+
+impl Integration for OpenshiftVaultSecrets {
+    type Args = OpenshiftVaultSecretsArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str =
+        "Create a Secret for every vault-secret openshiftResource declared on namespaces";
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        use cynic::QueryBuilder;
+        let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
+        let filter = qontract_openshift_resources::desired::Filter {
+            integration: NAME,
+            cluster_name: args.cluster_name,
+            namespace_name: args.namespace_name,
+            shard: ctx.shard,
+        };
+        let declared = desired::declared_secrets(&data.namespaces.unwrap_or_default(), &filter);
+        let secrets = ctx.secrets.reader().await?;
+        let desired =
+            desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await;
+        tracing::info!(
+            "desired state: {} Secret(s) in {} namespace(s), {} error(s)",
+            desired.inventory.len().0,
+            desired.namespaces,
+            desired.inventory.errors().len()
+        );
+        qontract_realize::realize(
+            &ctx,
+            qontract_realize::Realize {
+                integration: NAME,
+                annotation_name: NAME,
+                version: VERSION,
+                inventory: desired.inventory,
+                clusters: desired.clusters,
+                privileged: desired.privileged,
+                show_unchanged: args.show_unchanged,
+                caller: None,
+            },
+        )
+        .await
+    }
+}

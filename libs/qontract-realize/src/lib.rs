@@ -1,0 +1,111 @@
+//! The shared tail of every integration built on the `ResourceInventory` (the Python tool's
+//! `openshift_base.realize_data` and what surrounds it): given the desired objects and the
+//! clusters they live on, build the cluster clients, read the current state, compute the plan,
+//! print it (text table or JSON), and apply it unless this is a dry run.
+//!
+//! Integrations only build their desired [`ResourceInventory`]; everything after that is here,
+//! so every such integration plans, prints, applies and reports errors the same way.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use qontract_cluster_client::{ClusterMap, ClusterMapOptions, ClusterSpec};
+use qontract_openshift_engine::{Engine, EngineOptions};
+use qontract_resource_inventory::{
+    PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
+};
+use qontract_runtime::{OutputFormat, RunContext, RunOutcome};
+
+/// What an integration hands over after building its desired state.
+#[derive(Debug, Default)]
+pub struct Realize {
+    /// CLI name (matched against `disable.integrations`).
+    pub integration: &'static str,
+    /// Name written in the `qontract.integration` annotation (may differ from the CLI name).
+    pub annotation_name: &'static str,
+    /// Version written in `qontract.integration_version`.
+    pub version: &'static str,
+    /// Desired objects and the managed (cluster, namespace, type) entries.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs read and written with the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// List unchanged objects in the text plan too.
+    pub show_unchanged: bool,
+    /// Only objects of this caller are read and may be deleted (upstream `caller`).
+    pub caller: Option<String>,
+}
+
+/// Build the clients, read the current state, plan, print and (wet run) apply.
+pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOutcome> {
+    let clusters = if run.clusters.is_empty() {
+        ClusterMap::default()
+    } else {
+        let options = ClusterMapOptions {
+            integration: run.integration.to_owned(),
+            privileged: run.privileged.iter().map(|(c, _)| c.clone()).collect(),
+            concurrency: ctx.thread_pool_size,
+            ..ClusterMapOptions::default()
+        };
+        let secrets = ctx.secrets.reader().await?;
+        ClusterMap::build(run.clusters.values().cloned().collect(), secrets, &options).await
+    };
+    for error in clusters.errors() {
+        run.inventory
+            .register_error(Some(error.cluster()), error.to_string());
+    }
+    let mut options = EngineOptions::new(run.annotation_name, run.version);
+    options.concurrency = ctx.thread_pool_size;
+    options.privileged_namespaces = run.privileged.clone();
+    options.caller_filter = run.caller.clone();
+    let engine = Engine::new(&clusters, options);
+    let fetched = engine.fetch_current_state(&mut run.inventory).await;
+    for warning in &fetched.warnings {
+        tracing::warn!("{warning}");
+    }
+    let plan = compute_plan(
+        &mut run.inventory,
+        &PlanOptions {
+            dry_run: ctx.dry_run,
+            caller: run.caller.clone(),
+            ..PlanOptions::default()
+        },
+    );
+    match ctx.output {
+        OutputFormat::Text => print!(
+            "{}",
+            render_table(
+                &plan,
+                TableOptions {
+                    include_unchanged: run.show_unchanged
+                }
+            )
+        ),
+        OutputFormat::Json => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&render_json(&plan, None))?
+            )
+        }
+    }
+    for action in plan.changes() {
+        if let Some(line) = action.upstream_log_line() {
+            tracing::info!("{line}");
+        }
+    }
+    let report = engine
+        .apply_plan(&plan, &mut run.inventory, &fetched, ctx.dry_run)
+        .await;
+    let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
+    for e in &report.errors {
+        if !errors.contains(e) {
+            errors.push(e.clone());
+        }
+    }
+    let changes = if ctx.dry_run {
+        plan.changes().count()
+    } else {
+        report.outcomes.len()
+    };
+    Ok(RunOutcome { changes, errors })
+}
