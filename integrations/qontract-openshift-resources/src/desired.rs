@@ -34,6 +34,77 @@ pub struct Filter {
     pub namespace_name: Option<String>,
     /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
     pub shard: qontract_sharding::ShardConfig,
+    /// The openshiftResources providers this integration handles.
+    pub providers: Providers,
+    /// Manage only these types (upstream `override_managed_types`): then only namespaces with
+    /// at least one resource of the handled providers are managed.
+    pub managed_types_override: Option<Vec<String>>,
+}
+
+/// Which openshiftResources providers an integration handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Providers {
+    /// `resource`.
+    pub resource: bool,
+    /// `resource-template`.
+    pub resource_template: bool,
+    /// `prometheus-rule`.
+    pub prometheus_rule: bool,
+}
+
+impl Default for Providers {
+    /// openshift-resources' providers: `resource` and `resource-template`.
+    fn default() -> Self {
+        Self {
+            resource: true,
+            resource_template: true,
+            prometheus_rule: false,
+        }
+    }
+}
+
+/// What one handled resource asks for: its content, path, and template variables (when it is
+/// a template).
+type Source<'a> = (&'a str, &'a str, Option<Option<&'a str>>);
+
+/// The source of `resource` if its provider is handled (`Err` for an unsupported template type).
+fn source<'a>(resource: &'a Provider, providers: &Providers) -> Option<Result<Source<'a>, String>> {
+    let template = |kind: Option<&str>,
+                    res: &'a qontract_gql_bindings::openshift_resources_namespaces::ResourceV1,
+                    vars: Option<&'a str>| {
+        match kind.unwrap_or("jinja2") {
+            "jinja2" => Ok((res.content.as_str(), res.path.as_str(), Some(vars))),
+            other => Err(format!(
+                "{}: template type {other:?} is not supported (only jinja2)",
+                res.path
+            )),
+        }
+    };
+    match resource {
+        Provider::NamespaceOpenshiftResourceResourceV1(r) if providers.resource => r
+            .resource
+            .as_ref()
+            .map(|res| Ok((res.content.as_str(), res.path.as_str(), None))),
+        Provider::NamespaceOpenshiftResourceResourceTemplateV1(r)
+            if providers.resource_template =>
+        {
+            r.resource.as_ref().map(|res| {
+                template(
+                    r.type_.as_deref(),
+                    res,
+                    r.variables.as_ref().map(|v| v.0.as_str()),
+                )
+            })
+        }
+        Provider::NamespaceOpenshiftResourcePrometheusRuleV1(r) if providers.prometheus_rule => {
+            r.resource.as_ref().map(|res| match r.type_.as_deref() {
+                None => Ok((res.content.as_str(), res.path.as_str(), None)),
+                Some(kind) => template(Some(kind), res, r.variables.as_ref().map(|v| v.0.as_str())),
+            })
+        }
+        // Other providers belong to their own integrations, as upstream.
+        _ => None,
+    }
 }
 
 /// The desired state of a run.
@@ -89,10 +160,17 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
     !disabled
         && !ns.delete.unwrap_or(false)
         && !ns.managed_by_external.unwrap_or(false)
-        && ns
-            .managed_resource_types
-            .as_ref()
-            .is_some_and(|t| !t.is_empty())
+        && match &filter.managed_types_override {
+            None => ns
+                .managed_resource_types
+                .as_ref()
+                .is_some_and(|t| !t.is_empty()),
+            Some(_) => {
+                ns.openshift_resources.iter().flatten().any(|r| {
+                    source(&r.namespace_openshift_resource_v12, &filter.providers).is_some()
+                })
+            }
+        }
         && filter
             .cluster_name
             .as_ref()
@@ -105,6 +183,17 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
 
 /// Build the desired state.
 pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
+    desired_state_for(namespaces, filter, ANNOTATION_NAME, INTEGRATION_VERSION)
+}
+
+/// [`desired_state`] for another integration built on the openshiftResources (its providers
+/// and managed types are in `filter`), with its own annotation name and version.
+pub fn desired_state_for(
+    namespaces: &[NamespaceV1],
+    filter: &Filter,
+    integration: &str,
+    version: &str,
+) -> DesiredState {
     let mut state = DesiredState::default();
     for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
         let cluster = &ns.cluster.name;
@@ -128,7 +217,11 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
             .flatten()
             .map(|m| (m.resource.as_str(), m.resource_names.clone()))
             .collect();
-        for kind in ns.managed_resource_types.iter().flatten() {
+        let managed_types: Vec<String> = match &filter.managed_types_override {
+            Some(types) => types.clone(),
+            None => ns.managed_resource_types.clone().unwrap_or_default(),
+        };
+        for kind in &managed_types {
             let resource_type = overrides.get(kind.as_str()).copied().unwrap_or(kind);
             let managed = names.get(kind.as_str()).cloned();
             state
@@ -136,37 +229,22 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
                 .initialize_resource_type(cluster, &ns.name, resource_type, managed);
         }
         for resource in ns.openshift_resources.iter().flatten() {
-            let (content, path, variables) = match &resource.namespace_openshift_resource_v12 {
-                Provider::NamespaceOpenshiftResourceResourceV1(r) => match &r.resource {
-                    Some(res) => (&res.content, &res.path, None),
-                    None => continue,
-                },
-                Provider::NamespaceOpenshiftResourceResourceTemplateV1(r) => {
-                    let Some(res) = &r.resource else { continue };
-                    let kind = r.type_.as_deref().unwrap_or("jinja2");
-                    if kind != "jinja2" {
-                        state.inventory.register_error(
-                            Some(cluster),
-                            format!(
-                                "[{cluster}/{}] {}: template type {kind:?} is not supported \
-                                 (only jinja2)",
-                                ns.name, res.path
-                            ),
-                        );
-                        continue;
-                    }
-                    (
-                        &res.content,
-                        &res.path,
-                        Some(r.variables.as_ref().map(|v| v.0.as_str())),
-                    )
+            let (content, path, variables) = match source(
+                &resource.namespace_openshift_resource_v12,
+                &filter.providers,
+            ) {
+                None => continue,
+                Some(Ok(found)) => found,
+                Some(Err(message)) => {
+                    state.inventory.register_error(
+                        Some(cluster),
+                        format!("[{cluster}/{}] {message}", ns.name),
+                    );
+                    continue;
                 }
-                // Other providers belong to their own integrations (openshift-vault-secrets,
-                // openshift-routes, openshift-prometheus-rules), as upstream.
-                _ => continue,
             };
             let origin = format!("[{cluster}/{}] {path}", ns.name);
-            match build_resource(content, variables, &origin) {
+            match build_resource_for(content, variables, &origin, integration, version) {
                 Ok(or) => {
                     let privileged = ns.cluster_admin.unwrap_or(false);
                     if let Err(e) = state
@@ -190,6 +268,23 @@ pub fn build_resource(
     variables: Option<Option<&str>>,
     origin: &str,
 ) -> Result<OpenshiftResource, String> {
+    build_resource_for(
+        content,
+        variables,
+        origin,
+        ANNOTATION_NAME,
+        INTEGRATION_VERSION,
+    )
+}
+
+/// [`build_resource`] for another integration name and version.
+pub fn build_resource_for(
+    content: &str,
+    variables: Option<Option<&str>>,
+    origin: &str,
+    integration: &str,
+    version: &str,
+) -> Result<OpenshiftResource, String> {
     let text = match variables {
         None => content.to_owned(),
         Some(vars) => render_template(content, vars).map_err(|e| format!("{origin}: {e}"))?,
@@ -200,14 +295,8 @@ pub fn build_resource(
     };
     // Resource files may carry their own `$schema`; it is not part of the object.
     body.remove("$schema");
-    OpenshiftResource::new(
-        Value::Object(body),
-        ANNOTATION_NAME,
-        INTEGRATION_VERSION,
-        origin,
-        None,
-    )
-    .map_err(|e| format!("{origin}: {e}"))
+    OpenshiftResource::new(Value::Object(body), integration, version, origin, None)
+        .map_err(|e| format!("{origin}: {e}"))
 }
 
 /// Render a jinja2 template with its `variables` (a JSON object, as the `json` scalar).

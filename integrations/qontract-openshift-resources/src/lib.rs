@@ -60,6 +60,7 @@ impl Integration for OpenshiftResources {
             cluster_name: args.cluster_name,
             namespace_name: args.namespace_name,
             shard: ctx.shard,
+            ..Default::default()
         };
         let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
         let (desired_objects, _) = desired.inventory.len();

@@ -50,6 +50,7 @@ impl Integration for OpenshiftVaultSecrets {
             cluster_name: args.cluster_name,
             namespace_name: args.namespace_name,
             shard: ctx.shard,
+            ..Default::default()
         };
         let declared = desired::declared_secrets(&data.namespaces.unwrap_or_default(), &filter);
         let secrets = ctx.secrets.reader().await?;

@@ -24,5 +24,6 @@ fn integrations() -> Vec<IntegrationSpec> {
         IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
         IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
         IntegrationSpec::of::<qontract_openshift_vault_secrets::OpenshiftVaultSecrets>(),
+        IntegrationSpec::of::<qontract_openshift_prometheus_rules::OpenshiftPrometheusRules>(),
     ]
 }

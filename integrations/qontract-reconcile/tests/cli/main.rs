@@ -647,3 +647,66 @@ async fn vault_secrets_are_applied_without_ever_printing_their_values() {
         "another integration's Secret is not deleted"
     );
 }
+
+/// openshift-prometheus-rules applies the prometheus-rule resource (its `$schema` line is
+/// not part of the object) as a PrometheusRule and converges.
+#[tokio::test(flavor = "multi_thread")]
+async fn prometheus_rules_are_applied_and_converge() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    let config = tmp.path().join("examples/config.toml");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&config).args(args);
+        cmd.output().unwrap()
+    };
+    assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
+    let out = run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-prometheus-rules",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("shop-alerts"),
+        "{}",
+        text(&out)
+    );
+    let out = run(&["openshift-prometheus-rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rule = sandbox
+        .get_object(
+            "monitoring.coreos.com/v1",
+            "PrometheusRule",
+            Some("shop-production"),
+            "shop-alerts",
+        )
+        .expect("applied");
+    assert!(rule.get("$schema").is_none());
+    assert_eq!(
+        rule["spec"]["groups"][0]["rules"][0]["alert"],
+        "ShopCheckoutErrors"
+    );
+    assert_eq!(
+        rule["metadata"]["annotations"]["qontract.integration"],
+        "openshift-prometheus-rules"
+    );
+    let out = run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-prometheus-rules",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+}

@@ -1,0 +1,87 @@
+//! `openshift-prometheus-rules`: the `prometheus-rule` openshiftResources of every namespace
+//! that declares one become `PrometheusRule.monitoring.coreos.com` objects (rendered with
+//! jinja2 when the resource has a `type`), applied and pruned like `openshift-resources` does
+//! its objects. Only `PrometheusRule` is managed in those namespaces (upstream
+//! `override_managed_types`).
+
+use clap::Args;
+use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
+use qontract_openshift_resources::desired::{self, Filter, Providers};
+use qontract_runtime::{Integration, RunContext, RunOutcome};
+
+/// CLI name, also the `qontract.integration` annotation of the objects.
+pub const NAME: &str = "openshift-prometheus-rules";
+
+/// Version recorded in `qontract.integration_version` (only the major is compared).
+pub const VERSION: &str = "1.0.0";
+
+/// The managed type.
+pub const MANAGED_TYPE: &str = "PrometheusRule.monitoring.coreos.com";
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenshiftPrometheusRules;
+
+/// Arguments of `openshift-prometheus-rules`.
+#[derive(Debug, Clone, Args)]
+pub struct OpenshiftPrometheusRulesArgs {
+    /// Only reconcile namespaces on this cluster
+    #[arg(long, env = "CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+    /// Only reconcile the namespace with this name
+    #[arg(long, env = "NAMESPACE_NAME")]
+    pub namespace_name: Option<String>,
+    /// List unchanged objects in the plan too
+    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
+    pub show_unchanged: bool,
+}
+
+impl Integration for OpenshiftPrometheusRules {
+    type Args = OpenshiftPrometheusRulesArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str =
+        "Apply the prometheus-rule openshiftResources declared on namespaces as PrometheusRules";
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        use cynic::QueryBuilder;
+        let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
+        let filter = Filter {
+            integration: NAME,
+            cluster_name: args.cluster_name,
+            namespace_name: args.namespace_name,
+            shard: ctx.shard,
+            providers: Providers {
+                resource: false,
+                resource_template: false,
+                prometheus_rule: true,
+            },
+            managed_types_override: Some(vec![MANAGED_TYPE.to_owned()]),
+        };
+        let desired = desired::desired_state_for(
+            &data.namespaces.unwrap_or_default(),
+            &filter,
+            NAME,
+            VERSION,
+        );
+        tracing::info!(
+            "desired state: {} PrometheusRule(s) in {} namespace(s), {} error(s)",
+            desired.inventory.len().0,
+            desired.namespaces,
+            desired.inventory.errors().len()
+        );
+        qontract_realize::realize(
+            &ctx,
+            qontract_realize::Realize {
+                integration: NAME,
+                annotation_name: NAME,
+                version: VERSION,
+                inventory: desired.inventory,
+                clusters: desired.clusters,
+                privileged: desired.privileged,
+                show_unchanged: args.show_unchanged,
+                caller: None,
+            },
+        )
+        .await
+    }
+}
