@@ -4,5 +4,6 @@
 pub mod app_interface_settings;
 pub mod clusters_minimal;
 pub mod integrations;
+pub mod integrations_managed;
 pub mod namespaces_minimal;
 pub mod openshift_resources_namespaces;

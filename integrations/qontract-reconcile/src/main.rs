@@ -23,6 +23,7 @@ fn integrations() -> Vec<IntegrationSpec> {
     vec![
         IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
         IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
+        IntegrationSpec::of::<qontract_integrations_manager::IntegrationsManager>(),
         IntegrationSpec::of::<qontract_openshift_vault_secrets::OpenshiftVaultSecrets>(),
         IntegrationSpec::of::<qontract_openshift_prometheus_rules::OpenshiftPrometheusRules>(),
     ]

@@ -158,11 +158,14 @@ pub struct CommonArgs {
     #[arg(long, env = "CHECK_ONLY_AFFECTED_SHARDS", global = true)]
     pub check_only_affected_shards: bool,
 
-    /// Skip the run when its inputs are unchanged and the cached result is younger than the TTL
+    /// Skip the run when its inputs (the integration's early-exit desired state) are unchanged
+    /// and the cached result is younger than the TTL; the cache lives in the state store
+    /// (APP_INTERFACE_STATE_BUCKET..., else the --state-dir directory)
     #[arg(long, env = "QONTRACT_ENABLE_EXTENDED_EARLY_EXIT", global = true)]
     pub enable_extended_early_exit: bool,
 
-    /// TTL of the extended early exit cache
+    /// TTL of the extended early exit cache (a run that planned or made changes is cached
+    /// with TTL 0)
     #[arg(
         long,
         env = "QONTRACT_EXTENDED_EARLY_EXIT_CACHE_TTL_SECONDS",
@@ -175,6 +178,11 @@ pub struct CommonArgs {
     /// On an extended early exit cache hit, replay the cached run's log output
     #[arg(long, env = "QONTRACT_LOG_CACHED_LOG_OUTPUT", global = true)]
     pub log_cached_log_output: bool,
+
+    /// Directory of the filesystem state store, used when no state bucket is configured
+    /// (APP_INTERFACE_STATE_BUCKET unset); default .qontract-state
+    #[arg(long, env = "QONTRACT_STATE_DIR", value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
 
     /// Format of the plan printed on stdout
     #[arg(
@@ -208,12 +216,6 @@ impl CommonArgs {
         let mut out = Vec::new();
         if self.check_only_affected_shards {
             out.push("--check-only-affected-shards");
-        }
-        if self.enable_extended_early_exit {
-            out.push("--enable-extended-early-exit");
-        }
-        if self.log_cached_log_output {
-            out.push("--log-cached-log-output");
         }
         out
     }

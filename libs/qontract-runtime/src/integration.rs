@@ -25,6 +25,10 @@ pub trait Integration: Send + Sync + 'static {
     /// One-line description for `--help`.
     const ABOUT: &'static str;
 
+    /// Version of the integration's logic, part of the extended early exit cache key: bump it
+    /// when a change makes earlier cached results invalid.
+    const VERSION: &'static str = "0.1.0";
+
     /// Run once: fetch desired and current state, compute the plan, print it (dry-run) or
     /// apply it.
     fn run(
@@ -51,6 +55,8 @@ pub struct IntegrationSpec {
     pub name: &'static str,
     /// One-line description.
     pub about: &'static str,
+    /// Version ([`Integration::VERSION`]).
+    pub version: &'static str,
     augment: fn(Command) -> Command,
     run: fn(RunContext, &ArgMatches) -> BoxFuture<'static, anyhow::Result<RunOutcome>>,
     early_exit: fn(
@@ -94,6 +100,7 @@ impl IntegrationSpec {
         IntegrationSpec {
             name: I::NAME,
             about: I::ABOUT,
+            version: I::VERSION,
             augment: augment::<I>,
             run: run::<I>,
             early_exit: early_exit::<I>,

@@ -5,11 +5,16 @@
 //!
 //! An integration crate implements [`Integration`]; a binary lists the integrations it links
 //! in a [`Cli`] and calls [`Cli::main`].
+//!
+//! Early exits: [`early_exit`] (`--early-exit-compare-sha`, merge-request checks) and
+//! [`extended_early_exit`] (`--enable-extended-early-exit`, a TTL result cache in the state
+//! store).
 
 pub mod cli;
 pub mod daemon;
 pub mod early_exit;
 pub mod exit;
+pub mod extended_early_exit;
 pub mod integration;
 pub mod logging;
 pub mod metrics;

@@ -4,14 +4,22 @@
 //! `[2026-11-28 12:00:00] [INFO] [DRY-RUN] [openshift_namespaces:lib.rs:42] - message key=value`
 //! — the `[DRY-RUN]` segment only appears in dry-run. JSON format: one object per line with
 //! `timestamp`, `level`, `target`, `fields`, and `dry_run`.
+//!
+//! [`LogCapture`] records the lines of one run (for the extended early exit cache).
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use clap::ValueEnum;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
 /// `--log-level`, spelled like Python's logging levels.
@@ -65,6 +73,8 @@ pub enum LogFormat {
 /// `RUST_LOG` (if set) overrides the level for fine-grained filtering. Calling it twice is
 /// harmless (the second call is ignored), which the daemon loop relies on.
 pub fn init(level: LogLevel, format: LogFormat, dry_run: bool) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let filter = std::env::var("RUST_LOG")
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
@@ -75,22 +85,187 @@ pub fn init(level: LogLevel, format: LogFormat, dry_run: bool) {
                 lvl = level.directive()
             ))
         });
+    // The filter is global: the capture layer records exactly the lines that are printed.
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(CaptureLayer);
     let result = match format {
-        LogFormat::Human => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .with_ansi(false)
-            .event_format(HumanFormat::new(dry_run))
+        LogFormat::Human => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_ansi(false)
+                    .event_format(HumanFormat::new(dry_run)),
+            )
             .try_init(),
-        LogFormat::Json => tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     let _ = result;
+}
+
+/// Name of the span that marks the events a [`LogCapture`] records.
+const CAPTURE_SPAN: &str = "qontract_log_capture";
+
+type CaptureBuffer = Arc<Mutex<Vec<String>>>;
+
+/// Buffers of the live captures, by capture id (the span field `capture_id`).
+static CAPTURES: LazyLock<Mutex<HashMap<u64, CaptureBuffer>>> = LazyLock::new(Default::default);
+static NEXT_CAPTURE_ID: AtomicU64 = AtomicU64::new(1);
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Records the log lines of one piece of work (like the Python tool's `StreamHandler` on the
+/// root logger during an extended-early-exit run): every event emitted inside
+/// [`LogCapture::span`] that passes the log filter, as its message followed by its fields
+/// (`message key="value"`), without the timestamp/level prefix. Nested captures each get the
+/// line. Works only with the subscriber installed by [`init`]; with any other subscriber
+/// nothing is recorded.
+///
+/// Futures run inside the span (`.instrument(capture.span())`) are covered, including work
+/// they poll concurrently; tasks spawned with `tokio::spawn` are not, unless instrumented
+/// with `Span::current()`.
+#[derive(Debug)]
+pub struct LogCapture {
+    id: u64,
+    buffer: CaptureBuffer,
+    span: tracing::Span,
+}
+
+impl Default for LogCapture {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LogCapture {
+    /// Starts an empty capture.
+    pub fn new() -> Self {
+        let id = NEXT_CAPTURE_ID.fetch_add(1, Ordering::Relaxed);
+        let buffer = CaptureBuffer::default();
+        lock(&CAPTURES).insert(id, buffer.clone());
+        // ERROR level so that the span exists whatever the chosen log level.
+        let span = tracing::error_span!(CAPTURE_SPAN, capture_id = id);
+        Self { id, buffer, span }
+    }
+
+    /// The span to run the captured work in.
+    pub fn span(&self) -> tracing::Span {
+        self.span.clone()
+    }
+
+    /// The lines recorded so far.
+    pub fn lines(&self) -> Vec<String> {
+        lock(&self.buffer).clone()
+    }
+
+    /// The lines recorded so far, each ended by a newline.
+    pub fn text(&self) -> String {
+        lock(&self.buffer)
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        lock(&CAPTURES).remove(&self.id);
+    }
+}
+
+/// The layer behind [`LogCapture`].
+struct CaptureLayer;
+
+/// Reads the `capture_id` field of a capture span.
+#[derive(Default)]
+struct CaptureIdVisitor(Option<u64>);
+
+impl Visit for CaptureIdVisitor {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "capture_id" {
+            self.0 = Some(value);
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
+}
+
+/// Renders an event as `message key=value ...` (the text after ` - ` in [`HumanFormat`]).
+#[derive(Default)]
+struct LineVisitor {
+    message: String,
+    fields: String,
+}
+
+impl Visit for LineVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        use std::fmt::Write as _;
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.fields, " {}={value:?}", field.name());
+        }
+    }
+}
+
+impl<S> Layer<S> for CaptureLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != CAPTURE_SPAN {
+            return;
+        }
+        let mut visitor = CaptureIdVisitor::default();
+        attrs.record(&mut visitor);
+        let buffer = visitor
+            .0
+            .and_then(|capture_id| lock(&CAPTURES).get(&capture_id).cloned());
+        if let (Some(buffer), Some(span)) = (buffer, ctx.span(id)) {
+            span.extensions_mut().insert(buffer);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        let buffers: Vec<CaptureBuffer> = scope
+            .filter_map(|span| span.extensions().get::<CaptureBuffer>().cloned())
+            .collect();
+        if buffers.is_empty() {
+            return;
+        }
+        let mut visitor = LineVisitor::default();
+        event.record(&mut visitor);
+        let line = format!("{}{}", visitor.message, visitor.fields)
+            .trim_start()
+            .to_owned();
+        for buffer in buffers {
+            lock(&buffer).push(line.clone());
+        }
+    }
 }
 
 /// The Python tool's console format.
@@ -186,6 +361,46 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00");
         assert_eq!(format_utc(1_798_000_000), "2026-12-23 04:26:40");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00:00");
+    }
+
+    #[test]
+    fn capture_records_the_lines_of_its_span_only() {
+        use tracing::Instrument as _;
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new("info"))
+            .with(CaptureLayer);
+        let (outer, inner, separate) = tracing::subscriber::with_default(subscriber, || {
+            let outer = LogCapture::new();
+            let separate = LogCapture::new();
+            tracing::info!("outside every capture");
+            let inner = outer.span().in_scope(|| {
+                tracing::info!(cluster = "c1", count = 2, "['apply', 'c1']");
+                // A capture started inside another one is nested in it.
+                let inner = LogCapture::new();
+                inner.span().in_scope(|| tracing::warn!("nested {}", 1));
+                tracing::debug!("filtered out");
+                inner
+            });
+            separate.span().in_scope(|| tracing::info!("separate"));
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(
+                async { tracing::error!(kind = %"Secret", "in a future") }.instrument(inner.span()),
+            );
+            (outer, inner, separate)
+        });
+        assert_eq!(
+            outer.lines(),
+            [
+                "['apply', 'c1'] cluster=\"c1\" count=2",
+                "nested 1",
+                "in a future kind=Secret"
+            ]
+        );
+        assert_eq!(inner.text(), "nested 1\nin a future kind=Secret\n");
+        assert_eq!(separate.lines(), ["separate"]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Prometheus metrics of the daemon loop, served on `/metrics` and optionally pushed to a
-//! Pushgateway, with the Python tool's names and labels.
+//! Pushgateway, with the Python tool's names and labels. The extended early exit metrics
+//! ([`crate::extended_early_exit::metrics`]) are served too.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -67,6 +68,7 @@ impl RunMetrics {
             "Counts of executions",
             execution_counter.clone(),
         );
+        crate::extended_early_exit::metrics().register(&mut registry);
         Self {
             registry: Arc::new(registry),
             push_registry: Arc::new(push_registry),

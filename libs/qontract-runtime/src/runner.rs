@@ -54,6 +54,9 @@ pub struct Cli {
     pub retry: RetryPolicy,
     /// Non-integration subcommands.
     pub tools: Vec<ToolSpec>,
+    /// State store of the extended early exit cache; `None` (the default) resolves it from the
+    /// environment like `qontract-state` (tests and embedders set it).
+    pub state_backend: Option<qontract_state::StateBackendConfig>,
 }
 
 /// Name of the daemon subcommand / link (the Python tool's container entrypoint).
@@ -68,6 +71,7 @@ impl Cli {
             embedded: None,
             retry: RetryPolicy::default(),
             tools: Vec::new(),
+            state_backend: None,
         }
     }
 
@@ -285,6 +289,16 @@ impl Cli {
         {
             tracing::info!("No changes in desired state. Exit PR check early.");
             return Ok(RunOutcome::default());
+        }
+        if common.enable_extended_early_exit {
+            return crate::extended_early_exit::run(
+                spec,
+                common,
+                matches,
+                context(gql),
+                self.state_backend.as_ref(),
+            )
+            .await;
         }
         spec.run(context(gql), matches).await
     }

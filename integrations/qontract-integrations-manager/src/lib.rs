@@ -1,0 +1,267 @@
+//! `integrations-manager`: deploys the integrations themselves. Every integration's
+//! `managed[]` entries (namespace, deployment `spec`, `sharding`) become, in that namespace,
+//! one `Deployment` per shard (a `StatefulSet` with a cache volume when `spec.cache`), a
+//! `CronJob` for cron integrations, and one `Service` for the metrics port — rendered natively
+//! ([`render`]; no helm, no oc) and reconciled with the shared OpenShift engine.
+//!
+//! The loop: desired state ([`desired`]: sharding by `qontract-sharding`, as upstream's
+//! `IntegrationShardManager`) → current state of Deployment, StatefulSet, CronJob and Service in
+//! each target namespace, restricted to the objects whose `qontract.caller_name` is the
+//! `--upstream` when one is given → the plan of `qontract-resource-inventory` (no take-over:
+//! objects of other integrations or callers are never touched) → printed (`--dry-run`, zero
+//! writes) or applied by `qontract-openshift-engine`.
+//!
+//! The containers run the image's entrypoint, `qontract-reconcile run-integration`: one
+//! multi-call binary logging to stderr, so there is no fluentd sidecar (upstream's template
+//! has one). Differences from upstream: `--image-tag-from-ref` and the
+//! `INTEGRATION_UPSTREAM_REPOS` parameter need GitHub to resolve a ref and are not supported
+//! (the first is refused, the second ignored with a warning); only the `static` and
+//! `per-openshift-cluster` sharding strategies are queried (the others are reported as errors).
+
+pub mod desired;
+pub mod render;
+
+use clap::{Args, Command};
+use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
+use qontract_gql_bindings::integrations_managed::IntegrationsManaged;
+use qontract_openshift_engine::{Engine, EngineOptions};
+use qontract_resource_inventory::{
+    PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
+};
+use qontract_runtime::{Integration, IntegrationSpec, OutputFormat, RunContext, RunOutcome};
+use qontract_sharding::IntegrationCliMeta;
+
+/// CLI name (and `integrations_v1` entry).
+pub const NAME: &str = "integrations-manager";
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntegrationsManager;
+
+/// Arguments of `integrations-manager`.
+#[derive(Debug, Clone, Args)]
+pub struct IntegrationsManagerArgs {
+    /// Only deploy to namespaces of this environment
+    #[arg(long, env = "INTEGRATIONS_MANAGER_ENVIRONMENT_NAME")]
+    pub environment_name: Option<String>,
+    /// Only namespaces on clusters marked internal
+    #[arg(long, env = "QONTRACT_INTERNAL", overrides_with = "external")]
+    pub internal: bool,
+    /// Only namespaces on clusters not marked internal
+    #[arg(long, env = "QONTRACT_EXTERNAL", overrides_with = "internal")]
+    pub external: bool,
+    /// ENV=REF: take IMAGE_TAG of environment ENV from a git ref (not supported: needs GitHub)
+    #[arg(
+        short = 'r',
+        long,
+        env = "INTEGRATIONS_MANAGER_IMAGE_TAG_FROM_REF",
+        value_delimiter = ','
+    )]
+    pub image_tag_from_ref: Vec<String>,
+    /// Only deploy the integrations of this upstream repository; the objects are recorded with
+    /// it as caller and objects of other callers are left alone
+    #[arg(short = 'u', long, env = "INTEGRATIONS_MANAGER_UPSTREAM")]
+    pub upstream: Option<String>,
+    /// Image of the integrations (the IMAGE parameter)
+    #[arg(short = 'i', long, env = "INTEGRATIONS_MANAGER_IMAGE")]
+    pub image: Option<String>,
+    /// List unchanged objects in the plan too
+    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
+    pub show_unchanged: bool,
+}
+
+/// The integrations whose CLI options key sharding strategies may need (`--cluster-name`...).
+/// Integrations not listed have no options, so key strategies fail for them, as upstream does
+/// for integrations unknown to its CLI.
+fn known_integrations() -> Vec<IntegrationSpec> {
+    vec![
+        IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
+        IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
+        IntegrationSpec::of::<IntegrationsManager>(),
+    ]
+}
+
+/// The CLI options (`--long` names) of a known integration (upstream
+/// `get_integration_cli_meta`).
+pub fn cli_meta(integration: &str) -> Option<IntegrationCliMeta> {
+    let spec = known_integrations()
+        .into_iter()
+        .find(|s| s.name == integration)?;
+    let command = spec.augment_args(Command::new(spec.name));
+    Some(IntegrationCliMeta {
+        args: command
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .collect(),
+    })
+}
+
+impl Integration for IntegrationsManager {
+    type Args = IntegrationsManagerArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str = "Deploy the integrations (Deployments / StatefulSets per shard, CronJobs) declared in integrations' managed sections";
+
+    /// The integrations' managed data the desired state is built from.
+    async fn early_exit_desired_state(
+        ctx: RunContext,
+        _args: Self::Args,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let request =
+            qontract_gql::GqlRequest::new(qontract_gql_bindings::integrations_managed::QUERY);
+        Ok(Some(ctx.gql.query(&request).await?))
+    }
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        use cynic::QueryBuilder;
+        if !args.image_tag_from_ref.is_empty() {
+            anyhow::bail!(
+                "--image-tag-from-ref ({}) is not supported: resolving a git ref needs GitHub; \
+                 set IMAGE_TAG in the environment parameters or pass --image",
+                args.image_tag_from_ref.join(", ")
+            );
+        }
+        let data = ctx.gql.run(IntegrationsManaged::build(())).await?;
+        let options = desired::Options {
+            integration: NAME,
+            environment_name: args.environment_name,
+            upstream: args.upstream,
+            image: args.image,
+            internal: match (args.internal, args.external) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            parameter_overrides: desired::OVERRIDABLE_PARAMETERS
+                .iter()
+                .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+                .collect(),
+        };
+        let mut desired = desired::desired_state(&data, &options, &cli_meta);
+        let (desired_objects, _) = desired.inventory.len();
+        tracing::info!(
+            "desired state: {desired_objects} object(s) for {} integration deployment(s) in {} \
+             namespace(s), {} error(s)",
+            desired.deployments,
+            desired.namespaces,
+            desired.inventory.errors().len()
+        );
+        let clusters = if desired.clusters.is_empty() {
+            ClusterMap::default()
+        } else {
+            let cluster_options = ClusterMapOptions {
+                integration: NAME.to_owned(),
+                internal: options.internal,
+                concurrency: ctx.thread_pool_size,
+                ..ClusterMapOptions::default()
+            };
+            let secrets = ctx.secrets.reader().await?;
+            ClusterMap::build(
+                desired.clusters.values().cloned().collect(),
+                secrets,
+                &cluster_options,
+            )
+            .await
+        };
+        for error in clusters.errors() {
+            desired
+                .inventory
+                .register_error(Some(error.cluster()), error.to_string());
+        }
+        let mut engine_options =
+            EngineOptions::new(desired::ANNOTATION_NAME, desired::INTEGRATION_VERSION);
+        engine_options.concurrency = ctx.thread_pool_size;
+        engine_options.caller_filter = options.upstream.clone();
+        let plan_options = PlanOptions {
+            dry_run: ctx.dry_run,
+            take_over: false,
+            caller: options.upstream.clone(),
+            ..PlanOptions::default()
+        };
+        let view = View {
+            dry_run: ctx.dry_run,
+            output: ctx.output,
+            show_unchanged: args.show_unchanged,
+        };
+        reconcile(
+            &clusters,
+            desired.inventory,
+            engine_options,
+            plan_options,
+            view,
+        )
+        .await
+    }
+}
+
+/// How the plan is shown and whether it is applied.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    dry_run: bool,
+    output: OutputFormat,
+    show_unchanged: bool,
+}
+
+/// Fetch the current state, plan, print, and apply (wet run) or not (dry run).
+async fn reconcile(
+    clusters: &ClusterMap,
+    mut inventory: ResourceInventory,
+    engine_options: EngineOptions,
+    plan_options: PlanOptions,
+    view: View,
+) -> anyhow::Result<RunOutcome> {
+    let engine = Engine::new(clusters, engine_options);
+    let fetched = engine.fetch_current_state(&mut inventory).await;
+    for warning in &fetched.warnings {
+        tracing::warn!("{warning}");
+    }
+    let plan = compute_plan(&mut inventory, &plan_options);
+    match view.output {
+        OutputFormat::Text => print!(
+            "{}",
+            render_table(
+                &plan,
+                TableOptions {
+                    include_unchanged: view.show_unchanged
+                }
+            )
+        ),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render_json(&plan, None))?
+        ),
+    }
+    for action in plan.changes() {
+        if let Some(line) = action.upstream_log_line() {
+            tracing::info!("{line}");
+        }
+    }
+    let report = engine
+        .apply_plan(&plan, &mut inventory, &fetched, view.dry_run)
+        .await;
+    let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
+    for e in &report.errors {
+        if !errors.contains(e) {
+            errors.push(e.clone());
+        }
+    }
+    let changes = if view.dry_run {
+        plan.changes().count()
+    } else {
+        report.outcomes.len()
+    };
+    Ok(RunOutcome { changes, errors })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_meta_lists_the_long_options_of_known_integrations() {
+        let meta = cli_meta("openshift-resources").unwrap();
+        assert!(meta.args.iter().any(|a| a == "--cluster-name"), "{meta:?}");
+        let meta = cli_meta(NAME).unwrap();
+        assert!(meta.args.iter().any(|a| a == "--upstream"), "{meta:?}");
+        assert!(cli_meta("some-go-integration").is_none());
+    }
+}
