@@ -6,7 +6,7 @@
 //! | `INTEGRATION_NAME` | required | integration to run |
 //! | `INTEGRATION_EXTRA_ARGS` | none | shell-split and appended |
 //! | `CONFIG` | `/config/config.toml` | `--config` |
-//! | `DRY_RUN` | none | literally `--dry-run` or `--no-dry-run` |
+//! | `DRY_RUN` | none | literally `--dry-run` or `--no-dry-run` (`MANAGER_DRY_RUN` for integrations-manager) |
 //! | `RUN_ONCE` | unset | non-empty: exit with the run's code after one run |
 //! | `SLEEP_DURATION_SECS` | 600 | sleep after a run |
 //! | `SLEEP_ON_ERROR` | 10 | sleep after a failed run (exit code 1) |
@@ -60,11 +60,15 @@ impl DaemonSettings {
                 .with_context(|| format!("INTEGRATION_EXTRA_ARGS has unbalanced quotes: {s}"))?,
             None => Vec::new(),
         };
-        let dry_run = non_empty("DRY_RUN");
+        // integrations-manager passes DRY_RUN through to the integrations it deploys, so its
+        // own mode comes from MANAGER_DRY_RUN (as upstream).
+        let dry_run_var =
+            if integration == "integrations-manager" { "MANAGER_DRY_RUN" } else { "DRY_RUN" };
+        let dry_run = non_empty(dry_run_var);
         if let Some(d) = &dry_run {
             anyhow::ensure!(
                 d == "--dry-run" || d == "--no-dry-run",
-                "DRY_RUN must be --dry-run or --no-dry-run, not {d:?}"
+                "{dry_run_var} must be --dry-run or --no-dry-run, not {d:?}"
             );
         }
         let secs = |k: &str, default: u64| -> anyhow::Result<Duration> {
@@ -347,6 +351,24 @@ mod tests {
                 "3"
             ]
         );
+    }
+
+    #[test]
+    fn integrations_manager_reads_manager_dry_run() {
+        let s = DaemonSettings::from_env(env(&[
+            ("INTEGRATION_NAME", "integrations-manager"),
+            ("DRY_RUN", "--dry-run"),
+            ("MANAGER_DRY_RUN", "--no-dry-run"),
+        ]))
+        .unwrap();
+        assert_eq!(s.dry_run.as_deref(), Some("--no-dry-run"));
+        let s = DaemonSettings::from_env(env(&[
+            ("INTEGRATION_NAME", "openshift-resources"),
+            ("DRY_RUN", "--dry-run"),
+            ("MANAGER_DRY_RUN", "--no-dry-run"),
+        ]))
+        .unwrap();
+        assert_eq!(s.dry_run.as_deref(), Some("--dry-run"));
     }
 
     #[test]
