@@ -22,13 +22,8 @@ pub mod desired;
 pub mod render;
 
 use clap::{Args, Command};
-use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::integrations_managed::IntegrationsManaged;
-use qontract_openshift_engine::{Engine, EngineOptions};
-use qontract_resource_inventory::{
-    PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
-};
-use qontract_runtime::{Integration, IntegrationSpec, OutputFormat, RunContext, RunOutcome};
+use qontract_runtime::{Integration, IntegrationSpec, RunContext, RunOutcome};
 use qontract_sharding::IntegrationCliMeta;
 
 /// CLI name (and `integrations_v1` entry).
@@ -136,7 +131,7 @@ impl Integration for IntegrationsManager {
                 .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
                 .collect(),
         };
-        let mut desired = desired::desired_state(&data, &options, &cli_meta);
+        let desired = desired::desired_state(&data, &options, &cli_meta);
         let (desired_objects, _) = desired.inventory.len();
         tracing::info!(
             "desired state: {desired_objects} object(s) for {} integration deployment(s) in {} \
@@ -145,111 +140,22 @@ impl Integration for IntegrationsManager {
             desired.namespaces,
             desired.inventory.errors().len()
         );
-        let clusters = if desired.clusters.is_empty() {
-            ClusterMap::default()
-        } else {
-            let cluster_options = ClusterMapOptions {
-                integration: NAME.to_owned(),
+        qontract_realize::realize(
+            &ctx,
+            qontract_realize::Realize {
+                integration: NAME,
+                annotation_name: desired::ANNOTATION_NAME,
+                version: desired::INTEGRATION_VERSION,
+                inventory: desired.inventory,
+                clusters: desired.clusters,
+                privileged: Default::default(),
+                show_unchanged: args.show_unchanged,
+                caller: options.upstream.clone(),
                 internal: options.internal,
-                concurrency: ctx.thread_pool_size,
-                ..ClusterMapOptions::default()
-            };
-            let secrets = ctx.secrets.reader().await?;
-            ClusterMap::build(
-                desired.clusters.values().cloned().collect(),
-                secrets,
-                &cluster_options,
-            )
-            .await
-        };
-        for error in clusters.errors() {
-            desired
-                .inventory
-                .register_error(Some(error.cluster()), error.to_string());
-        }
-        let mut engine_options =
-            EngineOptions::new(desired::ANNOTATION_NAME, desired::INTEGRATION_VERSION);
-        engine_options.concurrency = ctx.thread_pool_size;
-        engine_options.caller_filter = options.upstream.clone();
-        let plan_options = PlanOptions {
-            dry_run: ctx.dry_run,
-            take_over: false,
-            caller: options.upstream.clone(),
-            ..PlanOptions::default()
-        };
-        let view = View {
-            dry_run: ctx.dry_run,
-            output: ctx.output,
-            show_unchanged: args.show_unchanged,
-        };
-        reconcile(
-            &clusters,
-            desired.inventory,
-            engine_options,
-            plan_options,
-            view,
+            },
         )
         .await
     }
-}
-
-/// How the plan is shown and whether it is applied.
-#[derive(Debug, Clone, Copy)]
-struct View {
-    dry_run: bool,
-    output: OutputFormat,
-    show_unchanged: bool,
-}
-
-/// Fetch the current state, plan, print, and apply (wet run) or not (dry run).
-async fn reconcile(
-    clusters: &ClusterMap,
-    mut inventory: ResourceInventory,
-    engine_options: EngineOptions,
-    plan_options: PlanOptions,
-    view: View,
-) -> anyhow::Result<RunOutcome> {
-    let engine = Engine::new(clusters, engine_options);
-    let fetched = engine.fetch_current_state(&mut inventory).await;
-    for warning in &fetched.warnings {
-        tracing::warn!("{warning}");
-    }
-    let plan = compute_plan(&mut inventory, &plan_options);
-    match view.output {
-        OutputFormat::Text => print!(
-            "{}",
-            render_table(
-                &plan,
-                TableOptions {
-                    include_unchanged: view.show_unchanged
-                }
-            )
-        ),
-        OutputFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render_json(&plan, None))?
-        ),
-    }
-    for action in plan.changes() {
-        if let Some(line) = action.upstream_log_line() {
-            tracing::info!("{line}");
-        }
-    }
-    let report = engine
-        .apply_plan(&plan, &mut inventory, &fetched, view.dry_run)
-        .await;
-    let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
-    for e in &report.errors {
-        if !errors.contains(e) {
-            errors.push(e.clone());
-        }
-    }
-    let changes = if view.dry_run {
-        plan.changes().count()
-    } else {
-        report.outcomes.len()
-    };
-    Ok(RunOutcome { changes, errors })
 }
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ impl Integration for OpenshiftResources {
                 privileged: desired.privileged,
                 show_unchanged: args.show_unchanged,
                 caller: None,
+                internal: None,
             },
         )
         .await

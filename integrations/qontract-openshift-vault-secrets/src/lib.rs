@@ -73,6 +73,7 @@ impl Integration for OpenshiftVaultSecrets {
                 privileged: desired.privileged,
                 show_unchanged: args.show_unchanged,
                 caller: None,
+                internal: None,
             },
         )
         .await

@@ -34,6 +34,8 @@ pub struct Realize {
     pub show_unchanged: bool,
     /// Only objects of this caller are read and may be deleted (upstream `caller`).
     pub caller: Option<String>,
+    /// `--internal` (Some(true)) / `--external` (Some(false)) / all clusters (None).
+    pub internal: Option<bool>,
 }
 
 /// Build the clients, read the current state, plan, print and (wet run) apply.
@@ -44,6 +46,7 @@ pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOu
         let options = ClusterMapOptions {
             integration: run.integration.to_owned(),
             privileged: run.privileged.iter().map(|(c, _)| c.clone()).collect(),
+            internal: run.internal,
             concurrency: ctx.thread_pool_size,
             ..ClusterMapOptions::default()
         };
@@ -88,11 +91,7 @@ pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOu
             )
         }
     }
-    for action in plan.changes() {
-        if let Some(line) = action.upstream_log_line() {
-            tracing::info!("{line}");
-        }
-    }
+    // The engine logs each action in the Python tool's format (`['apply', ...]`).
     let report = engine
         .apply_plan(&plan, &mut run.inventory, &fetched, ctx.dry_run)
         .await;

@@ -62,8 +62,11 @@ impl DaemonSettings {
         };
         // integrations-manager passes DRY_RUN through to the integrations it deploys, so its
         // own mode comes from MANAGER_DRY_RUN (as upstream).
-        let dry_run_var =
-            if integration == "integrations-manager" { "MANAGER_DRY_RUN" } else { "DRY_RUN" };
+        let dry_run_var = if integration == "integrations-manager" {
+            "MANAGER_DRY_RUN"
+        } else {
+            "DRY_RUN"
+        };
         let dry_run = non_empty(dry_run_var);
         if let Some(d) = &dry_run {
             anyhow::ensure!(
