@@ -72,7 +72,29 @@ impl Integration for OpenshiftNamespaces {
         args: Self::Args,
     ) -> anyhow::Result<Option<serde_json::Value>> {
         let (_, desired) = fetch_desired(&ctx, args).await?;
-        Ok(Some(serde_json::to_value(&desired)?))
+        // `{"state": {<cluster>: [namespaces]}}`: one shard per cluster, so that
+        // --check-only-affected-shards can dry-run only the clusters that changed.
+        let mut state = serde_json::Map::new();
+        for ns in &desired.namespaces {
+            let entry = state
+                .entry(ns.cluster.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(list) = entry {
+                list.push(serde_json::to_value(ns)?);
+            }
+        }
+        Ok(Some(
+            serde_json::json!({ "state": state, "errors": desired.errors }),
+        ))
+    }
+
+    fn desired_state_shard_config() -> Option<qontract_runtime::DesiredStateShardConfig> {
+        Some(qontract_runtime::DesiredStateShardConfig { max_shards: 2 })
+    }
+
+    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
+        args.cluster_name = Some(shard.to_owned());
+        args
     }
 
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {

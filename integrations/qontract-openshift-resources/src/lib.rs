@@ -35,6 +35,26 @@ pub struct OpenshiftResourcesArgs {
     pub show_unchanged: bool,
 }
 
+/// The namespaces data as `{"state": {<cluster>: [namespaces]}}` (one shard per cluster).
+pub fn shard_by_cluster(data: &serde_json::Value) -> serde_json::Value {
+    let mut state = serde_json::Map::new();
+    let namespaces = data.get("namespaces").and_then(|n| n.as_array());
+    for ns in namespaces.into_iter().flatten() {
+        let cluster = ns
+            .pointer("/cluster/name")
+            .and_then(|c| c.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let entry = state
+            .entry(cluster)
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(list) = entry {
+            list.push(ns.clone());
+        }
+    }
+    serde_json::json!({ "state": state })
+}
+
 impl Integration for OpenshiftResources {
     type Args = OpenshiftResourcesArgs;
     const NAME: &'static str = NAME;
@@ -49,7 +69,18 @@ impl Integration for OpenshiftResources {
         let request = qontract_gql::GqlRequest::new(
             qontract_gql_bindings::openshift_resources_namespaces::QUERY,
         );
-        Ok(Some(ctx.gql.query(&request).await?))
+        let data = ctx.gql.query(&request).await?;
+        Ok(Some(shard_by_cluster(&data)))
+    }
+
+    fn desired_state_shard_config() -> Option<qontract_runtime::DesiredStateShardConfig> {
+        // Upstream's sharded_run_review accepts at most two shards.
+        Some(qontract_runtime::DesiredStateShardConfig { max_shards: 2 })
+    }
+
+    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
+        args.cluster_name = Some(shard.to_owned());
+        args
     }
 
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {

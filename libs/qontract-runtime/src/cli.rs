@@ -153,8 +153,8 @@ pub struct CommonArgs {
     )]
     pub early_exit_compare_sha: Option<String>,
 
-    /// Dry-run only: run only the shards affected by the change against
-    /// --early-exit-compare-sha
+    /// Dry-run only, with --early-exit-compare-sha: dry-run only the shards (clusters) whose
+    /// desired state changed, when the integration supports it and few enough are affected
     #[arg(long, env = "CHECK_ONLY_AFFECTED_SHARDS", global = true)]
     pub check_only_affected_shards: bool,
 
@@ -210,12 +210,15 @@ impl CommonArgs {
         !self.no_gql_sha_url
     }
 
-    /// Flags accepted for compatibility whose feature has not landed yet: refuse them loudly
-    /// instead of silently ignoring them.
-    pub fn unimplemented_flags(&self) -> Vec<&'static str> {
+    /// Flags given where they have no effect (as upstream, they are ignored there — but said
+    /// so, never silently): the runner logs each of these as a warning.
+    pub fn ineffective_flags(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
-        if self.check_only_affected_shards {
-            out.push("--check-only-affected-shards");
+        if self.early_exit_compare_sha.is_some() && !self.dry_run {
+            out.push("--early-exit-compare-sha only applies to --dry-run runs; ignored");
+        }
+        if self.check_only_affected_shards && self.early_exit_compare_sha.is_none() {
+            out.push("--check-only-affected-shards needs --early-exit-compare-sha; ignored");
         }
         out
     }

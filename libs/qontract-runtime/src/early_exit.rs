@@ -28,6 +28,35 @@ pub fn same_desired_state(a: &Value, b: &Value) -> bool {
         == qontract_pyjson::dumps_sorted(&order_insensitive(b))
 }
 
+/// The shards whose part of the desired state differs between `before` and `after`, for
+/// integrations whose early-exit desired state is `{"state": {<shard>: ...}}` (upstream's
+/// `shard_path_selectors = {"state.*.shard"}` convention). `None` when the states do not have
+/// that shape, or when something outside `state` changed (then only a full run is safe).
+pub fn affected_shards(before: &Value, after: &Value) -> Option<Vec<String>> {
+    let outside = |v: &Value| {
+        let mut v = v.clone();
+        v.as_object_mut()?.remove("state");
+        Some(v)
+    };
+    if !same_desired_state(&outside(before)?, &outside(after)?) {
+        return None;
+    }
+    let b = before.get("state")?.as_object()?;
+    let a = after.get("state")?.as_object()?;
+    let mut shards: Vec<String> = b
+        .keys()
+        .chain(a.keys())
+        .filter(|k| match (b.get(*k), a.get(*k)) {
+            (Some(x), Some(y)) => !same_desired_state(x, y),
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    shards.sort();
+    shards.dedup();
+    Some(shards)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -42,5 +71,20 @@ mod tests {
         let c = json!({"x": 1, "ns": [{"name": "b"}, {"delete": true, "name": "a"}]});
         assert!(!same_desired_state(&a, &c));
         assert!(!same_desired_state(&json!([1, 1, 2]), &json!([1, 2, 2])));
+    }
+
+    #[test]
+    fn affected_shards_are_the_changed_added_and_removed_ones() {
+        let before = json!({"state": {"c1": [1], "c2": [2], "c3": [3]}, "errors": []});
+        let after = json!({"state": {"c1": [1], "c2": [20], "c4": [4]}, "errors": []});
+        assert_eq!(
+            affected_shards(&before, &after),
+            Some(vec!["c2".into(), "c3".into(), "c4".into()])
+        );
+        assert_eq!(affected_shards(&before, &before), Some(vec![]));
+        // A change outside `state` cannot be attributed to a shard.
+        let other = json!({"state": {"c1": [1], "c2": [2], "c3": [3]}, "errors": ["x"]});
+        assert_eq!(affected_shards(&before, &other), None);
+        assert_eq!(affected_shards(&json!([1]), &json!([2])), None);
     }
 }

@@ -46,6 +46,25 @@ pub trait Integration: Send + Sync + 'static {
         let _ = (ctx, args);
         async { Ok(None) }
     }
+
+    /// `--check-only-affected-shards` support: `Some` when the early-exit desired state is
+    /// `{"state": {<shard>: ...}}` and one shard can be run alone with [`Self::args_for_shard`].
+    fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
+        None
+    }
+
+    /// The arguments that restrict a run to `shard` (e.g. `--cluster-name <shard>`).
+    fn args_for_shard(args: Self::Args, shard: &str) -> Self::Args {
+        let _ = shard;
+        args
+    }
+}
+
+/// How an integration's dry-run is split into shards for `--check-only-affected-shards`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DesiredStateShardConfig {
+    /// Above this many affected shards, run in full (upstream's `sharded_run_review`).
+    pub max_shards: usize,
 }
 
 /// Type-erased [`Integration`], for the multi-call binary's registry.
@@ -63,6 +82,9 @@ pub struct IntegrationSpec {
         RunContext,
         &ArgMatches,
     ) -> BoxFuture<'static, anyhow::Result<Option<serde_json::Value>>>,
+    shard_config: fn() -> Option<DesiredStateShardConfig>,
+    run_shard:
+        fn(RunContext, &ArgMatches, String) -> BoxFuture<'static, anyhow::Result<RunOutcome>>,
 }
 
 impl std::fmt::Debug for IntegrationSpec {
@@ -97,6 +119,16 @@ impl IntegrationSpec {
                 Err(e) => Box::pin(async move { Err(anyhow::Error::new(e)) }),
             }
         }
+        fn run_shard<I: Integration>(
+            ctx: RunContext,
+            matches: &ArgMatches,
+            shard: String,
+        ) -> BoxFuture<'static, anyhow::Result<RunOutcome>> {
+            match I::Args::from_arg_matches(matches) {
+                Ok(args) => Box::pin(I::run(ctx, I::args_for_shard(args, &shard))),
+                Err(e) => Box::pin(async move { Err(anyhow::Error::new(e)) }),
+            }
+        }
         IntegrationSpec {
             name: I::NAME,
             about: I::ABOUT,
@@ -104,6 +136,8 @@ impl IntegrationSpec {
             augment: augment::<I>,
             run: run::<I>,
             early_exit: early_exit::<I>,
+            shard_config: I::desired_state_shard_config,
+            run_shard: run_shard::<I>,
         }
     }
 
@@ -120,6 +154,21 @@ impl IntegrationSpec {
         matches: &ArgMatches,
     ) -> BoxFuture<'static, anyhow::Result<Option<serde_json::Value>>> {
         (self.early_exit)(ctx, matches)
+    }
+
+    /// The integration's shard config for `--check-only-affected-shards`.
+    pub fn shard_config(&self) -> Option<DesiredStateShardConfig> {
+        (self.shard_config)()
+    }
+
+    /// Run the integration restricted to `shard`.
+    pub fn run_shard(
+        &self,
+        ctx: RunContext,
+        matches: &ArgMatches,
+        shard: String,
+    ) -> BoxFuture<'static, anyhow::Result<RunOutcome>> {
+        (self.run_shard)(ctx, matches, shard)
     }
 
     /// Parse the integration's arguments from `matches` and run it.

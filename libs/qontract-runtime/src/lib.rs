@@ -23,6 +23,8 @@ pub mod secrets;
 
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;
-pub use integration::{Integration, IntegrationSpec, RunContext, RunOutcome};
+pub use integration::{
+    DesiredStateShardConfig, Integration, IntegrationSpec, RunContext, RunOutcome,
+};
 pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory, ToolSpec};
 pub use secrets::SecretsProvider;

@@ -59,6 +59,19 @@ pub struct Cli {
     pub state_backend: Option<qontract_state::StateBackendConfig>,
 }
 
+/// Result of comparing the desired state of two bundles.
+enum Comparison {
+    /// Same desired state: exit early.
+    Unchanged,
+    /// Different desired states (kept to find the affected shards).
+    Changed {
+        before: serde_json::Value,
+        after: serde_json::Value,
+    },
+    /// Could not compare: full run.
+    Unknown,
+}
+
 /// Name of the daemon subcommand / link (the Python tool's container entrypoint).
 pub const DAEMON_COMMAND: &str = "run-integration";
 
@@ -231,9 +244,8 @@ impl Cli {
         matches: &ArgMatches,
         gql_out: &mut Option<Arc<GqlClient>>,
     ) -> anyhow::Result<RunOutcome> {
-        let pending = common.unimplemented_flags();
-        if !pending.is_empty() {
-            anyhow::bail!("{} not implemented yet", pending.join(", "));
+        for warning in common.ineffective_flags() {
+            tracing::warn!("{warning}");
         }
         let shard = qontract_sharding::ShardConfig::from_env()
             .context("invalid sharding environment (SHARDS / SHARD_ID)")?;
@@ -277,18 +289,26 @@ impl Cli {
         };
         if common.dry_run
             && let Some(compare_sha) = &common.early_exit_compare_sha
-            && self
-                .can_exit_early(
-                    spec,
-                    matches,
-                    &transport,
-                    compare_sha,
-                    &context(gql.clone()),
-                )
-                .await
         {
-            tracing::info!("No changes in desired state. Exit PR check early.");
-            return Ok(RunOutcome::default());
+            let current = context(gql.clone());
+            match self
+                .compare_with_bundle(spec, matches, &transport, compare_sha, &current)
+                .await
+            {
+                Comparison::Unchanged => {
+                    tracing::info!("No changes in desired state. Exit PR check early.");
+                    return Ok(RunOutcome::default());
+                }
+                Comparison::Changed { before, after } if common.check_only_affected_shards => {
+                    if let Some(outcome) = self
+                        .run_affected_shards(spec, matches, &current, &before, &after)
+                        .await
+                    {
+                        return outcome;
+                    }
+                }
+                Comparison::Changed { .. } | Comparison::Unknown => {}
+            }
         }
         if common.enable_extended_early_exit {
             return crate::extended_early_exit::run(
@@ -303,17 +323,18 @@ impl Cli {
         spec.run(context(gql), matches).await
     }
 
-    /// Early exit of merge-request checks: the integration's desired state computed from the
-    /// bundle `compare_sha` (the target branch) equals the one of the current bundle. Any
-    /// failure (the bundle is gone, the integration has no early-exit state) means a full run.
-    async fn can_exit_early(
+    /// Early exit of merge-request checks: compare the integration's desired state computed
+    /// from the bundle `compare_sha` (the target branch) with the one of the current bundle.
+    /// Any failure (the bundle is gone, the integration has no early-exit state) means a full
+    /// run.
+    async fn compare_with_bundle(
         &self,
         spec: &IntegrationSpec,
         matches: &ArgMatches,
         transport: &Arc<dyn GqlTransport>,
         compare_sha: &str,
         current: &RunContext,
-    ) -> bool {
+    ) -> Comparison {
         let options = ClientOptions {
             integration: Some(spec.name.to_owned()),
             validate_schemas: false,
@@ -328,33 +349,71 @@ impl Cli {
             },
             Err(e) => {
                 tracing::warn!("early exit: cannot query bundle {compare_sha}: {e}; full run");
-                return false;
+                return Comparison::Unknown;
             }
         };
         let before = spec.early_exit_state(previous, matches).await;
         let after = spec.early_exit_state(current.clone(), matches).await;
         match (before, after) {
             (Ok(Some(before)), Ok(Some(after))) => {
-                let same = crate::early_exit::same_desired_state(&before, &after);
-                if !same {
-                    tracing::info!(
-                        "early exit: desired state changed since {compare_sha}; full run"
-                    );
+                if crate::early_exit::same_desired_state(&before, &after) {
+                    Comparison::Unchanged
+                } else {
+                    tracing::info!("early exit: desired state changed since {compare_sha}");
+                    Comparison::Changed { before, after }
                 }
-                same
             }
             (Ok(None), _) | (_, Ok(None)) => {
                 tracing::info!(
                     "early exit: {} has no early-exit desired state; full run",
                     spec.name
                 );
-                false
+                Comparison::Unknown
             }
             (Err(e), _) | (_, Err(e)) => {
                 tracing::warn!("early exit: cannot compute the desired state: {e:#}; full run");
-                false
+                Comparison::Unknown
             }
         }
+    }
+
+    /// `--check-only-affected-shards`: dry-run each affected shard on its own (outcomes
+    /// combined), or `None` for a full run (no shard config, no shard or too many affected).
+    async fn run_affected_shards(
+        &self,
+        spec: &IntegrationSpec,
+        matches: &ArgMatches,
+        ctx: &RunContext,
+        before: &serde_json::Value,
+        after: &serde_json::Value,
+    ) -> Option<anyhow::Result<RunOutcome>> {
+        let config = spec.shard_config()?;
+        let shards = crate::early_exit::affected_shards(before, after)?;
+        if shards.is_empty() || shards.len() > config.max_shards {
+            tracing::info!(
+                "affected shards: {} (limit {}); full run",
+                shards.len(),
+                config.max_shards
+            );
+            return None;
+        }
+        tracing::info!("affected shards: {}; running only those", shards.join(", "));
+        let mut combined = RunOutcome::default();
+        for shard in shards {
+            match spec.run_shard(ctx.clone(), matches, shard.clone()).await {
+                Ok(outcome) => {
+                    combined.changes += outcome.changes;
+                    combined.errors.extend(
+                        outcome
+                            .errors
+                            .into_iter()
+                            .map(|e| format!("shard {shard}: {e}")),
+                    );
+                }
+                Err(e) => return Some(Err(e.context(format!("shard {shard}")))),
+            }
+        }
+        Some(Ok(combined))
     }
 
     fn transport(

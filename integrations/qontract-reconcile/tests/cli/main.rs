@@ -469,26 +469,7 @@ async fn early_exit_skips_the_run_only_when_the_desired_state_is_unchanged() {
     };
     let base_sha = bundle("a");
 
-    let (tx, rx) = std::sync::mpsc::channel();
-    let file = bundle_file.clone();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
-                datafiles_file: file,
-                bundle_ttl: std::time::Duration::from_secs(600),
-            });
-            state.reload().unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send((listener.local_addr().unwrap(), state.clone()))
-                .unwrap();
-            let _ = axum::serve(listener, qontract_server::router(state)).await;
-        });
-    });
-    let (addr, state) = rx.recv().unwrap();
+    let (addr, state) = start_bundle_server(&bundle_file);
     let config = tmp.path().join("server-config.toml");
     let demo = std::fs::read_to_string(tmp.path().join("examples/config.toml")).unwrap();
     let secrets = &demo[demo.find("\n[sandbox.creds]").unwrap()..];
@@ -709,4 +690,162 @@ async fn prometheus_rules_are_applied_and_converge() {
         "openshift-prometheus-rules",
     ]);
     assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+}
+
+/// Our qontract-server on a free port, serving `file` (reloaded with `state.reload()`).
+fn start_bundle_server(
+    file: &Path,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<qontract_server::AppState>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let file = file.to_owned();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
+                datafiles_file: file,
+                bundle_ttl: std::time::Duration::from_secs(600),
+            });
+            state.reload().unwrap();
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send((listener.local_addr().unwrap(), state.clone()))
+                .unwrap();
+            let _ = axum::serve(listener, qontract_server::router(state)).await;
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// `--check-only-affected-shards`: a change on one cluster dry-runs only that cluster; the
+/// other cluster is never contacted.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_affected_cluster_is_dry_run() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let other = KubeTestServer::builder()
+        .https(false)
+        .token("other-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    let app_interface = tmp.path().join("examples/app-interface");
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    // A second cluster with one namespace.
+    let cluster =
+        std::fs::read_to_string(app_interface.join("data/openshift/sandbox/cluster.yml")).unwrap();
+    std::fs::create_dir_all(app_interface.join("data/openshift/other")).unwrap();
+    std::fs::write(
+        app_interface.join("data/openshift/other/cluster.yml"),
+        cluster
+            .replace("name: sandbox", "name: other")
+            .replace(&sandbox.url(), &other.url())
+            .replace("path: sandbox/creds", "path: other/creds"),
+    )
+    .unwrap();
+    let ns_dir = app_interface.join("data/services/shop/namespaces");
+    let stage = std::fs::read_to_string(ns_dir.join("shop-stage.yml")).unwrap();
+    std::fs::write(
+        ns_dir.join("shop-eu.yml"),
+        stage.replace("name: shop-stage", "name: shop-eu").replace(
+            "/openshift/sandbox/cluster.yml",
+            "/openshift/other/cluster.yml",
+        ),
+    )
+    .unwrap();
+    let bundle_file = tmp.path().join("bundle.json");
+    let bundle = |commit: &str| -> String {
+        let value = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
+            schemas_dir: Default::default(),
+            graphql_schema_file: tmp.path().join("schemas/graphql-schema.yml"),
+            data_dir: app_interface.join("data"),
+            resources_dir: app_interface.join("resources"),
+            git_commit: commit.repeat(40),
+            git_commit_timestamp: "1798000000".to_owned(),
+        })
+        .unwrap();
+        let text = qontract_bundler::bundle_to_json(&value);
+        std::fs::write(&bundle_file, &text).unwrap();
+        qontract_bundler::sha256_hex(text.as_bytes())
+    };
+    let base_sha = bundle("a");
+    let (addr, state) = start_bundle_server(&bundle_file);
+    let config = tmp.path().join("server-config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[graphql]\nserver = \"http://{addr}/graphql\"\n\n[sandbox.creds]\ntoken = \"sandbox-token\"\n\n\
+             [other.creds]\ntoken = \"other-token\"\n"
+        ),
+    )
+    .unwrap();
+    // A namespace added on the sandbox cluster only.
+    std::fs::write(
+        ns_dir.join("shop-qa.yml"),
+        stage.replace("name: shop-stage", "name: shop-qa"),
+    )
+    .unwrap();
+    bundle("b");
+    state.reload().unwrap();
+    let out = Command::new(bin())
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "--dry-run",
+            "--early-exit-compare-sha",
+            &base_sha,
+            "--check-only-affected-shards",
+        ])
+        .arg("openshift-namespaces")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("affected shards: sandbox"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("shop-qa"),
+        "{}",
+        text(&out)
+    );
+    assert!(!sandbox.requests().is_empty());
+    assert!(
+        other.requests().is_empty(),
+        "the unaffected cluster was contacted"
+    );
+
+    // Without the flag, the whole integration is dry-run: both clusters are read.
+    let out = Command::new(bin())
+        .arg("--config")
+        .arg(&config)
+        .args([
+            "--dry-run",
+            "--early-exit-compare-sha",
+            &base_sha,
+            "openshift-namespaces",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !other.requests().is_empty(),
+        "a full run reads every cluster"
+    );
 }
