@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions, ClusterSpec};
-use qontract_openshift_engine::{Engine, EngineOptions};
+use qontract_openshift_engine::{Engine, EngineMetrics, EngineOptions};
 use qontract_resource_inventory::{
     PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
 };
@@ -36,6 +36,19 @@ pub struct Realize {
     pub caller: Option<String>,
     /// `--internal` (Some(true)) / `--external` (Some(false)) / all clusters (None).
     pub internal: Option<bool>,
+}
+
+/// The engine's metrics (`qontract_reconcile_openshift_resource_inventory` and the action
+/// counters), registered once per process in the runtime's process registry, which the
+/// daemon's `/metrics` serves.
+fn engine_metrics() -> &'static EngineMetrics {
+    static METRICS: std::sync::OnceLock<EngineMetrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(
+        || match qontract_runtime::metrics::process_registry().lock() {
+            Ok(mut registry) => EngineMetrics::register(&mut registry),
+            Err(_) => EngineMetrics::default(),
+        },
+    )
 }
 
 /// Build the clients, read the current state, plan, print and (wet run) apply.
@@ -92,9 +105,13 @@ pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOu
         }
     }
     // The engine logs each action in the Python tool's format (`['apply', ...]`).
+    let metrics = engine_metrics();
+    let metric_name = run.integration.replace('_', "-");
+    metrics.publish_inventory(&run.inventory, &metric_name);
     let report = engine
         .apply_plan(&plan, &mut run.inventory, &fetched, ctx.dry_run)
         .await;
+    metrics.record_apply(&report, &metric_name);
     let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
     for e in &report.errors {
         if !errors.contains(e) {

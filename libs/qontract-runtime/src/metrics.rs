@@ -80,13 +80,28 @@ impl RunMetrics {
 
     /// Text exposition of every metric.
     pub fn encode(&self) -> String {
-        encode(&self.registry)
+        let own = encode(&self.registry);
+        let shared = match process_registry().lock() {
+            Ok(registry) => encode(&registry),
+            Err(_) => String::new(),
+        };
+        // Both expositions end with OpenMetrics' `# EOF`; keep one, at the end.
+        let own = own.strip_suffix("# EOF\n").unwrap_or(&own);
+        format!("{own}{shared}")
     }
 
     /// Text exposition of what is pushed to the Pushgateway (the last-run gauges).
     pub fn encode_for_push(&self) -> String {
         encode(&self.push_registry)
     }
+}
+
+/// The registry integrations and libraries register their own metrics in (e.g. the
+/// OpenShift engine's inventory gauge); `/metrics` of the daemon serves it next to the run
+/// metrics. Register each metric once per process.
+pub fn process_registry() -> &'static std::sync::Mutex<Registry> {
+    static REGISTRY: std::sync::OnceLock<std::sync::Mutex<Registry>> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(|| std::sync::Mutex::new(Registry::default()))
 }
 
 fn encode(registry: &Registry) -> String {

@@ -427,3 +427,38 @@ async fn pushgateway_accepts_the_last_run_gauges() {
         "{body}"
     );
 }
+
+/// Metrics registered by libraries in the process registry (e.g. the OpenShift engine's
+/// inventory gauge) are served by `/metrics` next to the run metrics, in one valid exposition.
+#[test]
+fn process_registry_metrics_are_served_with_the_run_metrics() {
+    use prometheus_client::metrics::gauge::Gauge;
+    let gauge = Gauge::<i64>::default();
+    qontract_runtime::metrics::process_registry()
+        .lock()
+        .unwrap()
+        .register(
+            "qontract_reconcile_test_process_metric",
+            "a library metric",
+            gauge.clone(),
+        );
+    gauge.set(7);
+    let metrics = qontract_runtime::metrics::RunMetrics::new();
+    let labels = qontract_runtime::metrics::RunLabels {
+        integration: "probe".into(),
+        shards: "1".into(),
+        shard_id: "0".into(),
+    };
+    metrics.last_run_seconds.get_or_create(&labels).set(0.5);
+    let text = metrics.encode();
+    assert!(
+        text.contains("qontract_reconcile_test_process_metric 7"),
+        "{text}"
+    );
+    assert!(
+        text.contains("qontract_reconcile_last_run_seconds"),
+        "{text}"
+    );
+    assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}
