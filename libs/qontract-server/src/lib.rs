@@ -78,21 +78,45 @@ impl AppState {
 
     /// (Re)loads `DATAFILES_FILE`. Returns `(old sha, new sha)`; equal when nothing changed.
     pub fn reload(&self) -> Result<(Option<String>, String), ServerError> {
-        let bytes = std::fs::read(&self.config.datafiles_file).map_err(|source| {
+        let old = self.cache.read().ok().and_then(|c| c.latest.clone());
+        let sha = self.load_file(&self.config.datafiles_file.clone(), old.as_deref())?;
+        Ok((old, sha))
+    }
+
+    /// Loads the bundle file `path` (unless its sha is `unchanged`) and makes it the latest;
+    /// returns its sha. Used for `DATAFILES_FILE` and for each of `INIT_BUNDLES`.
+    pub fn load_file(
+        &self,
+        path: &std::path::Path,
+        unchanged: Option<&str>,
+    ) -> Result<String, ServerError> {
+        let bytes = std::fs::read(path).map_err(|source| {
             qontract_graphql_executor::ExecutorError::Read {
-                path: self.config.datafiles_file.display().to_string(),
+                path: path.display().to_string(),
                 source,
             }
         })?;
         let sha = sha_of(&bytes);
-        let old = self.cache.read().ok().and_then(|c| c.latest.clone());
-        if old.as_deref() == Some(sha.as_str()) {
-            return Ok((old, sha));
+        if unchanged == Some(sha.as_str()) {
+            return Ok(sha);
         }
-        let bundle =
-            Bundle::from_json_bytes(&bytes, &self.config.datafiles_file.display().to_string())?;
+        let bundle = Bundle::from_json_bytes(&bytes, &path.display().to_string())?;
         self.insert(Arc::new(bundle));
-        Ok((old, sha))
+        Ok(sha)
+    }
+
+    /// Loads `INIT_BUNDLES` (comma-separated bundle files, `fs://` prefix optional) in order,
+    /// so that older bundles (e.g. the target branch of a merge request) stay queryable by sha;
+    /// `DATAFILES_FILE` is loaded after them and is the latest. Returns their shas.
+    pub fn load_init_bundles(&self, list: &str) -> Result<Vec<String>, ServerError> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let path = entry.strip_prefix("fs://").unwrap_or(entry);
+                self.load_file(std::path::Path::new(path), None)
+            })
+            .collect()
     }
 
     /// Adds `bundle` and makes it the latest; expired non-latest bundles are dropped.

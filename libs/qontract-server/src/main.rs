@@ -20,6 +20,10 @@ struct Args {
     /// The bundle file (re-read on `POST /reload`).
     #[arg(long, env = "DATAFILES_FILE")]
     datafiles_file: PathBuf,
+    /// Bundle files loaded before DATAFILES_FILE (comma-separated, `fs://` prefix optional),
+    /// queryable by sha until their TTL runs out.
+    #[arg(long, env = "INIT_BUNDLES")]
+    init_bundles: Option<String>,
     /// Seconds a non-latest bundle stays queryable after its last use.
     #[arg(long, env = "BUNDLE_SHA_TTL", default_value_t = 1200)]
     bundle_sha_ttl: u64,
@@ -44,6 +48,12 @@ async fn main() -> anyhow::Result<()> {
         datafiles_file: args.datafiles_file.clone(),
         bundle_ttl: Duration::from_secs(args.bundle_sha_ttl),
     });
+    if let Some(list) = &args.init_bundles {
+        let shas = state
+            .load_init_bundles(list)
+            .with_context(|| format!("loading INIT_BUNDLES {list}"))?;
+        tracing::info!(count = shas.len(), "init bundles loaded");
+    }
     let (_, sha) = state
         .reload()
         .with_context(|| format!("loading {}", args.datafiles_file.display()))?;

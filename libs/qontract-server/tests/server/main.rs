@@ -239,3 +239,62 @@ async fn reload_switches_latest_and_keeps_the_old_sha_queryable() {
     let (_, _, sha) = http.request("GET", "/sha256", None).await;
     assert_eq!(sha, new_sha);
 }
+
+/// `INIT_BUNDLES` are loaded before `DATAFILES_FILE`: every one stays queryable by sha and the
+/// data file is the latest.
+#[tokio::test]
+async fn init_bundles_are_queryable_by_sha() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut older = sample_bundle_value();
+    older["git_commit"] = serde_json::Value::String("1".repeat(40));
+    let older_file = dir.path().join("older.json");
+    write_bundle(&older_file, &older);
+    let latest_file = dir.path().join("bundle.json");
+    write_bundle(&latest_file, &sample_bundle_value());
+
+    let state = AppState::new(ServerConfig {
+        datafiles_file: latest_file.clone(),
+        bundle_ttl: Duration::from_secs(600),
+    });
+    let init = state
+        .load_init_bundles(&format!("fs://{}, ", older_file.display()))
+        .unwrap();
+    assert_eq!(init.len(), 1);
+    let (_, latest) = state.reload().unwrap();
+    assert_ne!(init[0], latest);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http = Http {
+        addr: listener.local_addr().unwrap(),
+    };
+    tokio::spawn(async move {
+        axum::serve(listener, router(state)).await.unwrap();
+    });
+    let (status, _, body) = http.request("GET", "/sha256", None).await;
+    assert_eq!((status, body.trim()), (200, latest.as_str()));
+    for sha in [&init[0], &latest] {
+        let (status, _, body) = http
+            .request("POST", &format!("/graphqlsha/{sha}"), Some(CLUSTERS))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("cluster-1"), "{body}");
+    }
+    let (status, _, body) = http
+        .request("GET", &format!("/git-commit/{}", init[0]), None)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body.trim(), "1".repeat(40));
+
+    let missing = state_error(&dir.path().join("nope.json"));
+    assert!(missing.contains("nope.json"), "{missing}");
+}
+
+fn state_error(path: &Path) -> String {
+    let state = AppState::new(ServerConfig {
+        datafiles_file: path.to_owned(),
+        bundle_ttl: Duration::from_secs(1),
+    });
+    state
+        .load_init_bundles(&path.display().to_string())
+        .unwrap_err()
+        .to_string()
+}
