@@ -6,4 +6,6 @@ pub mod clusters_minimal;
 pub mod integrations;
 pub mod integrations_managed;
 pub mod namespaces_minimal;
+pub mod network_policies_namespaces;
 pub mod openshift_resources_namespaces;
+pub mod rolebindings_roles;

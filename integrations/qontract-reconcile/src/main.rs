@@ -26,5 +26,7 @@ fn integrations() -> Vec<IntegrationSpec> {
         IntegrationSpec::of::<qontract_integrations_manager::IntegrationsManager>(),
         IntegrationSpec::of::<qontract_openshift_vault_secrets::OpenshiftVaultSecrets>(),
         IntegrationSpec::of::<qontract_openshift_prometheus_rules::OpenshiftPrometheusRules>(),
+        IntegrationSpec::of::<qontract_openshift_network_policies::OpenshiftNetworkPolicies>(),
+        IntegrationSpec::of::<qontract_openshift_rolebindings::OpenshiftRolebindings>(),
     ]
 }

@@ -849,3 +849,387 @@ async fn only_the_affected_cluster_is_dry_run() {
         "a full run reads every cluster"
     );
 }
+
+/// The example app-interface copied next to the sandbox, and a runner of the binary on it.
+struct Example {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    config: PathBuf,
+}
+
+impl Example {
+    fn new(sandbox: &KubeTestServer) -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+        copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+        replace_in_tree(
+            &tmp.path().join("examples"),
+            "http://127.0.0.1:16443",
+            &sandbox.url(),
+        );
+        Example {
+            data: tmp.path().join("examples/app-interface/data"),
+            config: tmp.path().join("examples/config.toml"),
+            _tmp: tmp,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(bin())
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.data.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replace(from, to)).unwrap();
+    }
+}
+
+fn writes(server: &KubeTestServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// openshift-network-policies: shop-production admits traffic from shop-stage; the dry-run
+/// writes nothing, the run creates the policy, the next run converges, and a source namespace
+/// on another cluster is an error that deletes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_nothing() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let example = Example::new(&sandbox);
+    assert_eq!(
+        example.run(&["openshift-namespaces"]).status.code(),
+        Some(0)
+    );
+    sandbox.clear_requests();
+
+    let out = example.run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-network-policies",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.contains("create  sandbox  shop-production  NetworkPolicy.networking.k8s.io  allow-from-shop-stage-namespace"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 1 to create, 0 to update, 0 to delete"),
+        "{plan}"
+    );
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+
+    let out = example.run(&["openshift-network-policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let policy = sandbox
+        .get_object(
+            "networking.k8s.io/v1",
+            "NetworkPolicy",
+            Some("shop-production"),
+            "allow-from-shop-stage-namespace",
+        )
+        .expect("applied");
+    assert_eq!(
+        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        "shop-stage"
+    );
+    assert_eq!(
+        policy["spec"]["policyTypes"],
+        serde_json::json!(["Ingress"])
+    );
+    assert_eq!(policy["spec"]["podSelector"], serde_json::json!({}));
+    assert_eq!(
+        policy["metadata"]["annotations"]["qontract.integration"],
+        "openshift-network-policies"
+    );
+    assert_eq!(
+        policy["metadata"]["annotations"]["qontract.integration_version"],
+        "0.1.0"
+    );
+
+    let out = example.run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-network-policies",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+
+    // shop-production now admits a namespace on another cluster instead of shop-stage.
+    let cluster = std::fs::read_to_string(example.data.join("openshift/sandbox/cluster.yml"))
+        .unwrap()
+        .replace("name: sandbox", "name: other");
+    std::fs::create_dir_all(example.data.join("openshift/other")).unwrap();
+    std::fs::write(example.data.join("openshift/other/cluster.yml"), cluster).unwrap();
+    let stage =
+        std::fs::read_to_string(example.data.join("services/shop/namespaces/shop-stage.yml"))
+            .unwrap();
+    std::fs::write(
+        example.data.join("services/shop/namespaces/shop-eu.yml"),
+        stage.replace("name: shop-stage", "name: shop-eu").replace(
+            "/openshift/sandbox/cluster.yml",
+            "/openshift/other/cluster.yml",
+        ),
+    )
+    .unwrap();
+    example.edit(
+        "services/shop/namespaces/shop-production.yml",
+        "networkPoliciesAllow:\n- $ref: /services/shop/namespaces/shop-stage.yml",
+        "networkPoliciesAllow:\n- $ref: /services/shop/namespaces/shop-eu.yml",
+    );
+    sandbox.clear_requests();
+    for args in [
+        &["--dry-run", "openshift-network-policies"][..],
+        &["openshift-network-policies"][..],
+    ] {
+        let out = example.run(args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let all = text(&out);
+        assert!(
+            all.contains("sandbox/shop-production") && all.contains("other/shop-eu"),
+            "the error names both namespaces:\n{all}"
+        );
+    }
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "nothing is changed");
+    assert!(
+        sandbox
+            .get_object(
+                "networking.k8s.io/v1",
+                "NetworkPolicy",
+                Some("shop-production"),
+                "allow-from-shop-stage-namespace",
+            )
+            .is_some(),
+        "nothing is deleted"
+    );
+}
+
+/// openshift-rolebindings: the example roles grant ada and linus access to the shop
+/// namespaces (the sandbox authenticates with GitHub, so the subjects are their GitHub
+/// usernames); the dry-run writes nothing, the run creates the RoleBindings, the next run
+/// converges, and removing an access entry deletes only that role's RoleBinding, never one
+/// created by hand.
+#[tokio::test(flavor = "multi_thread")]
+async fn rolebindings_are_applied_converge_and_removed_access_is_deleted() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .seed(serde_json::json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "someone"}],
+        }))
+        .start()
+        .await
+        .unwrap();
+    let example = Example::new(&sandbox);
+    assert_eq!(
+        example.run(&["openshift-namespaces"]).status.code(),
+        Some(0)
+    );
+    sandbox.clear_requests();
+
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (namespace, name) in [
+        ("shop-production", "admin-linus-example"),
+        ("shop-production", "view-ada-example"),
+        ("shop-production", "view-linus-example"),
+        ("shop-stage", "edit-ada-example"),
+        ("shop-stage", "edit-linus-example"),
+    ] {
+        assert!(
+            plan.contains(&format!(
+                "create  sandbox  {namespace:<15}  RoleBinding.rbac.authorization.k8s.io  {name}"
+            )),
+            "{namespace}/{name}:\n{plan}"
+        );
+    }
+    assert!(
+        plan.contains("Plan: 5 to create, 0 to update, 0 to delete"),
+        "{plan}"
+    );
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+
+    let out = example.run(&["openshift-rolebindings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let binding = sandbox
+        .get_object(
+            "rbac.authorization.k8s.io/v1",
+            "RoleBinding",
+            Some("shop-production"),
+            "admin-linus-example",
+        )
+        .expect("applied");
+    assert_eq!(
+        binding["roleRef"],
+        serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"})
+    );
+    assert_eq!(
+        binding["subjects"],
+        serde_json::json!([{"kind": "User", "name": "linus-example"}])
+    );
+    assert_eq!(
+        binding["metadata"]["annotations"]["qontract.integration"],
+        "openshift-rolebindings"
+    );
+
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+
+    // shop-sre no longer grants admin on shop-production.
+    example.edit(
+        "teams/shop/roles/shop-sre.yml",
+        "access:\n- namespace:\n    $ref: /services/shop/namespaces/shop-production.yml\n  role: admin\n",
+        "",
+    );
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.contains("delete  sandbox  shop-production  RoleBinding.rbac.authorization.k8s.io  admin-linus-example"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 0 to create, 0 to update, 1 to delete"),
+        "{plan}"
+    );
+    let out = example.run(&["openshift-rolebindings"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let exists = |name: &str| {
+        sandbox
+            .get_object(
+                "rbac.authorization.k8s.io/v1",
+                "RoleBinding",
+                Some("shop-production"),
+                name,
+            )
+            .is_some()
+    };
+    assert!(
+        !exists("admin-linus-example"),
+        "the removed access is deleted"
+    );
+    assert!(
+        exists("view-linus-example"),
+        "linus keeps shop-developer's access"
+    );
+    assert!(
+        exists("made-by-hand"),
+        "an unmanaged RoleBinding is left alone"
+    );
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+}
+
+/// openshift-rolebindings through qontract-server with `--early-exit-compare-sha`: a change
+/// that grants nothing exits early without contacting the cluster; a user getting a role is a
+/// change of the desired state (the synthetic `Role_v1.users`), dry-run in full.
+#[tokio::test(flavor = "multi_thread")]
+async fn rolebindings_early_exit_follows_the_users_roles() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let example = Example::new(&sandbox);
+    let app_interface = example.data.parent().unwrap().to_owned();
+    let bundle_file = app_interface.join("../bundle.json");
+    let bundle = |commit: &str| -> String {
+        let value = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
+            schemas_dir: Default::default(),
+            graphql_schema_file: app_interface.join("../../schemas/graphql-schema.yml"),
+            data_dir: app_interface.join("data"),
+            resources_dir: app_interface.join("resources"),
+            git_commit: commit.repeat(40),
+            git_commit_timestamp: "1798000000".to_owned(),
+        })
+        .unwrap();
+        let text = qontract_bundler::bundle_to_json(&value);
+        std::fs::write(&bundle_file, &text).unwrap();
+        qontract_bundler::sha256_hex(text.as_bytes())
+    };
+    let base_sha = bundle("a");
+    let (addr, state) = start_bundle_server(&bundle_file);
+    let config = app_interface.join("../server-config.toml");
+    let demo = std::fs::read_to_string(&example.config).unwrap();
+    let secrets = &demo[demo.find("\n[sandbox.creds]").unwrap()..];
+    std::fs::write(
+        &config,
+        format!("[graphql]\nserver = \"http://{addr}/graphql\"\n\n{secrets}"),
+    )
+    .unwrap();
+    let check = || {
+        Command::new(bin())
+            .arg("--config")
+            .arg(&config)
+            .args([
+                "--dry-run",
+                "--early-exit-compare-sha",
+                &base_sha,
+                "openshift-rolebindings",
+            ])
+            .output()
+            .unwrap()
+    };
+
+    // A role description changes: no RoleBinding changes, early exit.
+    example.edit(
+        "teams/shop/roles/shop-sre.yml",
+        "SREs of the shop",
+        "Site reliability engineers of the shop",
+    );
+    bundle("b");
+    state.reload().unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Exit PR check early"), "{}", text(&out));
+    assert!(
+        sandbox.requests().is_empty(),
+        "early exit must not contact clusters"
+    );
+
+    // ada becomes an SRE: a new RoleBinding, full dry run.
+    example.edit(
+        "teams/shop/users/ada.yml",
+        "- $ref: /teams/shop/roles/shop-developer.yml\n",
+        "- $ref: /teams/shop/roles/shop-developer.yml\n- $ref: /teams/shop/roles/shop-sre.yml\n",
+    );
+    bundle("c");
+    state.reload().unwrap();
+    let out = check();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !text(&out).contains("Exit PR check early"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("admin-ada-example"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        sandbox.requests().iter().all(|r| r.method == "GET"),
+        "dry-run wrote"
+    );
+}

@@ -1,0 +1,402 @@
+//! Desired state of `openshift-network-policies`: the managed namespaces, with
+//! `NetworkPolicy.networking.k8s.io` initialised in each, and one `allow-from-<source>-namespace`
+//! policy per entry of their `networkPoliciesAllow`.
+//!
+//! A source namespace on another cluster is registered as an error on the target's cluster
+//! (upstream raises and stops the whole run): nothing is changed on that cluster and no object
+//! is deleted anywhere in this run.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1, VaultSecret};
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_resource_inventory::ResourceInventory;
+use serde_json::{Value, json};
+
+use crate::{MANAGED_TYPE, NAME, VERSION};
+
+/// What narrows a run.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// CLI integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
+    pub shard: qontract_sharding::ShardConfig,
+}
+
+/// The desired state of a run.
+#[derive(Debug, Default)]
+pub struct DesiredState {
+    /// Desired policies, with the managed type initialised in every managed namespace.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// The managed (cluster, namespace) pairs.
+    pub namespaces: BTreeSet<(String, String)>,
+}
+
+impl DesiredState {
+    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
+    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
+    pub fn early_exit_state(&self) -> Value {
+        early_exit_state(&self.inventory, &self.namespaces)
+    }
+}
+
+/// The early-exit shape shared by inventory-based integrations: per cluster, the managed
+/// namespaces and the desired objects (namespace, type, body), plus the registered errors.
+pub fn early_exit_state(
+    inventory: &ResourceInventory,
+    namespaces: &BTreeSet<(String, String)>,
+) -> Value {
+    let mut state = serde_json::Map::new();
+    for (cluster, namespace) in namespaces {
+        let entry = state
+            .entry(cluster.clone())
+            .or_insert_with(|| json!({"namespaces": [], "objects": []}));
+        if let Some(list) = entry["namespaces"].as_array_mut() {
+            list.push(Value::String(namespace.clone()));
+        }
+    }
+    for (cluster, namespace, resource_type, data) in inventory.iter() {
+        let entry = state
+            .entry(cluster.to_owned())
+            .or_insert_with(|| json!({"namespaces": [], "objects": []}));
+        for (name, desired) in data.desired() {
+            if let Some(list) = entry["objects"].as_array_mut() {
+                list.push(json!({
+                    "namespace": namespace,
+                    "type": resource_type,
+                    "name": name,
+                    "body": desired.resource.body(),
+                }));
+            }
+        }
+    }
+    let errors: Vec<String> = inventory.errors().iter().map(|e| e.to_string()).collect();
+    json!({ "state": state, "errors": errors })
+}
+
+fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
+    qontract_secrets::VaultSecret {
+        path: s.path.clone(),
+        field: s.field.clone(),
+        version: s.version.and_then(|v| u64::try_from(v).ok()),
+        format: s.format.clone(),
+    }
+}
+
+/// The connection data of a namespace's cluster.
+pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
+    ClusterSpec {
+        name: cluster.name.clone(),
+        server_url: cluster.server_url.clone(),
+        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
+        automation_token: cluster.automation_token.as_ref().map(vault_secret),
+        cluster_admin_automation_token: cluster
+            .cluster_admin_automation_token
+            .as_ref()
+            .map(vault_secret),
+        internal: cluster.internal,
+        disabled_integrations: cluster
+            .disable
+            .as_ref()
+            .and_then(|d| d.integrations.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Whether a namespace is managed by this run.
+fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
+    let disabled = ns
+        .cluster
+        .disable
+        .as_ref()
+        .and_then(|d| d.integrations.as_ref())
+        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
+    !disabled
+        && !ns.delete.unwrap_or(false)
+        && ns
+            .network_policies_allow
+            .as_ref()
+            .is_some_and(|l| !l.is_empty())
+        && filter
+            .cluster_name
+            .as_ref()
+            .is_none_or(|c| c == &ns.cluster.name)
+        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+        && filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+}
+
+/// The name of the policy admitting ingress from `source`.
+pub fn policy_name(source: &str) -> String {
+    format!("allow-from-{source}-namespace")
+}
+
+/// The NetworkPolicy admitting ingress from every pod of namespace `source` (upstream
+/// `construct_oc_resource`).
+pub fn network_policy(source: &str) -> Value {
+    json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": policy_name(source)},
+        "spec": {
+            "ingress": [{
+                "from": [{
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": source}
+                    }
+                }]
+            }],
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+        },
+    })
+}
+
+/// Build the desired state from the `NetworkPoliciesNamespaces` query.
+pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
+    let mut state = DesiredState::default();
+    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+        let cluster = &ns.cluster.name;
+        state.namespaces.insert((cluster.clone(), ns.name.clone()));
+        state
+            .clusters
+            .entry(cluster.clone())
+            .or_insert_with(|| cluster_spec(&ns.cluster));
+        let privileged = ns.cluster_admin.unwrap_or(false);
+        if privileged {
+            state.privileged.insert((cluster.clone(), ns.name.clone()));
+        }
+        state
+            .inventory
+            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        for source in ns.network_policies_allow.iter().flatten() {
+            if &source.cluster.name != cluster {
+                state.inventory.register_error(
+                    Some(cluster),
+                    format!(
+                        "namespace {cluster}/{} allows network traffic from namespace {}/{}, \
+                         which is on another cluster: networkPoliciesAllow only works within \
+                         one cluster",
+                        ns.name, source.cluster.name, source.name
+                    ),
+                );
+                continue;
+            }
+            let origin = format!("{cluster}/{} networkPoliciesAllow {}", ns.name, source.name);
+            let added = OpenshiftResource::new(
+                network_policy(&source.name),
+                NAME,
+                VERSION,
+                origin.as_str(),
+                None,
+            )
+            .map_err(|e| format!("{origin}: {e}"))
+            .and_then(|or| {
+                state
+                    .inventory
+                    .add_desired(cluster, &ns.name, MANAGED_TYPE, or, privileged)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(message) = added {
+                state.inventory.register_error(Some(cluster), message);
+            }
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qontract_gql_bindings::network_policies_namespaces::{
+        ClusterV12, DisableClusterAutomationsV1, NamespaceV12,
+    };
+
+    fn cluster(name: &str) -> ClusterV1 {
+        ClusterV1 {
+            name: name.to_owned(),
+            server_url: format!("https://api.{name}.example:6443"),
+            insecure_skip_tlsverify: None,
+            automation_token: Some(VaultSecret {
+                path: format!("creds/{name}"),
+                field: "token".to_owned(),
+                version: None,
+                format: None,
+            }),
+            cluster_admin_automation_token: None,
+            internal: None,
+            disable: None,
+        }
+    }
+
+    fn namespace(cluster_name: &str, name: &str, allow: &[(&str, &str)]) -> NamespaceV1 {
+        NamespaceV1 {
+            name: name.to_owned(),
+            delete: None,
+            cluster_admin: None,
+            network_policies_allow: Some(
+                allow
+                    .iter()
+                    .map(|(c, n)| NamespaceV12 {
+                        name: (*n).to_owned(),
+                        cluster: ClusterV12 {
+                            name: (*c).to_owned(),
+                        },
+                    })
+                    .collect(),
+            ),
+            cluster: cluster(cluster_name),
+        }
+    }
+
+    fn filter() -> Filter {
+        Filter {
+            integration: NAME,
+            ..Filter::default()
+        }
+    }
+
+    fn desired_names(state: &DesiredState) -> Vec<String> {
+        state
+            .inventory
+            .iter()
+            .flat_map(|(c, n, t, data)| {
+                data.desired()
+                    .keys()
+                    .map(move |name| format!("{c}/{n}/{t}/{name}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_policy_per_allowed_source_namespace() {
+        let namespaces = vec![
+            namespace(
+                "sandbox",
+                "shop-production",
+                &[("sandbox", "shop-stage"), ("sandbox", "monitoring")],
+            ),
+            namespace("sandbox", "shop-stage", &[]),
+        ];
+        let state = desired_state(&namespaces, &filter());
+        assert!(state.inventory.errors().is_empty());
+        assert_eq!(
+            desired_names(&state),
+            [
+                "sandbox/shop-production/NetworkPolicy.networking.k8s.io/allow-from-monitoring-namespace",
+                "sandbox/shop-production/NetworkPolicy.networking.k8s.io/allow-from-shop-stage-namespace",
+            ]
+        );
+        // shop-stage allows nothing: it is not managed at all (its policies are left alone).
+        assert_eq!(
+            state.namespaces.iter().collect::<Vec<_>>(),
+            [&("sandbox".to_owned(), "shop-production".to_owned())]
+        );
+        let policy = state
+            .inventory
+            .get_desired(
+                "sandbox",
+                "shop-production",
+                MANAGED_TYPE,
+                "allow-from-shop-stage-namespace",
+            )
+            .expect("desired");
+        insta::assert_json_snapshot!(policy.resource.body());
+    }
+
+    #[test]
+    fn a_source_on_another_cluster_is_an_error_naming_both_namespaces() {
+        let namespaces = vec![namespace(
+            "sandbox",
+            "shop-production",
+            &[("other", "shop-stage"), ("sandbox", "monitoring")],
+        )];
+        let state = desired_state(&namespaces, &filter());
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        insta::assert_json_snapshot!(errors);
+        assert!(state.inventory.has_cluster_error("sandbox"));
+    }
+
+    #[test]
+    fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
+        let mut deleted = namespace("sandbox", "gone", &[("sandbox", "a")]);
+        deleted.delete = Some(true);
+        let mut disabled = namespace("off", "ns", &[("off", "a")]);
+        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
+            integrations: Some(vec![NAME.to_owned()]),
+        });
+        let mut admin = namespace("sandbox", "admin", &[("sandbox", "a")]);
+        admin.cluster_admin = Some(true);
+        let namespaces = vec![
+            deleted,
+            disabled,
+            admin,
+            namespace("other", "elsewhere", &[("other", "a")]),
+        ];
+        let state = desired_state(
+            &namespaces,
+            &Filter {
+                cluster_name: Some("sandbox".to_owned()),
+                ..filter()
+            },
+        );
+        assert_eq!(
+            desired_names(&state),
+            ["sandbox/admin/NetworkPolicy.networking.k8s.io/allow-from-a-namespace"]
+        );
+        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
+        assert!(
+            state
+                .privileged
+                .contains(&("sandbox".to_owned(), "admin".to_owned()))
+        );
+
+        // Two shards split the namespaces between them, by "<cluster>/<namespace>".
+        let many: Vec<NamespaceV1> = (0..20)
+            .map(|i| namespace("sandbox", &format!("ns-{i}"), &[("sandbox", "a")]))
+            .collect();
+        let shard = |id| {
+            desired_state(
+                &many,
+                &Filter {
+                    shard: qontract_sharding::ShardConfig {
+                        shards: 2,
+                        shard_id: id,
+                    },
+                    ..filter()
+                },
+            )
+            .namespaces
+        };
+        let (zero, one) = (shard(0), shard(1));
+        assert!(!zero.is_empty() && !one.is_empty());
+        assert!(zero.is_disjoint(&one));
+        assert_eq!(zero.len() + one.len(), 20);
+    }
+
+    #[test]
+    fn early_exit_state_is_keyed_by_cluster() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-production", &[("sandbox", "shop-stage")]),
+            namespace("other", "web", &[("other", "edge")]),
+        ];
+        let state = desired_state(&namespaces, &filter());
+        insta::assert_json_snapshot!(state.early_exit_state());
+    }
+}

@@ -1,0 +1,761 @@
+//! Desired state of `openshift-rolebindings`: the managed namespaces (`managedRoles: true`,
+//! not deleted), with `RoleBinding.rbac.authorization.k8s.io` initialised in each, and one
+//! RoleBinding per (namespace, access role, user) granted by a role that has not expired.
+//!
+//! The subject is the user's name as the cluster's identity providers know it (upstream
+//! `determine_user_keys_for_access`): `github_username` for `github-org` / `github-org-team`
+//! auth, `org_username` for `oidc` / `rhidp`, one RoleBinding per distinct key when a cluster
+//! has several, `github_username` when it has none. An auth service not in that list is an
+//! error on the cluster.
+//!
+//! Bots with an `openshift_serviceaccount` (`<namespace>/<name>`) of a role get a RoleBinding
+//! `<role>-<sa namespace>-<sa name>` with that ServiceAccount as subject, in every namespace
+//! the role grants access to (upstream `construct_sa_oc_resource`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::rolebindings_roles::{
+    ClusterV1, NamespaceV1, RoleV1, UserV1, VaultSecret,
+};
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_resource_inventory::{InventoryError, ResourceInventory};
+use serde_json::{Value, json};
+
+use crate::{MANAGED_TYPE, NAME, VERSION};
+
+/// What narrows a run.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// CLI integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`.
+    pub shard: qontract_sharding::ShardConfig,
+    /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is earlier grant nothing.
+    pub today: String,
+}
+
+/// The desired state of a run.
+#[derive(Debug, Default)]
+pub struct DesiredState {
+    /// Desired RoleBindings, with the managed type initialised in every managed namespace.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// The managed (cluster, namespace) pairs.
+    pub namespaces: BTreeSet<(String, String)>,
+}
+
+impl DesiredState {
+    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
+    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
+    pub fn early_exit_state(&self) -> Value {
+        let mut state = serde_json::Map::new();
+        let empty = || json!({"namespaces": [], "objects": []});
+        for (cluster, namespace) in &self.namespaces {
+            let entry = state.entry(cluster.clone()).or_insert_with(empty);
+            if let Some(list) = entry["namespaces"].as_array_mut() {
+                list.push(Value::String(namespace.clone()));
+            }
+        }
+        for (cluster, namespace, resource_type, data) in self.inventory.iter() {
+            let entry = state.entry(cluster.to_owned()).or_insert_with(empty);
+            for (name, desired) in data.desired() {
+                if let Some(list) = entry["objects"].as_array_mut() {
+                    list.push(json!({
+                        "namespace": namespace,
+                        "type": resource_type,
+                        "name": name,
+                        "body": desired.resource.body(),
+                    }));
+                }
+            }
+        }
+        let errors: Vec<String> = self
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        json!({ "state": state, "errors": errors })
+    }
+}
+
+fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
+    qontract_secrets::VaultSecret {
+        path: s.path.clone(),
+        field: s.field.clone(),
+        version: s.version.and_then(|v| u64::try_from(v).ok()),
+        format: s.format.clone(),
+    }
+}
+
+/// The connection data of a namespace's cluster.
+pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
+    ClusterSpec {
+        name: cluster.name.clone(),
+        server_url: cluster.server_url.clone(),
+        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
+        automation_token: cluster.automation_token.as_ref().map(vault_secret),
+        cluster_admin_automation_token: cluster
+            .cluster_admin_automation_token
+            .as_ref()
+            .map(vault_secret),
+        internal: cluster.internal,
+        disabled_integrations: cluster
+            .disable
+            .as_ref()
+            .and_then(|d| d.integrations.clone())
+            .unwrap_or_default(),
+    }
+}
+
+/// Which user name a cluster's identity provider knows users by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum UserKey {
+    /// `github_username` (GitHub OAuth: `github-org`, `github-org-team`, or no auth entry).
+    GithubUsername,
+    /// `org_username` (`oidc`, `rhidp`).
+    OrgUsername,
+}
+
+impl UserKey {
+    /// The user's name under this key.
+    pub fn of(self, user: &UserV1) -> &str {
+        match self {
+            UserKey::GithubUsername => &user.github_username,
+            UserKey::OrgUsername => &user.org_username,
+        }
+    }
+}
+
+/// The user keys of a cluster, from its `auth` services (upstream
+/// `determine_user_keys_for_access`).
+pub fn user_keys(cluster: &ClusterV1) -> Result<BTreeSet<UserKey>, String> {
+    if cluster.auth.is_empty() {
+        tracing::debug!(
+            "cluster {}: no auth entries, falling back to github_username",
+            cluster.name
+        );
+        return Ok(BTreeSet::from([UserKey::GithubUsername]));
+    }
+    cluster
+        .auth
+        .iter()
+        .map(|auth| match auth.service.as_str() {
+            "github-org" | "github-org-team" => Ok(UserKey::GithubUsername),
+            "oidc" | "rhidp" => Ok(UserKey::OrgUsername),
+            other => Err(format!(
+                "cluster {}: auth service {other:?} is not supported for RoleBindings \
+                 (supported: github-org, github-org-team, oidc, rhidp)",
+                cluster.name
+            )),
+        })
+        .collect()
+}
+
+/// Whether a namespace's RoleBindings are managed by this run.
+fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
+    let disabled = ns
+        .cluster
+        .disable
+        .as_ref()
+        .and_then(|d| d.integrations.as_ref())
+        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
+    !disabled
+        && ns.managed_roles.unwrap_or(false)
+        && !ns.delete.unwrap_or(false)
+        && filter
+            .cluster_name
+            .as_ref()
+            .is_none_or(|c| c == &ns.cluster.name)
+        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+        && filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+}
+
+/// The name of the RoleBinding of `user` to ClusterRole `role` (upstream
+/// `construct_user_oc_resource`).
+pub fn rolebinding_name(role: &str, user: &str) -> String {
+    format!("{role}-{user}")
+}
+
+/// The RoleBinding of `user` to the ClusterRole `role`.
+pub fn rolebinding(role: &str, user: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": rolebinding_name(role, user)},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": role,
+        },
+        "subjects": [{"kind": "User", "name": user}],
+    })
+}
+
+/// The RoleBinding of the ServiceAccount `sa_namespace/sa_name` to the ClusterRole `role`.
+pub fn serviceaccount_rolebinding(role: &str, sa_namespace: &str, sa_name: &str) -> Value {
+    json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": format!("{role}-{sa_namespace}-{sa_name}")},
+        "roleRef": {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "ClusterRole",
+            "name": role,
+        },
+        "subjects": [{"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}],
+    })
+}
+
+/// Whether `date` is an ISO `YYYY-MM-DD` date.
+fn is_iso_date(date: &str) -> bool {
+    let bytes = date.as_bytes();
+    bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            4 | 7 => *b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+}
+
+/// Today's date in UTC as `YYYY-MM-DD`.
+pub fn today_utc() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
+    let (year, month, day) = civil_from_days(days);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The proleptic Gregorian date of `days` since 1970-01-01 (H. Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Build the desired state from the `RolebindingsRoles` query.
+pub fn desired_state(
+    roles: &[RoleV1],
+    namespaces: &[NamespaceV1],
+    filter: &Filter,
+) -> DesiredState {
+    let mut state = DesiredState::default();
+    // Managed (cluster, namespace) -> (privileged, user keys of the cluster).
+    let mut managed: BTreeMap<(&str, &str), (bool, BTreeSet<UserKey>)> = BTreeMap::new();
+    let mut keys_of: BTreeMap<&str, Option<BTreeSet<UserKey>>> = BTreeMap::new();
+    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+        let cluster = &ns.cluster.name;
+        if !state.namespaces.insert((cluster.clone(), ns.name.clone())) {
+            continue;
+        }
+        state
+            .clusters
+            .entry(cluster.clone())
+            .or_insert_with(|| cluster_spec(&ns.cluster));
+        let privileged = ns.cluster_admin.unwrap_or(false);
+        if privileged {
+            state.privileged.insert((cluster.clone(), ns.name.clone()));
+        }
+        state
+            .inventory
+            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        let keys = keys_of.entry(cluster.as_str()).or_insert_with(|| {
+            user_keys(&ns.cluster)
+                .map_err(|message| state.inventory.register_error(Some(cluster), message))
+                .ok()
+        });
+        if let Some(keys) = keys {
+            managed.insert(
+                (cluster.as_str(), ns.name.as_str()),
+                (privileged, keys.clone()),
+            );
+        }
+    }
+    for role in roles {
+        if let Some(expiration) = role.expiration_date.as_deref() {
+            if !is_iso_date(expiration) {
+                state.inventory.register_error(
+                    None,
+                    format!(
+                        "role {} ({}): expirationDate {expiration:?} is not a YYYY-MM-DD date",
+                        role.name, role.path
+                    ),
+                );
+                continue;
+            }
+            if expiration < filter.today.as_str() {
+                tracing::debug!("role {} ({}) expired on {expiration}", role.name, role.path);
+                continue;
+            }
+        }
+        // The bots' ServiceAccounts (`<namespace>/<name>`), checked once per role.
+        let mut service_accounts: Vec<(&str, &str, &str)> = Vec::new();
+        for (bot, account) in role
+            .bots
+            .iter()
+            .filter_map(|b| Some((b, b.openshift_serviceaccount.as_deref()?)))
+        {
+            match account.split_once('/') {
+                Some((sa_namespace, sa_name))
+                    if !sa_namespace.is_empty()
+                        && !sa_name.is_empty()
+                        && !sa_name.contains('/') =>
+                {
+                    service_accounts.push((&bot.name, sa_namespace, sa_name));
+                }
+                _ => state.inventory.register_error(
+                    None,
+                    format!(
+                        "role {} ({}): bot {} has openshift_serviceaccount {account:?}, \
+                         expected <namespace>/<name>",
+                        role.name, role.path, bot.name
+                    ),
+                ),
+            }
+        }
+        for access in role.access.iter().flatten() {
+            let (Some(namespace), Some(cluster_role)) = (&access.namespace, &access.role) else {
+                continue;
+            };
+            let cluster = namespace.cluster.name.as_str();
+            let Some((privileged, keys)) = managed.get(&(cluster, namespace.name.as_str())) else {
+                // Not managed here: no managedRoles, deleted, filtered out or another shard.
+                continue;
+            };
+            let privileged = *privileged;
+            let usernames: BTreeSet<&str> = role
+                .users
+                .iter()
+                .flat_map(|user| keys.iter().map(move |key| key.of(user)))
+                .collect();
+            let mut bindings: Vec<(String, Value)> = usernames
+                .into_iter()
+                .map(|username| {
+                    (
+                        format!("user {username}"),
+                        rolebinding(cluster_role, username),
+                    )
+                })
+                .collect();
+            bindings.extend(service_accounts.iter().map(|(bot, sa_namespace, sa_name)| {
+                (
+                    format!("bot {bot} ServiceAccount {sa_namespace}/{sa_name}"),
+                    serviceaccount_rolebinding(cluster_role, sa_namespace, sa_name),
+                )
+            }));
+            for (subject, body) in bindings {
+                let origin = format!(
+                    "{cluster}/{} role {} ({}) access {cluster_role} for {subject}",
+                    namespace.name, role.name, role.path
+                );
+                let resource =
+                    match OpenshiftResource::new(body, NAME, VERSION, origin.as_str(), None) {
+                        Ok(resource) => resource,
+                        Err(e) => {
+                            state
+                                .inventory
+                                .register_error(Some(cluster), format!("{origin}: {e}"));
+                            continue;
+                        }
+                    };
+                match state.inventory.add_desired(
+                    cluster,
+                    &namespace.name,
+                    MANAGED_TYPE,
+                    resource,
+                    privileged,
+                ) {
+                    // The same access granted by several roles: one RoleBinding (as upstream).
+                    Ok(()) | Err(InventoryError::DuplicateDesired { .. }) => {}
+                    Err(e) => state.inventory.register_error(Some(cluster), e.to_string()),
+                }
+            }
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qontract_gql_bindings::rolebindings_roles::{
+        AccessV1, BotV1, ClusterAuthV1, ClusterV12, DisableClusterAutomationsV1, NamespaceV12,
+        UserV1,
+    };
+
+    fn cluster(name: &str) -> ClusterV1 {
+        ClusterV1 {
+            name: name.to_owned(),
+            server_url: format!("https://api.{name}.example:6443"),
+            insecure_skip_tlsverify: None,
+            automation_token: None,
+            cluster_admin_automation_token: None,
+            internal: None,
+            disable: None,
+            auth: vec![ClusterAuthV1 {
+                service: "oidc".to_owned(),
+            }],
+        }
+    }
+
+    fn namespace(cluster_name: &str, name: &str, managed: bool) -> NamespaceV1 {
+        NamespaceV1 {
+            name: name.to_owned(),
+            delete: None,
+            cluster_admin: None,
+            managed_roles: Some(managed),
+            cluster: cluster(cluster_name),
+        }
+    }
+
+    fn role(name: &str, access: &[(&str, &str, &str)], users: &[&str]) -> RoleV1 {
+        RoleV1 {
+            name: name.to_owned(),
+            path: format!("/teams/shop/roles/{name}.yml"),
+            expiration_date: None,
+            access: Some(
+                access
+                    .iter()
+                    .map(|(c, n, r)| AccessV1 {
+                        namespace: Some(NamespaceV12 {
+                            name: (*n).to_owned(),
+                            cluster: ClusterV12 {
+                                name: (*c).to_owned(),
+                            },
+                        }),
+                        role: Some((*r).to_owned()),
+                    })
+                    .collect(),
+            ),
+            users: users
+                .iter()
+                .map(|u| UserV1 {
+                    org_username: (*u).to_owned(),
+                    github_username: format!("{u}-gh"),
+                })
+                .collect(),
+            bots: Vec::new(),
+        }
+    }
+
+    fn filter() -> Filter {
+        Filter {
+            integration: NAME,
+            today: "2026-11-29".to_owned(),
+            ..Filter::default()
+        }
+    }
+
+    fn desired_names(state: &DesiredState) -> Vec<String> {
+        state
+            .inventory
+            .iter()
+            .flat_map(|(c, n, _, data)| {
+                data.desired()
+                    .keys()
+                    .map(move |name| format!("{c}/{n}/{name}"))
+            })
+            .collect()
+    }
+
+    fn example_roles() -> Vec<RoleV1> {
+        vec![
+            role(
+                "shop-developer",
+                &[
+                    ("sandbox", "shop-stage", "edit"),
+                    ("sandbox", "shop-production", "view"),
+                ],
+                &["ada", "linus"],
+            ),
+            role(
+                "shop-sre",
+                &[("sandbox", "shop-production", "admin")],
+                &["linus"],
+            ),
+            // The same access as shop-developer grants: still one RoleBinding.
+            role(
+                "shop-viewers",
+                &[("sandbox", "shop-production", "view")],
+                &["ada"],
+            ),
+        ]
+    }
+
+    #[test]
+    fn one_rolebinding_per_namespace_role_and_user() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-stage", true),
+            namespace("sandbox", "shop-production", true),
+        ];
+        let state = desired_state(&example_roles(), &namespaces, &filter());
+        assert!(
+            state.inventory.errors().is_empty(),
+            "{:?}",
+            state.inventory.errors()
+        );
+        assert_eq!(
+            desired_names(&state),
+            [
+                "sandbox/shop-production/admin-linus",
+                "sandbox/shop-production/view-ada",
+                "sandbox/shop-production/view-linus",
+                "sandbox/shop-stage/edit-ada",
+                "sandbox/shop-stage/edit-linus",
+            ]
+        );
+        let binding = state
+            .inventory
+            .get_desired("sandbox", "shop-production", MANAGED_TYPE, "admin-linus")
+            .expect("desired");
+        insta::assert_json_snapshot!(binding.resource.body());
+    }
+
+    #[test]
+    fn only_managed_namespaces_get_rolebindings() {
+        let mut deleted = namespace("sandbox", "shop-stage", true);
+        deleted.delete = Some(true);
+        let namespaces = vec![deleted, namespace("sandbox", "shop-production", false)];
+        let state = desired_state(&example_roles(), &namespaces, &filter());
+        assert!(state.inventory.is_empty());
+        assert!(state.namespaces.is_empty());
+        assert!(state.clusters.is_empty());
+
+        let mut disabled = namespace("sandbox", "shop-stage", true);
+        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
+            integrations: Some(vec![NAME.to_owned()]),
+        });
+        let mut admin = namespace("sandbox", "shop-production", true);
+        admin.cluster_admin = Some(true);
+        let state = desired_state(&example_roles(), &[disabled, admin], &filter());
+        assert_eq!(
+            desired_names(&state),
+            [
+                "sandbox/shop-production/admin-linus",
+                "sandbox/shop-production/view-ada",
+                "sandbox/shop-production/view-linus",
+            ]
+        );
+        assert!(
+            state
+                .inventory
+                .get_desired("sandbox", "shop-production", MANAGED_TYPE, "view-ada")
+                .expect("desired")
+                .privileged
+        );
+    }
+
+    #[test]
+    fn a_managed_namespace_without_access_is_still_managed() {
+        // Its RoleBindings of this integration are deleted when the last access goes away.
+        let namespaces = vec![namespace("sandbox", "empty", true)];
+        let state = desired_state(&example_roles(), &namespaces, &filter());
+        assert!(
+            state
+                .inventory
+                .is_initialized("sandbox", "empty", MANAGED_TYPE)
+        );
+        assert_eq!(state.inventory.len().0, 0);
+    }
+
+    #[test]
+    fn expired_roles_grant_nothing_and_bad_dates_are_errors() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-stage", true),
+            namespace("sandbox", "shop-production", true),
+        ];
+        let mut roles = example_roles();
+        roles[0].expiration_date = Some("2026-11-28".to_owned());
+        roles[1].expiration_date = Some("2026-11-29".to_owned());
+        roles[2].expiration_date = Some("29/11/2026".to_owned());
+        let state = desired_state(&roles, &namespaces, &filter());
+        assert_eq!(
+            desired_names(&state),
+            ["sandbox/shop-production/admin-linus"]
+        );
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        insta::assert_json_snapshot!(errors);
+    }
+
+    #[test]
+    fn filters_and_shards_split_the_namespaces() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-stage", true),
+            namespace("sandbox", "shop-production", true),
+            namespace("other", "shop-production", true),
+        ];
+        let state = desired_state(
+            &example_roles(),
+            &namespaces,
+            &Filter {
+                namespace_name: Some("shop-production".to_owned()),
+                cluster_name: Some("sandbox".to_owned()),
+                ..filter()
+            },
+        );
+        assert_eq!(
+            state.namespaces.iter().collect::<Vec<_>>(),
+            [&("sandbox".to_owned(), "shop-production".to_owned())]
+        );
+        let many: Vec<NamespaceV1> = (0..20)
+            .map(|i| namespace("sandbox", &format!("ns-{i}"), true))
+            .collect();
+        let shard = |shard_id| {
+            desired_state(
+                &[],
+                &many,
+                &Filter {
+                    shard: qontract_sharding::ShardConfig {
+                        shards: 2,
+                        shard_id,
+                    },
+                    ..filter()
+                },
+            )
+            .namespaces
+        };
+        let (zero, one) = (shard(0), shard(1));
+        assert!(!zero.is_empty() && !one.is_empty());
+        assert!(zero.is_disjoint(&one));
+        assert_eq!(zero.len() + one.len(), 20);
+    }
+
+    #[test]
+    fn early_exit_state_is_keyed_by_cluster() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-production", true),
+            namespace("other", "empty", true),
+        ];
+        let roles = vec![role(
+            "shop-sre",
+            &[("sandbox", "shop-production", "admin")],
+            &["linus"],
+        )];
+        let state = desired_state(&roles, &namespaces, &filter());
+        insta::assert_json_snapshot!(state.early_exit_state());
+    }
+
+    #[test]
+    fn the_subject_is_the_username_the_cluster_auth_knows() {
+        let roles = vec![role(
+            "shop-sre",
+            &[
+                ("github", "ns", "admin"),
+                ("both", "ns", "admin"),
+                ("none", "ns", "admin"),
+                ("unknown", "ns", "admin"),
+            ],
+            &["linus"],
+        )];
+        let with_auth = |cluster_name: &str, services: &[&str]| {
+            let mut ns = namespace(cluster_name, "ns", true);
+            ns.cluster.auth = services
+                .iter()
+                .map(|s| ClusterAuthV1 {
+                    service: (*s).to_owned(),
+                })
+                .collect();
+            ns
+        };
+        let namespaces = vec![
+            with_auth("github", &["github-org-team", "github-org"]),
+            with_auth("both", &["github-org", "rhidp"]),
+            with_auth("none", &[]),
+            with_auth("unknown", &["ldap"]),
+        ];
+        let state = desired_state(&roles, &namespaces, &filter());
+        assert_eq!(
+            desired_names(&state),
+            [
+                "both/ns/admin-linus",
+                "both/ns/admin-linus-gh",
+                "github/ns/admin-linus-gh",
+                "none/ns/admin-linus-gh",
+            ]
+        );
+        let binding = state
+            .inventory
+            .get_desired("github", "ns", MANAGED_TYPE, "admin-linus-gh")
+            .expect("desired");
+        assert_eq!(binding.resource.body()["subjects"][0]["name"], "linus-gh");
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        insta::assert_json_snapshot!(errors);
+        assert!(state.inventory.has_cluster_error("unknown"));
+        assert!(!state.inventory.has_cluster_error("github"));
+    }
+
+    #[test]
+    fn bots_with_a_serviceaccount_are_bound_as_serviceaccounts() {
+        let mut roles = example_roles();
+        roles[1].bots = vec![
+            BotV1 {
+                name: "ci".to_owned(),
+                openshift_serviceaccount: Some("ci-ns/deployer".to_owned()),
+            },
+            BotV1 {
+                name: "no-sa".to_owned(),
+                openshift_serviceaccount: None,
+            },
+            BotV1 {
+                name: "bad".to_owned(),
+                openshift_serviceaccount: Some("deployer".to_owned()),
+            },
+        ];
+        let namespaces = vec![namespace("sandbox", "shop-production", true)];
+        let state = desired_state(&roles, &namespaces, &filter());
+        let binding = state
+            .inventory
+            .get_desired(
+                "sandbox",
+                "shop-production",
+                MANAGED_TYPE,
+                "admin-ci-ns-deployer",
+            )
+            .expect("desired");
+        insta::assert_json_snapshot!(binding.resource.body());
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        insta::assert_json_snapshot!(errors);
+    }
+
+    #[test]
+    fn today_is_an_iso_date() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_786), (2026, 11, 29));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert!(is_iso_date(&today_utc()));
+    }
+}

@@ -1,0 +1,117 @@
+//! `openshift-rolebindings`: the namespace access granted by app-interface roles, as
+//! RoleBindings. For every role (`roles_v1`) with `access[] {namespace, role}`, every user
+//! holding that role gets a `RoleBinding` named `<role>-<username>` that binds the user to the
+//! ClusterRole `<role>` in the namespace, and every bot of the role with an
+//! `openshift_serviceaccount` (`<ns>/<sa>`) gets `<role>-<ns>-<sa>` binding that ServiceAccount.
+//!
+//! As upstream: only namespaces with `managedRoles: true` that are not `delete: true` are
+//! managed, and in them only `RoleBinding.rbac.authorization.k8s.io`; namespaces are sharded by
+//! `"<cluster>/<namespace>"`; expired roles (`expirationDate` before today, UTC) grant nothing;
+//! the username is the one the cluster's auth knows (`github_username` for GitHub auth or no
+//! auth, `org_username` for `oidc` / `rhidp`); a user holding the same access through several
+//! roles gets one RoleBinding. Only RoleBindings carrying this integration's annotations are
+//! ever deleted, so bindings created by hand or by other tools are left alone.
+
+pub mod desired;
+
+use clap::Args;
+use qontract_gql_bindings::rolebindings_roles::RolebindingsRoles;
+use qontract_runtime::{DesiredStateShardConfig, Integration, RunContext, RunOutcome};
+
+/// CLI name, also the `qontract.integration` annotation of the objects.
+pub const NAME: &str = "openshift-rolebindings";
+
+/// Version recorded in `qontract.integration_version` (only the major is compared).
+pub const VERSION: &str = "0.3.0";
+
+/// The managed type.
+pub const MANAGED_TYPE: &str = "RoleBinding.rbac.authorization.k8s.io";
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenshiftRolebindings;
+
+/// Arguments of `openshift-rolebindings`.
+#[derive(Debug, Clone, Args)]
+pub struct OpenshiftRolebindingsArgs {
+    /// Only reconcile namespaces on this cluster
+    #[arg(long, env = "CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+    /// Only reconcile the namespace with this name
+    #[arg(long, env = "NAMESPACE_NAME")]
+    pub namespace_name: Option<String>,
+    /// List unchanged objects in the plan too
+    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
+    pub show_unchanged: bool,
+}
+
+/// Query app-interface and build the desired state of this run.
+async fn fetch_desired(
+    ctx: &RunContext,
+    args: &OpenshiftRolebindingsArgs,
+) -> anyhow::Result<desired::DesiredState> {
+    use cynic::QueryBuilder;
+    let data = ctx.gql.run(RolebindingsRoles::build(())).await?;
+    let filter = desired::Filter {
+        integration: NAME,
+        cluster_name: args.cluster_name.clone(),
+        namespace_name: args.namespace_name.clone(),
+        shard: ctx.shard,
+        today: desired::today_utc(),
+    };
+    Ok(desired::desired_state(
+        &data.roles.unwrap_or_default(),
+        &data.namespaces.unwrap_or_default(),
+        &filter,
+    ))
+}
+
+impl Integration for OpenshiftRolebindings {
+    type Args = OpenshiftRolebindingsArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str =
+        "Bind the users of every role to the ClusterRoles their namespace access grants";
+    const VERSION: &'static str = VERSION;
+
+    async fn early_exit_desired_state(
+        ctx: RunContext,
+        args: Self::Args,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let desired = fetch_desired(&ctx, &args).await?;
+        Ok(Some(desired.early_exit_state()))
+    }
+
+    fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
+        Some(DesiredStateShardConfig { max_shards: 2 })
+    }
+
+    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
+        args.cluster_name = Some(shard.to_owned());
+        args
+    }
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        let desired = fetch_desired(&ctx, &args).await?;
+        tracing::info!(
+            "desired state: {} RoleBinding(s) in {} namespace(s), {} error(s)",
+            desired.inventory.len().0,
+            desired.namespaces.len(),
+            desired.inventory.errors().len()
+        );
+        qontract_realize::realize(
+            &ctx,
+            qontract_realize::Realize {
+                integration: NAME,
+                annotation_name: NAME,
+                version: VERSION,
+                inventory: desired.inventory,
+                clusters: desired.clusters,
+                privileged: desired.privileged,
+                show_unchanged: args.show_unchanged,
+                caller: None,
+                internal: None,
+            },
+        )
+        .await
+    }
+}
