@@ -34,6 +34,9 @@ pub struct OpenshiftPrometheusRulesArgs {
     /// List unchanged objects in the plan too
     #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
     pub show_unchanged: bool,
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: qontract_realize::ClusterScope,
 }
 
 impl Integration for OpenshiftPrometheusRules {
@@ -80,7 +83,7 @@ impl Integration for OpenshiftPrometheusRules {
                 privileged: desired.privileged,
                 show_unchanged: args.show_unchanged,
                 caller: None,
-                internal: None,
+                internal: args.scope.internal(),
             },
         )
         .await

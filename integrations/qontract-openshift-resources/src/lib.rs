@@ -33,6 +33,9 @@ pub struct OpenshiftResourcesArgs {
     /// List unchanged objects in the plan too
     #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
     pub show_unchanged: bool,
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: qontract_realize::ClusterScope,
 }
 
 /// The namespaces data as `{"state": {<cluster>: [namespaces]}}` (one shard per cluster).
@@ -111,7 +114,7 @@ impl Integration for OpenshiftResources {
                 privileged: desired.privileged,
                 show_unchanged: args.show_unchanged,
                 caller: None,
-                internal: None,
+                internal: args.scope.internal(),
             },
         )
         .await

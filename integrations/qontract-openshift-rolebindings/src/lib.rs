@@ -43,6 +43,9 @@ pub struct OpenshiftRolebindingsArgs {
     /// List unchanged objects in the plan too
     #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
     pub show_unchanged: bool,
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: qontract_realize::ClusterScope,
 }
 
 /// Query app-interface and build the desired state of this run.
@@ -109,7 +112,7 @@ impl Integration for OpenshiftRolebindings {
                 privileged: desired.privileged,
                 show_unchanged: args.show_unchanged,
                 caller: None,
-                internal: None,
+                internal: args.scope.internal(),
             },
         )
         .await

@@ -34,6 +34,9 @@ pub struct OpenshiftVaultSecretsArgs {
     /// List unchanged objects in the plan too
     #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
     pub show_unchanged: bool,
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: qontract_realize::ClusterScope,
 }
 
 impl Integration for OpenshiftVaultSecrets {
@@ -73,7 +76,7 @@ impl Integration for OpenshiftVaultSecrets {
                 privileged: desired.privileged,
                 show_unchanged: args.show_unchanged,
                 caller: None,
-                internal: None,
+                internal: args.scope.internal(),
             },
         )
         .await

@@ -51,8 +51,41 @@ fn engine_metrics() -> &'static EngineMetrics {
     )
 }
 
+/// `--internal` / `--external`: only clusters marked (or not marked) internal.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct ClusterScope {
+    /// Only clusters marked internal
+    #[arg(long, env = "QONTRACT_INTERNAL", overrides_with = "external")]
+    pub internal: bool,
+    /// Only clusters not marked internal
+    #[arg(long, env = "QONTRACT_EXTERNAL", overrides_with = "internal")]
+    pub external: bool,
+}
+
+impl ClusterScope {
+    /// `Some(true)` for `--internal`, `Some(false)` for `--external`, `None` for all.
+    pub fn internal(&self) -> Option<bool> {
+        match (self.internal, self.external) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 /// Build the clients, read the current state, plan, print and (wet run) apply.
 pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOutcome> {
+    if let Some(want) = run.internal {
+        let out_of_scope: std::collections::BTreeSet<String> = run
+            .clusters
+            .values()
+            .filter(|c| c.internal.unwrap_or(false) != want)
+            .map(|c| c.name.clone())
+            .collect();
+        run.inventory.retain_clusters(|c| !out_of_scope.contains(c));
+        run.clusters.retain(|name, _| !out_of_scope.contains(name));
+        run.privileged.retain(|(c, _)| !out_of_scope.contains(c));
+    }
     let clusters = if run.clusters.is_empty() {
         ClusterMap::default()
     } else {

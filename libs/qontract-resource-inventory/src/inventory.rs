@@ -153,6 +153,12 @@ pub struct ResourceInventory {
 }
 
 impl ResourceInventory {
+    /// Drop every cluster for which `keep` is false (e.g. `--internal` / `--external`), with
+    /// its desired objects; errors already registered stay.
+    pub fn retain_clusters(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.clusters.retain(|cluster, _| keep(cluster));
+    }
+
     /// An empty inventory.
     pub fn new() -> Self {
         Self::default()

@@ -1233,3 +1233,67 @@ async fn rolebindings_early_exit_follows_the_users_roles() {
         "dry-run wrote"
     );
 }
+
+/// `--internal` / `--external` (as app-interface's pr_check commands pass them): the sandbox
+/// cluster is not internal, so `--internal` leaves it out entirely and `--external` keeps it.
+#[tokio::test(flavor = "multi_thread")]
+async fn internal_and_external_select_clusters() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .start()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+    replace_in_tree(
+        &tmp.path().join("examples"),
+        "http://127.0.0.1:16443",
+        &sandbox.url(),
+    );
+    let config = tmp.path().join("examples/config.toml");
+    let run = |args: &[&str]| {
+        let mut cmd = Command::new(bin());
+        cmd.arg("--config").arg(&config).args(args);
+        cmd.output().unwrap()
+    };
+    for integration in [
+        "openshift-namespaces",
+        "openshift-resources",
+        "openshift-vault-secrets",
+        "openshift-prometheus-rules",
+        "openshift-network-policies",
+        "openshift-rolebindings",
+    ] {
+        sandbox.clear_requests();
+        let out = run(&[
+            "--dry-run",
+            "--detailed-exitcode",
+            integration,
+            "--internal",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{integration} --internal:\n{}",
+            text(&out)
+        );
+        assert!(
+            sandbox.requests().is_empty(),
+            "{integration} --internal contacted the external cluster"
+        );
+        let out = run(&[
+            "--dry-run",
+            "--detailed-exitcode",
+            integration,
+            "--external",
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{integration} --external:\n{}",
+            text(&out)
+        );
+    }
+}
