@@ -15,7 +15,7 @@ use std::sync::Arc;
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::integrations_managed::{
     ClusterV13, DeployResourcesV1, IntegrationManagedV1, IntegrationShardingV12, IntegrationSpecV1,
-    IntegrationsManaged, SubShardingV12, VaultSecret,
+    IntegrationsManaged, SubShardingV12,
 };
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::ResourceInventory;
@@ -85,37 +85,12 @@ pub struct DesiredState {
     pub deployments: usize,
 }
 
-fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
-    qontract_secrets::VaultSecret {
-        path: s.path.clone(),
-        field: s.field.clone(),
-        version: s.version.and_then(|v| u64::try_from(v).ok()),
-        format: s.format.clone(),
-    }
-}
-
 fn disabled_integrations(disable: Option<&Vec<String>>) -> Vec<String> {
     disable.cloned().unwrap_or_default()
 }
 
 fn cluster_spec(cluster: &ClusterV13) -> ClusterSpec {
-    ClusterSpec {
-        name: cluster.name.clone(),
-        server_url: cluster.server_url.clone(),
-        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
-        automation_token: cluster.automation_token.as_ref().map(vault_secret),
-        cluster_admin_automation_token: cluster
-            .cluster_admin_automation_token
-            .as_ref()
-            .map(vault_secret),
-        internal: cluster.internal,
-        disabled_integrations: disabled_integrations(
-            cluster
-                .disable
-                .as_ref()
-                .and_then(|d| d.integrations.as_ref()),
-        ),
-    }
+    qontract_realize::cluster_spec!(cluster)
 }
 
 fn resources(r: &DeployResourcesV1) -> Value {

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::ClusterSpec;
-use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1, VaultSecret};
+use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1};
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::ResourceInventory;
 use serde_json::{Value, json};
@@ -84,33 +84,9 @@ pub fn early_exit_state(
     json!({ "state": state, "errors": errors })
 }
 
-fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
-    qontract_secrets::VaultSecret {
-        path: s.path.clone(),
-        field: s.field.clone(),
-        version: s.version.and_then(|v| u64::try_from(v).ok()),
-        format: s.format.clone(),
-    }
-}
-
 /// The connection data of a namespace's cluster.
 pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    ClusterSpec {
-        name: cluster.name.clone(),
-        server_url: cluster.server_url.clone(),
-        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
-        automation_token: cluster.automation_token.as_ref().map(vault_secret),
-        cluster_admin_automation_token: cluster
-            .cluster_admin_automation_token
-            .as_ref()
-            .map(vault_secret),
-        internal: cluster.internal,
-        disabled_integrations: cluster
-            .disable
-            .as_ref()
-            .and_then(|d| d.integrations.clone())
-            .unwrap_or_default(),
-    }
+    qontract_realize::cluster_spec!(cluster)
 }
 
 /// Whether a namespace is managed by this run.
@@ -220,7 +196,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 mod tests {
     use super::*;
     use qontract_gql_bindings::network_policies_namespaces::{
-        ClusterV12, DisableClusterAutomationsV1, NamespaceV12,
+        ClusterV12, DisableClusterAutomationsV1, NamespaceV12, VaultSecret,
     };
 
     fn cluster(name: &str) -> ClusterV1 {

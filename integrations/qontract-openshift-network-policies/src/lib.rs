@@ -32,18 +32,9 @@ pub struct OpenshiftNetworkPolicies;
 /// Arguments of `openshift-network-policies`.
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftNetworkPoliciesArgs {
-    /// Only reconcile namespaces on this cluster
-    #[arg(long, env = "CLUSTER_NAME")]
-    pub cluster_name: Option<String>,
-    /// Only reconcile the namespace with this name
-    #[arg(long, env = "NAMESPACE_NAME")]
-    pub namespace_name: Option<String>,
-    /// List unchanged objects in the plan too
-    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
-    pub show_unchanged: bool,
-    /// Which clusters (--internal / --external)
+    /// Which namespaces and clusters, and how the plan is shown
     #[command(flatten)]
-    pub scope: qontract_realize::ClusterScope,
+    pub target: qontract_realize::TargetArgs,
 }
 
 /// Query app-interface and build the desired state of this run.
@@ -55,8 +46,8 @@ async fn fetch_desired(
     let data = ctx.gql.run(NetworkPoliciesNamespaces::build(())).await?;
     let filter = desired::Filter {
         integration: NAME,
-        cluster_name: args.cluster_name.clone(),
-        namespace_name: args.namespace_name.clone(),
+        cluster_name: args.target.cluster_name.clone(),
+        namespace_name: args.target.namespace_name.clone(),
         shard: ctx.shard,
     };
     Ok(desired::desired_state(
@@ -84,7 +75,7 @@ impl Integration for OpenshiftNetworkPolicies {
     }
 
     fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.cluster_name = Some(shard.to_owned());
+        args.target.cluster_name = Some(shard.to_owned());
         args
     }
 
@@ -105,9 +96,9 @@ impl Integration for OpenshiftNetworkPolicies {
                 inventory: desired.inventory,
                 clusters: desired.clusters,
                 privileged: desired.privileged,
-                show_unchanged: args.show_unchanged,
+                show_unchanged: args.target.show_unchanged,
                 caller: None,
-                internal: args.scope.internal(),
+                internal: args.target.scope.internal(),
             },
         )
         .await

@@ -25,18 +25,9 @@ pub struct OpenshiftPrometheusRules;
 /// Arguments of `openshift-prometheus-rules`.
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftPrometheusRulesArgs {
-    /// Only reconcile namespaces on this cluster
-    #[arg(long, env = "CLUSTER_NAME")]
-    pub cluster_name: Option<String>,
-    /// Only reconcile the namespace with this name
-    #[arg(long, env = "NAMESPACE_NAME")]
-    pub namespace_name: Option<String>,
-    /// List unchanged objects in the plan too
-    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
-    pub show_unchanged: bool,
-    /// Which clusters (--internal / --external)
+    /// Which namespaces and clusters, and how the plan is shown
     #[command(flatten)]
-    pub scope: qontract_realize::ClusterScope,
+    pub target: qontract_realize::TargetArgs,
 }
 
 impl Integration for OpenshiftPrometheusRules {
@@ -50,8 +41,8 @@ impl Integration for OpenshiftPrometheusRules {
         let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
         let filter = Filter {
             integration: NAME,
-            cluster_name: args.cluster_name,
-            namespace_name: args.namespace_name,
+            cluster_name: args.target.cluster_name,
+            namespace_name: args.target.namespace_name,
             shard: ctx.shard,
             providers: Providers {
                 resource: false,
@@ -81,9 +72,9 @@ impl Integration for OpenshiftPrometheusRules {
                 inventory: desired.inventory,
                 clusters: desired.clusters,
                 privileged: desired.privileged,
-                show_unchanged: args.show_unchanged,
+                show_unchanged: args.target.show_unchanged,
                 caller: None,
-                internal: args.scope.internal(),
+                internal: args.target.scope.internal(),
             },
         )
         .await

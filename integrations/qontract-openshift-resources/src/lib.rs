@@ -24,18 +24,9 @@ pub struct OpenshiftResources;
 /// Arguments of `openshift-resources`.
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftResourcesArgs {
-    /// Only reconcile namespaces on this cluster
-    #[arg(long, env = "CLUSTER_NAME")]
-    pub cluster_name: Option<String>,
-    /// Only reconcile the namespace with this name
-    #[arg(long, env = "NAMESPACE_NAME")]
-    pub namespace_name: Option<String>,
-    /// List unchanged objects in the plan too
-    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
-    pub show_unchanged: bool,
-    /// Which clusters (--internal / --external)
+    /// Which namespaces and clusters, and how the plan is shown
     #[command(flatten)]
-    pub scope: qontract_realize::ClusterScope,
+    pub target: qontract_realize::TargetArgs,
 }
 
 /// The namespaces data as `{"state": {<cluster>: [namespaces]}}` (one shard per cluster).
@@ -82,7 +73,7 @@ impl Integration for OpenshiftResources {
     }
 
     fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.cluster_name = Some(shard.to_owned());
+        args.target.cluster_name = Some(shard.to_owned());
         args
     }
 
@@ -91,8 +82,8 @@ impl Integration for OpenshiftResources {
         let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
         let filter = desired::Filter {
             integration: NAME,
-            cluster_name: args.cluster_name,
-            namespace_name: args.namespace_name,
+            cluster_name: args.target.cluster_name,
+            namespace_name: args.target.namespace_name,
             shard: ctx.shard,
             ..Default::default()
         };
@@ -112,9 +103,9 @@ impl Integration for OpenshiftResources {
                 inventory: desired.inventory,
                 clusters: desired.clusters,
                 privileged: desired.privileged,
-                show_unchanged: args.show_unchanged,
+                show_unchanged: args.target.show_unchanged,
                 caller: None,
-                internal: args.scope.internal(),
+                internal: args.target.scope.internal(),
             },
         )
         .await

@@ -15,9 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::ClusterSpec;
-use qontract_gql_bindings::rolebindings_roles::{
-    ClusterV1, NamespaceV1, RoleV1, UserV1, VaultSecret,
-};
+use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1, UserV1};
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::{InventoryError, ResourceInventory};
 use serde_json::{Value, json};
@@ -87,33 +85,9 @@ impl DesiredState {
     }
 }
 
-fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
-    qontract_secrets::VaultSecret {
-        path: s.path.clone(),
-        field: s.field.clone(),
-        version: s.version.and_then(|v| u64::try_from(v).ok()),
-        format: s.format.clone(),
-    }
-}
-
 /// The connection data of a namespace's cluster.
 pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    ClusterSpec {
-        name: cluster.name.clone(),
-        server_url: cluster.server_url.clone(),
-        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
-        automation_token: cluster.automation_token.as_ref().map(vault_secret),
-        cluster_admin_automation_token: cluster
-            .cluster_admin_automation_token
-            .as_ref()
-            .map(vault_secret),
-        internal: cluster.internal,
-        disabled_integrations: cluster
-            .disable
-            .as_ref()
-            .and_then(|d| d.integrations.clone())
-            .unwrap_or_default(),
-    }
+    qontract_realize::cluster_spec!(cluster)
 }
 
 /// Which user name a cluster's identity provider knows users by.

@@ -34,18 +34,9 @@ pub struct OpenshiftRolebindings;
 /// Arguments of `openshift-rolebindings`.
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftRolebindingsArgs {
-    /// Only reconcile namespaces on this cluster
-    #[arg(long, env = "CLUSTER_NAME")]
-    pub cluster_name: Option<String>,
-    /// Only reconcile the namespace with this name
-    #[arg(long, env = "NAMESPACE_NAME")]
-    pub namespace_name: Option<String>,
-    /// List unchanged objects in the plan too
-    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
-    pub show_unchanged: bool,
-    /// Which clusters (--internal / --external)
+    /// Which namespaces and clusters, and how the plan is shown
     #[command(flatten)]
-    pub scope: qontract_realize::ClusterScope,
+    pub target: qontract_realize::TargetArgs,
 }
 
 /// Query app-interface and build the desired state of this run.
@@ -57,8 +48,8 @@ async fn fetch_desired(
     let data = ctx.gql.run(RolebindingsRoles::build(())).await?;
     let filter = desired::Filter {
         integration: NAME,
-        cluster_name: args.cluster_name.clone(),
-        namespace_name: args.namespace_name.clone(),
+        cluster_name: args.target.cluster_name.clone(),
+        namespace_name: args.target.namespace_name.clone(),
         shard: ctx.shard,
         today: desired::today_utc(),
     };
@@ -89,7 +80,7 @@ impl Integration for OpenshiftRolebindings {
     }
 
     fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.cluster_name = Some(shard.to_owned());
+        args.target.cluster_name = Some(shard.to_owned());
         args
     }
 
@@ -110,9 +101,9 @@ impl Integration for OpenshiftRolebindings {
                 inventory: desired.inventory,
                 clusters: desired.clusters,
                 privileged: desired.privileged,
-                show_unchanged: args.show_unchanged,
+                show_unchanged: args.target.show_unchanged,
                 caller: None,
-                internal: args.scope.internal(),
+                internal: args.target.scope.internal(),
             },
         )
         .await

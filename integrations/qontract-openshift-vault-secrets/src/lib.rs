@@ -25,18 +25,9 @@ pub struct OpenshiftVaultSecrets;
 /// Arguments of `openshift-vault-secrets`.
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftVaultSecretsArgs {
-    /// Only reconcile namespaces on this cluster
-    #[arg(long, env = "CLUSTER_NAME")]
-    pub cluster_name: Option<String>,
-    /// Only reconcile the namespace with this name
-    #[arg(long, env = "NAMESPACE_NAME")]
-    pub namespace_name: Option<String>,
-    /// List unchanged objects in the plan too
-    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
-    pub show_unchanged: bool,
-    /// Which clusters (--internal / --external)
+    /// Which namespaces and clusters, and how the plan is shown
     #[command(flatten)]
-    pub scope: qontract_realize::ClusterScope,
+    pub target: qontract_realize::TargetArgs,
 }
 
 impl Integration for OpenshiftVaultSecrets {
@@ -50,8 +41,8 @@ impl Integration for OpenshiftVaultSecrets {
         let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
         let filter = qontract_openshift_resources::desired::Filter {
             integration: NAME,
-            cluster_name: args.cluster_name,
-            namespace_name: args.namespace_name,
+            cluster_name: args.target.cluster_name,
+            namespace_name: args.target.namespace_name,
             shard: ctx.shard,
             ..Default::default()
         };
@@ -74,9 +65,9 @@ impl Integration for OpenshiftVaultSecrets {
                 inventory: desired.inventory,
                 clusters: desired.clusters,
                 privileged: desired.privileged,
-                show_unchanged: args.show_unchanged,
+                show_unchanged: args.target.show_unchanged,
                 caller: None,
-                internal: args.scope.internal(),
+                internal: args.target.scope.internal(),
             },
         )
         .await

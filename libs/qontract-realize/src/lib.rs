@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use qontract_cluster_client::{ClusterMap, ClusterMapOptions, ClusterSpec};
+use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_openshift_engine::{Engine, EngineMetrics, EngineOptions};
 use qontract_resource_inventory::{
     PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
@@ -50,6 +50,70 @@ fn engine_metrics() -> &'static EngineMetrics {
         },
     )
 }
+
+/// The arguments every namespace-scoped integration takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TargetArgs {
+    /// Only reconcile namespaces on this cluster
+    #[arg(long, env = "CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
+    /// Only reconcile the namespace with this name
+    #[arg(long, env = "NAMESPACE_NAME")]
+    pub namespace_name: Option<String>,
+    /// List unchanged objects in the plan too
+    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
+    pub show_unchanged: bool,
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: ClusterScope,
+}
+
+/// A `VaultSecret` of the secret reader from the fields of a generated `VaultSecret` fragment.
+pub fn vault_secret(
+    path: &str,
+    field: &str,
+    version: Option<i32>,
+    format: &Option<String>,
+) -> qontract_secrets::VaultSecret {
+    qontract_secrets::VaultSecret {
+        path: path.to_owned(),
+        field: field.to_owned(),
+        version: version.and_then(|v| u64::try_from(v).ok()),
+        format: format.clone(),
+    }
+}
+
+/// The [`ClusterSpec`] of a cluster selected by any query (each query module has its own
+/// generated `ClusterV1`; they share the field names `name`, `server_url`,
+/// `insecure_skip_tlsverify`, `automation_token`, `cluster_admin_automation_token`,
+/// `internal`, `disable.integrations`).
+#[macro_export]
+macro_rules! cluster_spec {
+    ($cluster:expr) => {{
+        let cluster = $cluster;
+        $crate::ClusterSpec {
+            name: cluster.name.clone(),
+            server_url: cluster.server_url.clone(),
+            insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
+            automation_token: cluster
+                .automation_token
+                .as_ref()
+                .map(|s| $crate::vault_secret(&s.path, &s.field, s.version, &s.format)),
+            cluster_admin_automation_token: cluster
+                .cluster_admin_automation_token
+                .as_ref()
+                .map(|s| $crate::vault_secret(&s.path, &s.field, s.version, &s.format)),
+            internal: cluster.internal,
+            disabled_integrations: cluster
+                .disable
+                .as_ref()
+                .and_then(|d| d.integrations.clone())
+                .unwrap_or_default(),
+        }
+    }};
+}
+
+pub use qontract_cluster_client::ClusterSpec;
 
 /// `--internal` / `--external`: only clusters marked (or not marked) internal.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
