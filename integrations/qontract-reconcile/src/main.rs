@@ -28,5 +28,8 @@ fn integrations() -> Vec<IntegrationSpec> {
         IntegrationSpec::of::<qontract_openshift_prometheus_rules::OpenshiftPrometheusRules>(),
         IntegrationSpec::of::<qontract_openshift_network_policies::OpenshiftNetworkPolicies>(),
         IntegrationSpec::of::<qontract_openshift_rolebindings::OpenshiftRolebindings>(),
+        IntegrationSpec::of::<qontract_openshift_limitranges::OpenshiftLimitRanges>(),
+        IntegrationSpec::of::<qontract_openshift_resourcequotas::OpenshiftResourceQuotas>(),
+        IntegrationSpec::of::<qontract_openshift_routes::OpenshiftRoutes>(),
     ]
 }

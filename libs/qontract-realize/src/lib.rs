@@ -137,8 +137,28 @@ impl ClusterScope {
     }
 }
 
+/// How the plan treats objects this integration did not create. The default is upstream
+/// `realize_data`'s: `take_over` off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RealizeOptions {
+    /// Adopt objects of the managed types that carry no (or another integration's)
+    /// annotations and delete those that are not desired, unless they have
+    /// `ownerReferences` (upstream `take_over`).
+    pub take_over: bool,
+}
+
 /// Build the clients, read the current state, plan, print and (wet run) apply.
-pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOutcome> {
+pub async fn realize(ctx: &RunContext, run: Realize) -> anyhow::Result<RunOutcome> {
+    realize_with(ctx, run, RealizeOptions::default()).await
+}
+
+/// [`realize`] with explicit [`RealizeOptions`] (e.g. `take_over`, as upstream
+/// `openshift-limitranges` does).
+pub async fn realize_with(
+    ctx: &RunContext,
+    mut run: Realize,
+    realize_options: RealizeOptions,
+) -> anyhow::Result<RunOutcome> {
     if let Some(want) = run.internal {
         let out_of_scope: std::collections::BTreeSet<String> = run
             .clusters
@@ -181,6 +201,7 @@ pub async fn realize(ctx: &RunContext, mut run: Realize) -> anyhow::Result<RunOu
         &PlanOptions {
             dry_run: ctx.dry_run,
             caller: run.caller.clone(),
+            take_over: realize_options.take_over,
             ..PlanOptions::default()
         },
     );

@@ -1297,3 +1297,348 @@ async fn internal_and_external_select_clusters() {
         );
     }
 }
+
+/// A LimitRange seeded in the sandbox before the run (no qontract annotations).
+fn hand_made_limit_range(namespace: &str, name: &str, owned: bool) -> serde_json::Value {
+    let mut metadata = serde_json::json!({"name": name, "namespace": namespace});
+    if owned {
+        metadata["ownerReferences"] = serde_json::json!([{
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "name": "owner",
+            "uid": "0d1c1a3e-0000-4000-8000-000000000001",
+        }]);
+    }
+    serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": metadata,
+        "spec": {"limits": [{"type": "Container", "max": {"cpu": "8"}}]},
+    })
+}
+
+/// openshift-limitranges: shop-production references shop-limits. The dry-run writes nothing,
+/// the run creates it and (take_over, the upstream default) deletes the unowned hand-made
+/// LimitRange of that namespace but never one with ownerReferences or one in an unmanaged
+/// namespace; the next run converges; renaming the datafile's LimitRange replaces it; with
+/// `--no-take-over` a hand-made LimitRange is left alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .seed(hand_made_limit_range(
+            "shop-production",
+            "made-by-hand",
+            false,
+        ))
+        .seed(hand_made_limit_range(
+            "shop-production",
+            "owned-by-other",
+            true,
+        ))
+        .seed(hand_made_limit_range("shop-stage", "stage-limits", false))
+        .start()
+        .await
+        .unwrap();
+    let example = Example::new(&sandbox);
+    assert_eq!(
+        example.run(&["openshift-namespaces"]).status.code(),
+        Some(0)
+    );
+    sandbox.clear_requests();
+
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-limitranges"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.contains("create  sandbox  shop-production  LimitRange  shop-limits"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("delete  sandbox  shop-production  LimitRange  made-by-hand"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 1 to create, 0 to update, 1 to delete"),
+        "{plan}"
+    );
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+
+    let out = example.run(&["openshift-limitranges"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let applied = sandbox
+        .get_object("v1", "LimitRange", Some("shop-production"), "shop-limits")
+        .expect("applied");
+    assert_eq!(
+        applied["spec"]["limits"][0],
+        serde_json::json!({
+            "type": "Container",
+            "default": {"cpu": "500m", "memory": "512Mi"},
+            "defaultRequest": {"cpu": "100m", "memory": "128Mi"},
+            "max": {"cpu": "2", "memory": "2Gi"},
+        })
+    );
+    assert_eq!(
+        applied["metadata"]["annotations"]["qontract.integration"],
+        "openshift-limitranges"
+    );
+    let exists = |namespace: &str, name: &str| {
+        sandbox
+            .get_object("v1", "LimitRange", Some(namespace), name)
+            .is_some()
+    };
+    assert!(!exists("shop-production", "made-by-hand"), "taken over");
+    assert!(exists("shop-production", "owned-by-other"), "owned: kept");
+    assert!(
+        exists("shop-stage", "stage-limits"),
+        "unmanaged namespace: kept"
+    );
+
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-limitranges"]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+
+    // The datafile now declares another name: ours is replaced, the others stay.
+    example.edit(
+        "services/shop/limits/shop-limits.yml",
+        "name: shop-limits",
+        "name: shop-limits-v2",
+    );
+    let out = example.run(&["openshift-limitranges"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(exists("shop-production", "shop-limits-v2"));
+    assert!(!exists("shop-production", "shop-limits"), "ours: deleted");
+    assert!(exists("shop-production", "owned-by-other"));
+    assert!(exists("shop-stage", "stage-limits"));
+
+    // --no-take-over leaves a hand-made LimitRange alone and converges.
+    sandbox
+        .seed(hand_made_limit_range(
+            "shop-production",
+            "made-by-hand-again",
+            false,
+        ))
+        .unwrap();
+    sandbox.clear_requests();
+    let out = example.run(&[
+        "--detailed-exitcode",
+        "openshift-limitranges",
+        "--no-take-over",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "nothing to do");
+    assert!(exists("shop-production", "made-by-hand-again"));
+}
+
+/// openshift-resourcequotas: shop-production references shop-quota (two entries). The
+/// dry-run writes nothing, the run creates both (`spec.hard` flattened, `scopes` only where
+/// declared), the next run converges; a hand-made ResourceQuota is never adopted or deleted
+/// (take_over is off, as upstream), and removing an entry deletes only that ResourceQuota.
+#[tokio::test(flavor = "multi_thread")]
+async fn resourcequotas_are_applied_converge_and_removed_entries_are_deleted() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .seed(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
+            "spec": {"hard": {"pods": "100"}},
+        }))
+        .start()
+        .await
+        .unwrap();
+    let example = Example::new(&sandbox);
+    assert_eq!(
+        example.run(&["openshift-namespaces"]).status.code(),
+        Some(0)
+    );
+    sandbox.clear_requests();
+
+    let out = example.run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-resourcequotas",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    for name in ["shop-compute", "shop-best-effort"] {
+        assert!(
+            plan.contains(&format!(
+                "create  sandbox  shop-production  ResourceQuota  {name}"
+            )),
+            "{plan}"
+        );
+    }
+    assert!(
+        plan.contains("Plan: 2 to create, 0 to update, 0 to delete"),
+        "{plan}"
+    );
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+
+    let out = example.run(&["openshift-resourcequotas"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let quota =
+        |name: &str| sandbox.get_object("v1", "ResourceQuota", Some("shop-production"), name);
+    let compute = quota("shop-compute").expect("applied");
+    assert_eq!(
+        compute["spec"]["hard"],
+        serde_json::json!({
+            "limits.cpu": "4",
+            "limits.memory": "8Gi",
+            "requests.cpu": "2",
+            "requests.memory": "4Gi",
+            "pods": "20",
+        })
+    );
+    assert!(compute["spec"].get("scopes").is_none(), "{compute}");
+    assert_eq!(
+        compute["metadata"]["annotations"]["qontract.integration"],
+        "openshift-resourcequotas"
+    );
+    let best_effort = quota("shop-best-effort").expect("applied");
+    assert_eq!(
+        best_effort["spec"]["scopes"],
+        serde_json::json!(["BestEffort"])
+    );
+    assert!(quota("made-by-hand").is_some(), "not ours: kept");
+
+    let out = example.run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-resourcequotas",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+
+    // The best-effort entry is removed: only its ResourceQuota is deleted.
+    example.edit(
+        "services/shop/quotas/shop-quota.yml",
+        "- name: shop-best-effort\n  resources:\n    pods: 5\n  scopes:\n  - BestEffort\n",
+        "",
+    );
+    let out = example.run(&["--dry-run", "openshift-resourcequotas"]);
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.contains("Plan: 0 to create, 0 to update, 1 to delete"),
+        "{plan}"
+    );
+    let out = example.run(&["openshift-resourcequotas"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(quota("shop-best-effort").is_none(), "ours: deleted");
+    assert!(quota("shop-compute").is_some());
+    assert!(quota("made-by-hand").is_some(), "not ours: kept");
+    let out = example.run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "openshift-resourcequotas",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+}
+
+/// openshift-routes: shop-production declares the `shop` route with TLS fields from the
+/// secret store. The dry-run writes nothing and, like every run, never prints a TLS value;
+/// the run creates the Route with the secret's TLS fields; the next run converges; renaming
+/// the Route deletes only ours, never a hand-made Route.
+#[tokio::test(flavor = "multi_thread")]
+async fn routes_are_applied_with_tls_from_the_secret_store_without_printing_it() {
+    let sandbox = KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .seed(serde_json::json!({
+            "apiVersion": "route.openshift.io/v1",
+            "kind": "Route",
+            "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
+            "spec": {"to": {"kind": "Service", "name": "legacy"}},
+        }))
+        .start()
+        .await
+        .unwrap();
+    let example = Example::new(&sandbox);
+    let key = "not-a-real-route-key";
+    let config = std::fs::read_to_string(&example.config).unwrap();
+    assert!(config.contains("[shop.production.route-tls]\n"));
+    std::fs::write(
+        &example.config,
+        config.replace(
+            "[shop.production.route-tls]\n",
+            &format!("[shop.production.route-tls]\nkey = \"{key}\"\n"),
+        ),
+    )
+    .unwrap();
+    let assert_no_key = |out: &Output| {
+        let all = text(out);
+        assert!(!all.contains(key), "TLS key leaked:\n{all}");
+    };
+    assert_eq!(
+        example.run(&["openshift-namespaces"]).status.code(),
+        Some(0)
+    );
+    sandbox.clear_requests();
+
+    let out = example.run(&[
+        "--dry-run",
+        "--detailed-exitcode",
+        "--log-level",
+        "DEBUG",
+        "openshift-routes",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_no_key(&out);
+    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        plan.contains("create  sandbox  shop-production  Route.route.openshift.io  shop"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("Plan: 1 to create, 0 to update, 0 to delete"),
+        "{plan}"
+    );
+    let out = example.run(&["--dry-run", "--output", "json", "openshift-routes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_no_key(&out);
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+
+    let out = example.run(&["--log-level", "DEBUG", "openshift-routes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_no_key(&out);
+    let route = |name: &str| {
+        sandbox.get_object(
+            "route.openshift.io/v1",
+            "Route",
+            Some("shop-production"),
+            name,
+        )
+    };
+    let applied = route("shop").expect("applied");
+    assert_eq!(
+        applied["spec"]["tls"],
+        serde_json::json!({
+            "termination": "edge",
+            "insecureEdgeTerminationPolicy": "Redirect",
+            "key": key,
+        })
+    );
+    assert_eq!(applied["spec"]["host"], "shop.apps.sandbox.example");
+    assert_eq!(
+        applied["metadata"]["annotations"]["qontract.integration"],
+        "openshift-routes"
+    );
+
+    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-routes"]);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+
+    // The resource file now names the Route shop-web: ours is replaced, the hand-made stays.
+    let file = example.data.join("../resources/shop/route.yml");
+    let content = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        content.replace("  name: shop\n", "  name: shop-web\n"),
+    )
+    .unwrap();
+    let out = example.run(&["openshift-routes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_no_key(&out);
+    assert!(route("shop-web").is_some());
+    assert!(route("shop").is_none(), "ours: deleted");
+    assert!(route("made-by-hand").is_some(), "not ours: kept");
+}

@@ -1,0 +1,368 @@
+//! Desired state of `openshift-limitranges`: the namespaces with `limitRanges`, with
+//! `LimitRange` initialised in each and the one declared LimitRange desired.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::limitranges_namespaces::{
+    ClusterV1, LimitRangeItemV1, LimitRangeV1, NamespaceV1, ResourceValuesV1,
+};
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_resource_inventory::ResourceInventory;
+use serde_json::{Map, Value, json};
+
+use crate::{MANAGED_TYPE, NAME, VERSION};
+
+/// What narrows a run.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// CLI integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
+    pub shard: qontract_sharding::ShardConfig,
+}
+
+/// The desired state of a run.
+#[derive(Debug, Default)]
+pub struct DesiredState {
+    /// Desired LimitRanges, with the managed type initialised in every managed namespace.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// The managed (cluster, namespace) pairs.
+    pub namespaces: BTreeSet<(String, String)>,
+}
+
+impl DesiredState {
+    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
+    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
+    pub fn early_exit_state(&self) -> Value {
+        qontract_openshift_network_policies::desired::early_exit_state(
+            &self.inventory,
+            &self.namespaces,
+        )
+    }
+}
+
+/// The connection data of a namespace's cluster.
+pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
+    qontract_realize::cluster_spec!(cluster)
+}
+
+/// Whether a namespace is managed by this run.
+fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
+    let disabled = ns
+        .cluster
+        .disable
+        .as_ref()
+        .and_then(|d| d.integrations.as_ref())
+        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
+    !disabled
+        && !ns.delete.unwrap_or(false)
+        && ns.limit_ranges.is_some()
+        && filter
+            .cluster_name
+            .as_ref()
+            .is_none_or(|c| c == &ns.cluster.name)
+        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+        && filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+}
+
+/// `{cpu, memory}` without the fields left empty; `None` when both are.
+fn resource_values(values: Option<&ResourceValuesV1>) -> Option<Value> {
+    let values = values?;
+    let mut out = Map::new();
+    if let Some(cpu) = &values.cpu {
+        out.insert("cpu".to_owned(), Value::String(cpu.clone()));
+    }
+    if let Some(memory) = &values.memory {
+        out.insert("memory".to_owned(), Value::String(memory.clone()));
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// One entry of `spec.limits`: the declared fields only.
+fn limit_item(item: &LimitRangeItemV1) -> Value {
+    let mut out = Map::new();
+    for (key, values) in [
+        ("default", &item.default),
+        ("defaultRequest", &item.default_request),
+        ("max", &item.max),
+        ("maxLimitRequestRatio", &item.max_limit_request_ratio),
+        ("min", &item.min),
+    ] {
+        if let Some(value) = resource_values(values.as_ref()) {
+            out.insert(key.to_owned(), value);
+        }
+    }
+    if let Some(kind) = &item.type_ {
+        out.insert("type".to_owned(), Value::String(kind.clone()));
+    }
+    Value::Object(out)
+}
+
+/// The LimitRange of a `limitRanges` datafile (upstream `construct_resources`).
+pub fn limit_range(limit_range: &LimitRangeV1) -> Value {
+    json!({
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": limit_range.name},
+        "spec": {"limits": limit_range.limits.iter().map(limit_item).collect::<Vec<_>>()},
+    })
+}
+
+/// Build the desired state from the `LimitRangesNamespaces` query.
+pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
+    let mut state = DesiredState::default();
+    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+        let Some(declared) = &ns.limit_ranges else {
+            continue;
+        };
+        let cluster = &ns.cluster.name;
+        state.namespaces.insert((cluster.clone(), ns.name.clone()));
+        state
+            .clusters
+            .entry(cluster.clone())
+            .or_insert_with(|| cluster_spec(&ns.cluster));
+        let privileged = ns.cluster_admin.unwrap_or(false);
+        if privileged {
+            state.privileged.insert((cluster.clone(), ns.name.clone()));
+        }
+        state
+            .inventory
+            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        let origin = format!("{cluster}/{} limitRanges {}", ns.name, declared.name);
+        let added =
+            OpenshiftResource::new(limit_range(declared), NAME, VERSION, origin.as_str(), None)
+                .map_err(|e| format!("{origin}: {e}"))
+                .and_then(|or| {
+                    state
+                        .inventory
+                        .add_desired(cluster, &ns.name, MANAGED_TYPE, or, privileged)
+                        .map_err(|e| e.to_string())
+                });
+        if let Err(message) = added {
+            state.inventory.register_error(Some(cluster), message);
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qontract_gql_bindings::limitranges_namespaces::{DisableClusterAutomationsV1, VaultSecret};
+
+    fn cluster(name: &str) -> ClusterV1 {
+        ClusterV1 {
+            name: name.to_owned(),
+            server_url: format!("https://api.{name}.example:6443"),
+            insecure_skip_tlsverify: None,
+            automation_token: Some(VaultSecret {
+                path: format!("creds/{name}"),
+                field: "token".to_owned(),
+                version: None,
+                format: None,
+            }),
+            cluster_admin_automation_token: None,
+            internal: None,
+            disable: None,
+        }
+    }
+
+    fn values(cpu: Option<&str>, memory: Option<&str>) -> Option<ResourceValuesV1> {
+        Some(ResourceValuesV1 {
+            cpu: cpu.map(str::to_owned),
+            memory: memory.map(str::to_owned),
+        })
+    }
+
+    fn limits() -> LimitRangeV1 {
+        LimitRangeV1 {
+            name: "shop-limits".to_owned(),
+            limits: vec![
+                LimitRangeItemV1 {
+                    default: values(Some("500m"), Some("512Mi")),
+                    default_request: values(Some("100m"), None),
+                    max: None,
+                    max_limit_request_ratio: values(None, None),
+                    min: None,
+                    type_: Some("Container".to_owned()),
+                },
+                LimitRangeItemV1 {
+                    default: None,
+                    default_request: None,
+                    max: values(Some("2"), Some("4Gi")),
+                    max_limit_request_ratio: None,
+                    min: values(None, Some("16Mi")),
+                    type_: Some("Pod".to_owned()),
+                },
+            ],
+        }
+    }
+
+    fn namespace(cluster_name: &str, name: &str, declared: Option<LimitRangeV1>) -> NamespaceV1 {
+        NamespaceV1 {
+            name: name.to_owned(),
+            delete: None,
+            cluster_admin: None,
+            limit_ranges: declared,
+            cluster: cluster(cluster_name),
+        }
+    }
+
+    fn filter() -> Filter {
+        Filter {
+            integration: NAME,
+            ..Filter::default()
+        }
+    }
+
+    fn desired_names(state: &DesiredState) -> Vec<String> {
+        state
+            .inventory
+            .iter()
+            .flat_map(|(c, n, t, data)| {
+                data.desired()
+                    .keys()
+                    .map(move |name| format!("{c}/{n}/{t}/{name}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_declared_limit_range_without_its_empty_fields() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-production", Some(limits())),
+            namespace("sandbox", "shop-stage", None),
+        ];
+        let state = desired_state(&namespaces, &filter());
+        assert!(state.inventory.errors().is_empty());
+        assert_eq!(
+            desired_names(&state),
+            ["sandbox/shop-production/LimitRange/shop-limits"]
+        );
+        // shop-stage declares no limitRanges: it is not managed (its LimitRanges are left alone).
+        assert_eq!(
+            state.namespaces.iter().collect::<Vec<_>>(),
+            [&("sandbox".to_owned(), "shop-production".to_owned())]
+        );
+        let desired = state
+            .inventory
+            .get_desired("sandbox", "shop-production", MANAGED_TYPE, "shop-limits")
+            .expect("desired");
+        insta::assert_json_snapshot!(desired.resource.body());
+    }
+
+    #[test]
+    fn the_sha256sum_matches_the_python_tool_for_the_same_body() {
+        // The compat vector "limitrange" (sha256-vectors.json) has this body; only the
+        // integration name and version differ, so compare the body the vector was built from.
+        let shared = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared");
+        let vectors: Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{shared}/compat/sha256-vectors.json"))
+                .expect("compat vectors"),
+        )
+        .expect("JSON");
+        let vector = vectors
+            .as_array()
+            .and_then(|all| all.iter().find(|v| v["name"] == "limitrange"))
+            .expect("limitrange vector");
+        let declared = LimitRangeV1 {
+            name: "limits".to_owned(),
+            limits: vec![LimitRangeItemV1 {
+                default: values(Some("500m"), Some("512Mi")),
+                default_request: values(Some("100m"), None),
+                max: None,
+                max_limit_request_ratio: None,
+                min: values(None, None),
+                type_: Some("Container".to_owned()),
+            }],
+        };
+        let body = limit_range(&declared);
+        assert_eq!(body, vector["body"]);
+        let or = OpenshiftResource::new(
+            body,
+            vector["integration"].as_str().expect("integration"),
+            vector["integration_version"].as_str().expect("version"),
+            "test",
+            None,
+        )
+        .expect("valid");
+        assert_eq!(or.sha256sum(), vector["sha256sum"].as_str().expect("sha"));
+    }
+
+    #[test]
+    fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
+        let mut deleted = namespace("sandbox", "gone", Some(limits()));
+        deleted.delete = Some(true);
+        let mut disabled = namespace("off", "ns", Some(limits()));
+        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
+            integrations: Some(vec![NAME.to_owned()]),
+        });
+        let mut admin = namespace("sandbox", "admin", Some(limits()));
+        admin.cluster_admin = Some(true);
+        let namespaces = vec![
+            deleted,
+            disabled,
+            admin,
+            namespace("other", "elsewhere", Some(limits())),
+        ];
+        let state = desired_state(
+            &namespaces,
+            &Filter {
+                cluster_name: Some("sandbox".to_owned()),
+                ..filter()
+            },
+        );
+        assert_eq!(
+            desired_names(&state),
+            ["sandbox/admin/LimitRange/shop-limits"]
+        );
+        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
+        assert!(
+            state
+                .privileged
+                .contains(&("sandbox".to_owned(), "admin".to_owned()))
+        );
+
+        let many: Vec<NamespaceV1> = (0..20)
+            .map(|i| namespace("sandbox", &format!("ns-{i}"), Some(limits())))
+            .collect();
+        let shard = |id| {
+            desired_state(
+                &many,
+                &Filter {
+                    shard: qontract_sharding::ShardConfig {
+                        shards: 2,
+                        shard_id: id,
+                    },
+                    ..filter()
+                },
+            )
+            .namespaces
+        };
+        let (zero, one) = (shard(0), shard(1));
+        assert!(!zero.is_empty() && !one.is_empty());
+        assert!(zero.is_disjoint(&one));
+        assert_eq!(zero.len() + one.len(), 20);
+    }
+
+    #[test]
+    fn early_exit_state_is_keyed_by_cluster() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-production", Some(limits())),
+            namespace("other", "web", Some(limits())),
+        ];
+        let state = desired_state(&namespaces, &filter());
+        insta::assert_json_snapshot!(state.early_exit_state());
+    }
+}

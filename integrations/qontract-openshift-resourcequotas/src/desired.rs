@@ -1,0 +1,363 @@
+//! Desired state of `openshift-resourcequotas`: the namespaces with a `quota`, with
+//! `ResourceQuota` initialised in each and one ResourceQuota per declared entry.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::resourcequotas_namespaces::{
+    ClusterV1, NamespaceV1, ResourceQuotaItemV1, ResourceValuesV1,
+};
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_resource_inventory::ResourceInventory;
+use serde_json::{Map, Value, json};
+
+use crate::{MANAGED_TYPE, NAME, VERSION};
+
+/// What narrows a run.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// CLI integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
+    pub shard: qontract_sharding::ShardConfig,
+}
+
+/// The desired state of a run.
+#[derive(Debug, Default)]
+pub struct DesiredState {
+    /// Desired ResourceQuotas, with the managed type initialised in every managed namespace.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// The managed (cluster, namespace) pairs.
+    pub namespaces: BTreeSet<(String, String)>,
+}
+
+impl DesiredState {
+    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
+    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
+    pub fn early_exit_state(&self) -> Value {
+        qontract_openshift_network_policies::desired::early_exit_state(
+            &self.inventory,
+            &self.namespaces,
+        )
+    }
+}
+
+/// The connection data of a namespace's cluster.
+pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
+    qontract_realize::cluster_spec!(cluster)
+}
+
+/// Whether a namespace is managed by this run.
+fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
+    let disabled = ns
+        .cluster
+        .disable
+        .as_ref()
+        .and_then(|d| d.integrations.as_ref())
+        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
+    !disabled
+        && !ns.delete.unwrap_or(false)
+        && ns.quota.is_some()
+        && filter
+            .cluster_name
+            .as_ref()
+            .is_none_or(|c| c == &ns.cluster.name)
+        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+        && filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+}
+
+/// Add `<prefix>.cpu` and `<prefix>.memory` for the declared values.
+fn flatten_values(hard: &mut Map<String, Value>, prefix: &str, values: Option<&ResourceValuesV1>) {
+    let Some(values) = values else {
+        return;
+    };
+    for (key, value) in [("cpu", &values.cpu), ("memory", &values.memory)] {
+        if let Some(value) = value {
+            hard.insert(format!("{prefix}.{key}"), Value::String(value.clone()));
+        }
+    }
+}
+
+/// The ResourceQuota of one `quotas` entry (upstream `construct_resource`: `spec.hard` is
+/// `flatten(resources)` with every value a string; `scopes` only when not empty).
+pub fn resource_quota(quota: &ResourceQuotaItemV1) -> Value {
+    let mut hard = Map::new();
+    flatten_values(&mut hard, "limits", quota.resources.limits.as_ref());
+    flatten_values(&mut hard, "requests", quota.resources.requests.as_ref());
+    if let Some(pods) = quota.resources.pods {
+        hard.insert("pods".to_owned(), Value::String(pods.to_string()));
+    }
+    let mut spec = json!({ "hard": hard });
+    if let Some(scopes) = quota.scopes.as_ref().filter(|s| !s.is_empty()) {
+        spec["scopes"] = json!(scopes);
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": quota.name},
+        "spec": spec,
+    })
+}
+
+/// Build the desired state from the `ResourceQuotasNamespaces` query.
+pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
+    let mut state = DesiredState::default();
+    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+        let Some(declared) = &ns.quota else {
+            continue;
+        };
+        let cluster = &ns.cluster.name;
+        state.namespaces.insert((cluster.clone(), ns.name.clone()));
+        state
+            .clusters
+            .entry(cluster.clone())
+            .or_insert_with(|| cluster_spec(&ns.cluster));
+        let privileged = ns.cluster_admin.unwrap_or(false);
+        if privileged {
+            state.privileged.insert((cluster.clone(), ns.name.clone()));
+        }
+        state
+            .inventory
+            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        for quota in &declared.quotas {
+            let origin = format!(
+                "{cluster}/{} quota {} entry {}",
+                ns.name, declared.name, quota.name
+            );
+            let added =
+                OpenshiftResource::new(resource_quota(quota), NAME, VERSION, origin.as_str(), None)
+                    .map_err(|e| format!("{origin}: {e}"))
+                    .and_then(|or| {
+                        state
+                            .inventory
+                            .add_desired(cluster, &ns.name, MANAGED_TYPE, or, privileged)
+                            .map_err(|e| format!("{origin}: {e}"))
+                    });
+            if let Err(message) = added {
+                state.inventory.register_error(Some(cluster), message);
+            }
+        }
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qontract_gql_bindings::resourcequotas_namespaces::{
+        DisableClusterAutomationsV1, ResourceQuotaItemResourcesV1, ResourceQuotaV1, VaultSecret,
+    };
+
+    fn cluster(name: &str) -> ClusterV1 {
+        ClusterV1 {
+            name: name.to_owned(),
+            server_url: format!("https://api.{name}.example:6443"),
+            insecure_skip_tlsverify: None,
+            automation_token: Some(VaultSecret {
+                path: format!("creds/{name}"),
+                field: "token".to_owned(),
+                version: None,
+                format: None,
+            }),
+            cluster_admin_automation_token: None,
+            internal: None,
+            disable: None,
+        }
+    }
+
+    fn values(cpu: Option<&str>, memory: Option<&str>) -> Option<ResourceValuesV1> {
+        Some(ResourceValuesV1 {
+            cpu: cpu.map(str::to_owned),
+            memory: memory.map(str::to_owned),
+        })
+    }
+
+    fn quota() -> ResourceQuotaV1 {
+        ResourceQuotaV1 {
+            name: "shop-quota".to_owned(),
+            quotas: vec![
+                ResourceQuotaItemV1 {
+                    name: "compute".to_owned(),
+                    resources: ResourceQuotaItemResourcesV1 {
+                        limits: values(Some("4"), Some("8Gi")),
+                        requests: values(Some("2"), None),
+                        pods: Some(20),
+                    },
+                    scopes: Some(vec![]),
+                },
+                ResourceQuotaItemV1 {
+                    name: "best-effort".to_owned(),
+                    resources: ResourceQuotaItemResourcesV1 {
+                        limits: None,
+                        requests: None,
+                        pods: Some(5),
+                    },
+                    scopes: Some(vec!["BestEffort".to_owned()]),
+                },
+            ],
+        }
+    }
+
+    fn namespace(cluster_name: &str, name: &str, declared: Option<ResourceQuotaV1>) -> NamespaceV1 {
+        NamespaceV1 {
+            name: name.to_owned(),
+            delete: None,
+            cluster_admin: None,
+            quota: declared,
+            cluster: cluster(cluster_name),
+        }
+    }
+
+    fn filter() -> Filter {
+        Filter {
+            integration: NAME,
+            ..Filter::default()
+        }
+    }
+
+    fn desired_names(state: &DesiredState) -> Vec<String> {
+        state
+            .inventory
+            .iter()
+            .flat_map(|(c, n, t, data)| {
+                data.desired()
+                    .keys()
+                    .map(move |name| format!("{c}/{n}/{t}/{name}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn one_quota_per_entry_flattened_with_string_values() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-production", Some(quota())),
+            namespace("sandbox", "shop-stage", None),
+        ];
+        let state = desired_state(&namespaces, &filter());
+        assert!(state.inventory.errors().is_empty());
+        assert_eq!(
+            desired_names(&state),
+            [
+                "sandbox/shop-production/ResourceQuota/best-effort",
+                "sandbox/shop-production/ResourceQuota/compute",
+            ]
+        );
+        assert_eq!(
+            state.namespaces.iter().collect::<Vec<_>>(),
+            [&("sandbox".to_owned(), "shop-production".to_owned())]
+        );
+        let bodies: Vec<&Value> = ["compute", "best-effort"]
+            .iter()
+            .map(|name| {
+                state
+                    .inventory
+                    .get_desired("sandbox", "shop-production", MANAGED_TYPE, name)
+                    .expect("desired")
+                    .resource
+                    .body()
+            })
+            .collect();
+        insta::assert_json_snapshot!(bodies);
+    }
+
+    #[test]
+    fn a_duplicate_entry_is_an_error_naming_the_namespace_and_entry() {
+        let mut declared = quota();
+        declared.quotas[1].name = "compute".to_owned();
+        let state = desired_state(
+            &[namespace("sandbox", "shop-production", Some(declared))],
+            &filter(),
+        );
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("sandbox/shop-production quota shop-quota entry compute"),
+            "{errors:?}"
+        );
+        assert!(state.inventory.has_cluster_error("sandbox"));
+    }
+
+    #[test]
+    fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
+        let mut deleted = namespace("sandbox", "gone", Some(quota()));
+        deleted.delete = Some(true);
+        let mut disabled = namespace("off", "ns", Some(quota()));
+        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
+            integrations: Some(vec![NAME.to_owned()]),
+        });
+        let mut admin = namespace("sandbox", "admin", Some(quota()));
+        admin.cluster_admin = Some(true);
+        let namespaces = vec![
+            deleted,
+            disabled,
+            admin,
+            namespace("other", "elsewhere", Some(quota())),
+        ];
+        let state = desired_state(
+            &namespaces,
+            &Filter {
+                namespace_name: Some("admin".to_owned()),
+                ..filter()
+            },
+        );
+        assert_eq!(
+            desired_names(&state),
+            [
+                "sandbox/admin/ResourceQuota/best-effort",
+                "sandbox/admin/ResourceQuota/compute",
+            ]
+        );
+        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
+        assert!(
+            state
+                .privileged
+                .contains(&("sandbox".to_owned(), "admin".to_owned()))
+        );
+
+        let many: Vec<NamespaceV1> = (0..20)
+            .map(|i| namespace("sandbox", &format!("ns-{i}"), Some(quota())))
+            .collect();
+        let shard = |id| {
+            desired_state(
+                &many,
+                &Filter {
+                    shard: qontract_sharding::ShardConfig {
+                        shards: 2,
+                        shard_id: id,
+                    },
+                    ..filter()
+                },
+            )
+            .namespaces
+        };
+        let (zero, one) = (shard(0), shard(1));
+        assert!(!zero.is_empty() && !one.is_empty());
+        assert!(zero.is_disjoint(&one));
+        assert_eq!(zero.len() + one.len(), 20);
+    }
+
+    #[test]
+    fn early_exit_state_is_keyed_by_cluster() {
+        let namespaces = vec![
+            namespace("sandbox", "shop-production", Some(quota())),
+            namespace("other", "web", Some(quota())),
+        ];
+        let state = desired_state(&namespaces, &filter());
+        insta::assert_json_snapshot!(state.early_exit_state());
+    }
+}

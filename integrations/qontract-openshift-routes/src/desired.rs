@@ -1,0 +1,335 @@
+//! Desired state of `openshift-routes`: the declared `route` resources, parsed, with their TLS
+//! fields read through the secret reader, turned into Routes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::StreamExt;
+use qontract_cluster_client::ClusterSpec;
+use qontract_gql_bindings::openshift_resources_namespaces::{
+    NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
+};
+use qontract_openshift_resource::OpenshiftResource;
+use qontract_openshift_resources::desired::{build_resource_for, cluster_spec};
+use qontract_resource_inventory::ResourceInventory;
+use qontract_secrets::{SecretData, SecretReader};
+use serde_json::{Map, Value};
+
+use crate::{MANAGED_TYPE, NAME, VERSION};
+
+/// The fields of a TLS secret copied into `spec.tls` (upstream `valid_keys`).
+pub const TLS_KEYS: [&str; 6] = [
+    "termination",
+    "insecureEdgeTerminationPolicy",
+    "certificate",
+    "key",
+    "caCertificate",
+    "destinationCACertificate",
+];
+
+/// What narrows a run.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// CLI integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
+    pub shard: qontract_sharding::ShardConfig,
+}
+
+/// Where a route's TLS fields are read from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TlsSecret {
+    /// `vault_tls_secret_path`.
+    pub path: String,
+    /// `vault_tls_secret_version`.
+    pub version: u64,
+}
+
+/// One declared `route` resource.
+#[derive(Debug, Clone)]
+pub struct DeclaredRoute {
+    /// Cluster name.
+    pub cluster: String,
+    /// Namespace name.
+    pub namespace: String,
+    /// `[<cluster>/<namespace>] <resource path>`, used in every error about this route.
+    pub origin: String,
+    /// The parsed resource file, before the TLS fields are added.
+    pub body: Value,
+    /// The TLS secret, when both its path and version are set.
+    pub tls: Option<TlsSecret>,
+    /// Use the cluster-admin client.
+    pub privileged: bool,
+}
+
+/// The declarations of a run, with the managed (cluster, namespace) entries.
+#[derive(Debug, Default)]
+pub struct Declared {
+    /// The Routes to build.
+    pub routes: Vec<DeclaredRoute>,
+    /// The inventory with `Route` initialised in every managed namespace, and the errors of
+    /// resources that could not be parsed.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// Number of managed namespaces.
+    pub namespaces: usize,
+}
+
+/// Whether a namespace is in scope of this run (declared routes are checked separately).
+fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
+    let disabled = ns
+        .cluster
+        .disable
+        .as_ref()
+        .and_then(|d| d.integrations.as_ref())
+        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
+    !disabled
+        && !ns.delete.unwrap_or(false)
+        && !ns.managed_by_external.unwrap_or(false)
+        && filter
+            .cluster_name
+            .as_ref()
+            .is_none_or(|c| c == &ns.cluster.name)
+        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
+        && filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+}
+
+/// The declared `route` resources of the namespaces in scope (namespaces without any are not
+/// managed by this integration at all). A resource file that does not parse is an error on
+/// its cluster.
+pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared {
+    let mut out = Declared::default();
+    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+        let routes: Vec<_> = ns
+            .openshift_resources
+            .iter()
+            .flatten()
+            .filter_map(|r| match &r.namespace_openshift_resource_v12 {
+                Provider::NamespaceOpenshiftResourceRouteV1(route) => Some(route),
+                _ => None,
+            })
+            .collect();
+        if routes.is_empty() {
+            continue;
+        }
+        let cluster = &ns.cluster.name;
+        out.namespaces += 1;
+        out.clusters
+            .entry(cluster.clone())
+            .or_insert_with(|| cluster_spec(&ns.cluster));
+        let privileged = ns.cluster_admin.unwrap_or(false);
+        if privileged {
+            out.privileged.insert((cluster.clone(), ns.name.clone()));
+        }
+        let managed = ns
+            .managed_resource_names
+            .iter()
+            .flatten()
+            .find(|m| m.resource == "Route")
+            .map(|m| m.resource_names.clone());
+        out.inventory
+            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, managed);
+        for route in routes {
+            let Some(resource) = &route.resource else {
+                out.inventory.register_error(
+                    Some(cluster),
+                    format!("[{cluster}/{}] a route resource has no file", ns.name),
+                );
+                continue;
+            };
+            let origin = format!("[{cluster}/{}] {}", ns.name, resource.path);
+            let tls = match (&route.vault_tls_secret_path, route.vault_tls_secret_version) {
+                (Some(path), Some(version)) => match u64::try_from(version) {
+                    Ok(version) => Some(TlsSecret {
+                        path: path.clone(),
+                        version,
+                    }),
+                    Err(_) => {
+                        out.inventory.register_error(
+                            Some(cluster),
+                            format!("{origin}: vault_tls_secret_version {version} is negative"),
+                        );
+                        continue;
+                    }
+                },
+                (Some(path), None) => {
+                    tracing::warn!(
+                        "{origin}: vault_tls_secret_path {path} is set without \
+                         vault_tls_secret_version: its TLS fields are not used (as upstream)"
+                    );
+                    None
+                }
+                (None, _) => None,
+            };
+            match build_resource_for(&resource.content, None, &origin, NAME, VERSION) {
+                Ok(parsed) => out.routes.push(DeclaredRoute {
+                    cluster: cluster.clone(),
+                    namespace: ns.name.clone(),
+                    origin,
+                    body: parsed.body().clone(),
+                    tls,
+                    privileged,
+                }),
+                Err(message) => out.inventory.register_error(Some(cluster), message),
+            }
+        }
+    }
+    out
+}
+
+/// The desired state handed to `qontract-realize`.
+#[derive(Debug, Default)]
+pub struct DesiredState {
+    /// Desired Routes and the managed entries.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// Number of managed namespaces.
+    pub namespaces: usize,
+}
+
+/// Read every TLS secret once (bounded concurrency) and build the inventory. A secret that
+/// cannot be read, or a certificate that does not match the host, is an error naming the
+/// cluster, namespace, resource file and secret path (never a value).
+pub async fn desired_state(
+    declared: Declared,
+    reader: &dyn SecretReader,
+    concurrency: usize,
+) -> DesiredState {
+    let Declared {
+        routes,
+        mut inventory,
+        clusters,
+        privileged,
+        namespaces,
+    } = declared;
+    let wanted: BTreeSet<TlsSecret> = routes.iter().filter_map(|r| r.tls.clone()).collect();
+    let secrets: BTreeMap<TlsSecret, Result<SecretData, String>> = futures::stream::iter(wanted)
+        .map(|tls| async move {
+            let data = reader
+                .read_all(&tls.path, Some(tls.version))
+                .await
+                .map_err(|e| e.to_string());
+            (tls, data)
+        })
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    for route in routes {
+        let built = route_body(&route, &secrets).and_then(|body| {
+            OpenshiftResource::new(body, NAME, VERSION, route.origin.as_str(), None)
+                .map_err(|e| format!("{}: {e}", route.origin))
+        });
+        match built {
+            Ok(or) => {
+                if let Err(e) = inventory.add_desired_resource_or_register(
+                    &route.cluster,
+                    &route.namespace,
+                    or,
+                    route.privileged,
+                ) {
+                    tracing::debug!("{e}");
+                }
+            }
+            Err(message) => inventory.register_error(Some(&route.cluster), message),
+        }
+    }
+    DesiredState {
+        inventory,
+        clusters,
+        privileged,
+        namespaces,
+    }
+}
+
+/// The Route of a declaration, with the TLS fields of its secret (upstream
+/// `fetch_provider_route`).
+fn route_body(
+    route: &DeclaredRoute,
+    secrets: &BTreeMap<TlsSecret, Result<SecretData, String>>,
+) -> Result<Value, String> {
+    let mut body = route.body.clone();
+    let Some(tls_secret) = &route.tls else {
+        return Ok(body);
+    };
+    let what = format!(
+        "{}: TLS secret {} (version {})",
+        route.origin, tls_secret.path, tls_secret.version
+    );
+    let data = match secrets.get(tls_secret) {
+        Some(Ok(data)) => data,
+        Some(Err(e)) => return Err(format!("{what}: {e}")),
+        None => return Err(format!("{what}: was not read")),
+    };
+    let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) else {
+        return Err(format!("{}: the Route has no spec mapping", route.origin));
+    };
+    let tls = spec
+        .entry("tls")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if tls.is_null() {
+        *tls = Value::Object(Map::new());
+    }
+    let Some(tls) = tls.as_object_mut() else {
+        return Err(format!("{}: spec.tls is not a mapping", route.origin));
+    };
+    for (key, value) in &data.fields {
+        if TLS_KEYS.contains(&key.as_str()) {
+            tls.insert(key.clone(), Value::String(value.expose().to_owned()));
+        } else {
+            tracing::info!(
+                "Route secret '{}' key '{key}' not in valid keys {TLS_KEYS:?}",
+                tls_secret.path
+            );
+        }
+    }
+    let host = spec.get("host").and_then(Value::as_str).unwrap_or_default();
+    let certificate = spec
+        .get("tls")
+        .and_then(|t| t.get("certificate"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !host.is_empty() && !certificate.is_empty() {
+        let common_name =
+            certificate_common_name(certificate).map_err(|e| format!("{what}: {e}"))?;
+        if !certificate_matches_host(&common_name, host) {
+            return Err(format!(
+                "{}: Route host {host} does not match CN (common name) {common_name} of the \
+                 certificate in {} (version {})",
+                route.origin, tls_secret.path, tls_secret.version
+            ));
+        }
+    }
+    Ok(body)
+}
+
+/// The subject common name of the first certificate of a PEM text.
+pub fn certificate_common_name(pem: &str) -> Result<String, String> {
+    let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
+        .map_err(|e| format!("the certificate is not PEM: {e}"))?;
+    let certificate = parsed
+        .parse_x509()
+        .map_err(|e| format!("the certificate is not X.509: {e}"))?;
+    certificate
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| "the certificate has no subject common name".to_owned())
+}
+
+/// Upstream `certificate_matches_host`: the host ends with the common name, a `*.` removed.
+pub fn certificate_matches_host(common_name: &str, host: &str) -> bool {
+    host.ends_with(&common_name.replace("*.", ""))
+}

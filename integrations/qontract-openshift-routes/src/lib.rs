@@ -1,0 +1,85 @@
+//! `openshift-routes`: the `route` openshiftResources of every namespace that declares one
+//! become `Route.route.openshift.io` objects. When the resource sets both
+//! `vault_tls_secret_path` and `vault_tls_secret_version`, every field of that secret named
+//! `termination`, `insecureEdgeTerminationPolicy`, `certificate`, `key`, `caCertificate` or
+//! `destinationCACertificate` overrides the same field of `spec.tls` (other fields are
+//! ignored, with a log line naming the key only), and a route with a `spec.host` and a
+//! certificate must have a host that ends with the certificate's common name (a leading `*.`
+//! dropped), as upstream; otherwise the route is an error and nothing on its cluster changes.
+//!
+//! Only `Route` is managed in those namespaces (upstream `override_managed_types`), and only
+//! Routes carrying this integration's annotations are ever deleted. TLS values never appear in
+//! the plan or the logs.
+
+pub mod desired;
+
+#[cfg(test)]
+mod tests;
+
+use clap::Args;
+use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
+use qontract_runtime::{Integration, RunContext, RunOutcome};
+
+/// CLI name, also the `qontract.integration` annotation of the Routes.
+pub const NAME: &str = "openshift-routes";
+
+/// Version recorded in `qontract.integration_version` (only the major is compared).
+pub const VERSION: &str = "0.1.0";
+
+/// The managed type.
+pub const MANAGED_TYPE: &str = "Route.route.openshift.io";
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenshiftRoutes;
+
+/// Arguments of `openshift-routes`.
+#[derive(Debug, Clone, Args)]
+pub struct OpenshiftRoutesArgs {
+    /// Which namespaces and clusters, and how the plan is shown
+    #[command(flatten)]
+    pub target: qontract_realize::TargetArgs,
+}
+
+impl Integration for OpenshiftRoutes {
+    type Args = OpenshiftRoutesArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str = "Apply the route openshiftResources declared on namespaces, with TLS fields from the secret store";
+    const VERSION: &'static str = VERSION;
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        use cynic::QueryBuilder;
+        let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
+        let filter = desired::Filter {
+            integration: NAME,
+            cluster_name: args.target.cluster_name,
+            namespace_name: args.target.namespace_name,
+            shard: ctx.shard,
+        };
+        let declared = desired::declared_routes(&data.namespaces.unwrap_or_default(), &filter);
+        let secrets = ctx.secrets.reader().await?;
+        let desired =
+            desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await;
+        tracing::info!(
+            "desired state: {} Route(s) in {} namespace(s), {} error(s)",
+            desired.inventory.len().0,
+            desired.namespaces,
+            desired.inventory.errors().len()
+        );
+        qontract_realize::realize(
+            &ctx,
+            qontract_realize::Realize {
+                integration: NAME,
+                annotation_name: NAME,
+                version: VERSION,
+                inventory: desired.inventory,
+                clusters: desired.clusters,
+                privileged: desired.privileged,
+                show_unchanged: args.target.show_unchanged,
+                caller: None,
+                internal: args.target.scope.internal(),
+            },
+        )
+        .await
+    }
+}
