@@ -93,11 +93,7 @@ async fn readme_demo_plans_applies_and_converges() {
         &sandbox.url(),
     );
     let config = tmp.path().join("examples/config.toml");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&config).args(args);
-        cmd.output().unwrap()
-    };
+    let run = |args: &[&str]| run_with(&config, args);
 
     let out = run(&["--dry-run", "--detailed-exitcode", "openshift-namespaces"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -178,26 +174,12 @@ fn embedded_mode_reports_bad_data_with_file_and_pointer_and_changes_nothing() {
 /// is deleted; a broken template is an error that disables every delete.
 #[tokio::test(flavor = "multi_thread")]
 async fn openshift_resources_applies_converges_and_deletes_only_when_safe() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&config).args(args);
-        cmd.output().unwrap()
-    };
+    let Demo {
+        sandbox,
+        tmp,
+        config,
+    } = Demo::start(Vec::new()).await;
+    let run = |args: &[&str]| run_with(&config, args);
     let cm = |ns: &str, name: &str| sandbox.get_object("v1", "ConfigMap", Some(ns), name);
     let writes = || {
         sandbox
@@ -381,21 +363,11 @@ fn explain_reads_yaml_like_the_tool() {
 /// disjoint and together cover everything; a bad value is an error, never a silent full run.
 #[tokio::test(flavor = "multi_thread")]
 async fn shards_split_the_namespaces() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
+    let Demo {
+        sandbox: _sandbox,
+        tmp: _tmp,
+        config,
+    } = Demo::start(Vec::new()).await;
     let planned = |shards: &str, shard_id: &str| -> Result<Vec<String>, String> {
         let out = Command::new(bin())
             .env("SHARDS", shards)
@@ -552,26 +524,12 @@ async fn early_exit_skips_the_run_only_when_the_desired_state_is_unchanged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn vault_secrets_are_applied_without_ever_printing_their_values() {
     use base64::Engine as _;
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&config).args(args);
-        cmd.output().unwrap()
-    };
+    let Demo {
+        sandbox,
+        tmp: _tmp,
+        config,
+    } = Demo::start(Vec::new()).await;
+    let run = |args: &[&str]| run_with(&config, args);
     let secret_value = "not-a-real-password";
     let encoded = base64::engine::general_purpose::STANDARD.encode(secret_value);
     let assert_no_secret = |out: &Output| {
@@ -633,26 +591,12 @@ async fn vault_secrets_are_applied_without_ever_printing_their_values() {
 /// not part of the object) as a PrometheusRule and converges.
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_rules_are_applied_and_converge() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&config).args(args);
-        cmd.output().unwrap()
-    };
+    let Demo {
+        sandbox,
+        tmp: _tmp,
+        config,
+    } = Demo::start(Vec::new()).await;
+    let run = |args: &[&str]| run_with(&config, args);
     assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
     let out = run(&[
         "--dry-run",
@@ -1238,26 +1182,12 @@ async fn rolebindings_early_exit_follows_the_users_roles() {
 /// cluster is not internal, so `--internal` leaves it out entirely and `--external` keeps it.
 #[tokio::test(flavor = "multi_thread")]
 async fn internal_and_external_select_clusters() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    let run = |args: &[&str]| {
-        let mut cmd = Command::new(bin());
-        cmd.arg("--config").arg(&config).args(args);
-        cmd.output().unwrap()
-    };
+    let Demo {
+        sandbox,
+        tmp: _tmp,
+        config,
+    } = Demo::start(Vec::new()).await;
+    let run = |args: &[&str]| run_with(&config, args);
     for integration in [
         "openshift-namespaces",
         "openshift-resources",
@@ -1641,4 +1571,48 @@ async fn routes_are_applied_with_tls_from_the_secret_store_without_printing_it()
     assert!(route("shop-web").is_some());
     assert!(route("shop").is_none(), "ours: deleted");
     assert!(route("made-by-hand").is_some(), "not ours: kept");
+}
+
+/// The README demo in a temporary directory, its sandbox cluster on a free port (seeded with
+/// `seed`), and the config that points at both.
+struct Demo {
+    sandbox: KubeTestServer,
+    tmp: tempfile::TempDir,
+    config: PathBuf,
+}
+
+impl Demo {
+    async fn start(seed: Vec<serde_json::Value>) -> Demo {
+        let mut builder = KubeTestServer::builder()
+            .https(false)
+            .token("sandbox-token");
+        for object in seed {
+            builder = builder.seed(object);
+        }
+        let sandbox = builder.start().await.unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
+        copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
+        replace_in_tree(
+            &tmp.path().join("examples"),
+            "http://127.0.0.1:16443",
+            &sandbox.url(),
+        );
+        let config = tmp.path().join("examples/config.toml");
+        Demo {
+            sandbox,
+            tmp,
+            config,
+        }
+    }
+}
+
+/// Run the shipped binary with `--config config` and `args`.
+fn run_with(config: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
 }
