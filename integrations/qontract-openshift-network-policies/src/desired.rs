@@ -6,83 +6,18 @@
 //! (upstream raises and stops the whole run): nothing is changed on that cluster and no object
 //! is deleted anywhere in this run.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1};
 use qontract_openshift_resource::OpenshiftResource;
-use qontract_resource_inventory::ResourceInventory;
 use serde_json::{Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
 
 /// What narrows a run.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// CLI integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
-    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
-    pub shard: qontract_sharding::ShardConfig,
-}
+pub type Filter = qontract_realize::NamespaceFilter;
 
-/// The desired state of a run.
-#[derive(Debug, Default)]
-pub struct DesiredState {
-    /// Desired policies, with the managed type initialised in every managed namespace.
-    pub inventory: ResourceInventory,
-    /// Connection data of the clusters involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-    /// (cluster, namespace) pairs that use the cluster-admin client.
-    pub privileged: BTreeSet<(String, String)>,
-    /// The managed (cluster, namespace) pairs.
-    pub namespaces: BTreeSet<(String, String)>,
-}
-
-impl DesiredState {
-    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
-    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
-    pub fn early_exit_state(&self) -> Value {
-        early_exit_state(&self.inventory, &self.namespaces)
-    }
-}
-
-/// The early-exit shape shared by inventory-based integrations: per cluster, the managed
-/// namespaces and the desired objects (namespace, type, body), plus the registered errors.
-pub fn early_exit_state(
-    inventory: &ResourceInventory,
-    namespaces: &BTreeSet<(String, String)>,
-) -> Value {
-    let mut state = serde_json::Map::new();
-    for (cluster, namespace) in namespaces {
-        let entry = state
-            .entry(cluster.clone())
-            .or_insert_with(|| json!({"namespaces": [], "objects": []}));
-        if let Some(list) = entry["namespaces"].as_array_mut() {
-            list.push(Value::String(namespace.clone()));
-        }
-    }
-    for (cluster, namespace, resource_type, data) in inventory.iter() {
-        let entry = state
-            .entry(cluster.to_owned())
-            .or_insert_with(|| json!({"namespaces": [], "objects": []}));
-        for (name, desired) in data.desired() {
-            if let Some(list) = entry["objects"].as_array_mut() {
-                list.push(json!({
-                    "namespace": namespace,
-                    "type": resource_type,
-                    "name": name,
-                    "body": desired.resource.body(),
-                }));
-            }
-        }
-    }
-    let errors: Vec<String> = inventory.errors().iter().map(|e| e.to_string()).collect();
-    json!({ "state": state, "errors": errors })
-}
+/// The desired state of a run (see `qontract_realize::DesiredInventory`).
+pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// The connection data of a namespace's cluster.
 pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
@@ -95,22 +30,11 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .cluster
         .disable
         .as_ref()
-        .and_then(|d| d.integrations.as_ref())
-        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
-    !disabled
-        && !ns.delete.unwrap_or(false)
-        && ns
-            .network_policies_allow
-            .as_ref()
-            .is_some_and(|l| !l.is_empty())
-        && filter
-            .cluster_name
-            .as_ref()
-            .is_none_or(|c| c == &ns.cluster.name)
-        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
-        && filter
-            .shard
-            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+        .and_then(|d| d.integrations.as_deref());
+    ns.network_policies_allow
+        .as_ref()
+        .is_some_and(|l| !l.is_empty())
+        && filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
 }
 
 /// The name of the policy admitting ingress from `source`.

@@ -1,54 +1,20 @@
 //! Desired state of `openshift-resourcequotas`: the namespaces with a `quota`, with
 //! `ResourceQuota` initialised in each and one ResourceQuota per declared entry.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::resourcequotas_namespaces::{
     ClusterV1, NamespaceV1, ResourceQuotaItemV1, ResourceValuesV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
-use qontract_resource_inventory::ResourceInventory;
 use serde_json::{Map, Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
 
 /// What narrows a run.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// CLI integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
-    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
-    pub shard: qontract_sharding::ShardConfig,
-}
+pub type Filter = qontract_realize::NamespaceFilter;
 
-/// The desired state of a run.
-#[derive(Debug, Default)]
-pub struct DesiredState {
-    /// Desired ResourceQuotas, with the managed type initialised in every managed namespace.
-    pub inventory: ResourceInventory,
-    /// Connection data of the clusters involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-    /// (cluster, namespace) pairs that use the cluster-admin client.
-    pub privileged: BTreeSet<(String, String)>,
-    /// The managed (cluster, namespace) pairs.
-    pub namespaces: BTreeSet<(String, String)>,
-}
-
-impl DesiredState {
-    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
-    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
-    pub fn early_exit_state(&self) -> Value {
-        qontract_openshift_network_policies::desired::early_exit_state(
-            &self.inventory,
-            &self.namespaces,
-        )
-    }
-}
+/// The desired state of a run (see `qontract_realize::DesiredInventory`).
+pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// The connection data of a namespace's cluster.
 pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
@@ -61,19 +27,8 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .cluster
         .disable
         .as_ref()
-        .and_then(|d| d.integrations.as_ref())
-        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
-    !disabled
-        && !ns.delete.unwrap_or(false)
-        && ns.quota.is_some()
-        && filter
-            .cluster_name
-            .as_ref()
-            .is_none_or(|c| c == &ns.cluster.name)
-        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
-        && filter
-            .shard
-            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+        .and_then(|d| d.integrations.as_deref());
+    ns.quota.is_some() && filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
 }
 
 /// Add `<prefix>.cpu` and `<prefix>.memory` for the declared values.

@@ -63,9 +63,11 @@ fn main() {
         })
         .collect();
     let filter = Filter {
-        integration: qontract_openshift_rolebindings::NAME,
+        scope: qontract_realize::NamespaceFilter {
+            integration: qontract_openshift_rolebindings::NAME,
+            ..Default::default()
+        },
         today: "2026-11-29".to_owned(),
-        ..Filter::default()
     };
     let runs = 5;
     let mut best = f64::MAX;

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1, UserV1};
 use qontract_openshift_resource::OpenshiftResource;
-use qontract_resource_inventory::{InventoryError, ResourceInventory};
+use qontract_resource_inventory::InventoryError;
 use serde_json::{Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -25,65 +25,14 @@ use crate::{MANAGED_TYPE, NAME, VERSION};
 /// What narrows a run.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// CLI integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
-    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`.
-    pub shard: qontract_sharding::ShardConfig,
+    /// Integration, cluster/namespace filters and shard.
+    pub scope: qontract_realize::NamespaceFilter,
     /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is earlier grant nothing.
     pub today: String,
 }
 
-/// The desired state of a run.
-#[derive(Debug, Default)]
-pub struct DesiredState {
-    /// Desired RoleBindings, with the managed type initialised in every managed namespace.
-    pub inventory: ResourceInventory,
-    /// Connection data of the clusters involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-    /// (cluster, namespace) pairs that use the cluster-admin client.
-    pub privileged: BTreeSet<(String, String)>,
-    /// The managed (cluster, namespace) pairs.
-    pub namespaces: BTreeSet<(String, String)>,
-}
-
-impl DesiredState {
-    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
-    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
-    pub fn early_exit_state(&self) -> Value {
-        let mut state = serde_json::Map::new();
-        let empty = || json!({"namespaces": [], "objects": []});
-        for (cluster, namespace) in &self.namespaces {
-            let entry = state.entry(cluster.clone()).or_insert_with(empty);
-            if let Some(list) = entry["namespaces"].as_array_mut() {
-                list.push(Value::String(namespace.clone()));
-            }
-        }
-        for (cluster, namespace, resource_type, data) in self.inventory.iter() {
-            let entry = state.entry(cluster.to_owned()).or_insert_with(empty);
-            for (name, desired) in data.desired() {
-                if let Some(list) = entry["objects"].as_array_mut() {
-                    list.push(json!({
-                        "namespace": namespace,
-                        "type": resource_type,
-                        "name": name,
-                        "body": desired.resource.body(),
-                    }));
-                }
-            }
-        }
-        let errors: Vec<String> = self
-            .inventory
-            .errors()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
-        json!({ "state": state, "errors": errors })
-    }
-}
+/// The desired state of a run (see `qontract_realize::DesiredInventory`).
+pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// The connection data of a namespace's cluster.
 pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
@@ -140,19 +89,11 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .cluster
         .disable
         .as_ref()
-        .and_then(|d| d.integrations.as_ref())
-        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
-    !disabled
-        && ns.managed_roles.unwrap_or(false)
-        && !ns.delete.unwrap_or(false)
+        .and_then(|d| d.integrations.as_deref());
+    ns.managed_roles.unwrap_or(false)
         && filter
-            .cluster_name
-            .as_ref()
-            .is_none_or(|c| c == &ns.cluster.name)
-        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
-        && filter
-            .shard
-            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+            .scope
+            .selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
 }
 
 /// The name of the RoleBinding of `user` to ClusterRole `role` (upstream
@@ -433,9 +374,11 @@ mod tests {
 
     fn filter() -> Filter {
         Filter {
-            integration: NAME,
+            scope: qontract_realize::NamespaceFilter {
+                integration: NAME,
+                ..Default::default()
+            },
             today: "2026-11-29".to_owned(),
-            ..Filter::default()
         }
     }
 
@@ -586,8 +529,11 @@ mod tests {
             &example_roles(),
             &namespaces,
             &Filter {
-                namespace_name: Some("shop-production".to_owned()),
-                cluster_name: Some("sandbox".to_owned()),
+                scope: qontract_realize::NamespaceFilter {
+                    namespace_name: Some("shop-production".to_owned()),
+                    cluster_name: Some("sandbox".to_owned()),
+                    ..filter().scope
+                },
                 ..filter()
             },
         );
@@ -603,9 +549,12 @@ mod tests {
                 &[],
                 &many,
                 &Filter {
-                    shard: qontract_sharding::ShardConfig {
-                        shards: 2,
-                        shard_id,
+                    scope: qontract_realize::NamespaceFilter {
+                        shard: qontract_sharding::ShardConfig {
+                            shards: 2,
+                            shard_id,
+                        },
+                        ..filter().scope
                     },
                     ..filter()
                 },

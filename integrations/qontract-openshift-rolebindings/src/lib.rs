@@ -47,10 +47,12 @@ async fn fetch_desired(
     use cynic::QueryBuilder;
     let data = ctx.gql.run(RolebindingsRoles::build(())).await?;
     let filter = desired::Filter {
-        integration: NAME,
-        cluster_name: args.target.cluster_name.clone(),
-        namespace_name: args.target.namespace_name.clone(),
-        shard: ctx.shard,
+        scope: qontract_realize::NamespaceFilter {
+            integration: NAME,
+            cluster_name: args.target.cluster_name.clone(),
+            namespace_name: args.target.namespace_name.clone(),
+            shard: ctx.shard,
+        },
         today: desired::today_utc(),
     };
     Ok(desired::desired_state(

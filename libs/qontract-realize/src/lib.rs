@@ -51,6 +51,96 @@ fn engine_metrics() -> &'static EngineMetrics {
     )
 }
 
+/// What narrows a namespace-scoped run: the integration (matched against the cluster's
+/// `disable.integrations`), `--cluster-name`, `--namespace-name` and this process's shard
+/// (namespaces are sharded by `"<cluster>/<namespace>"`, as upstream).
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceFilter {
+    /// CLI integration name, checked against `cluster.disable.integrations`.
+    pub integration: &'static str,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--namespace-name`.
+    pub namespace_name: Option<String>,
+    /// This process's shard.
+    pub shard: qontract_sharding::ShardConfig,
+}
+
+impl NamespaceFilter {
+    /// Whether the namespace `cluster/namespace` is in this run: the integration is not
+    /// disabled on its cluster, the namespace is not being deleted, and it passes the
+    /// cluster/namespace filters and the shard.
+    pub fn selects(
+        &self,
+        cluster: &str,
+        namespace: &str,
+        disabled_integrations: Option<&[String]>,
+        delete: Option<bool>,
+    ) -> bool {
+        let disabled =
+            disabled_integrations.is_some_and(|list| list.iter().any(|i| i == self.integration));
+        !disabled
+            && !delete.unwrap_or(false)
+            && self.cluster_name.as_deref().is_none_or(|c| c == cluster)
+            && self
+                .namespace_name
+                .as_deref()
+                .is_none_or(|n| n == namespace)
+            && self.shard.is_in_shard(&format!("{cluster}/{namespace}"))
+    }
+}
+
+/// The desired state of a namespace-scoped integration: desired objects and the managed
+/// (cluster, namespace, type) entries, the clusters involved, the privileged namespaces and
+/// the managed namespaces.
+#[derive(Debug, Default)]
+pub struct DesiredInventory {
+    /// Desired objects, with the managed type initialised in every managed namespace.
+    pub inventory: ResourceInventory,
+    /// Connection data of the clusters involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// (cluster, namespace) pairs that use the cluster-admin client.
+    pub privileged: BTreeSet<(String, String)>,
+    /// The managed (cluster, namespace) pairs.
+    pub namespaces: BTreeSet<(String, String)>,
+}
+
+impl DesiredInventory {
+    /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
+    /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
+    pub fn early_exit_state(&self) -> serde_json::Value {
+        use serde_json::json;
+        let mut state = serde_json::Map::new();
+        let empty = || json!({"namespaces": [], "objects": []});
+        for (cluster, namespace) in &self.namespaces {
+            let entry = state.entry(cluster.clone()).or_insert_with(empty);
+            if let Some(list) = entry["namespaces"].as_array_mut() {
+                list.push(serde_json::Value::String(namespace.clone()));
+            }
+        }
+        for (cluster, namespace, resource_type, data) in self.inventory.iter() {
+            let entry = state.entry(cluster.to_owned()).or_insert_with(empty);
+            for (name, desired) in data.desired() {
+                if let Some(list) = entry["objects"].as_array_mut() {
+                    list.push(json!({
+                        "namespace": namespace,
+                        "type": resource_type,
+                        "name": name,
+                        "body": desired.resource.body(),
+                    }));
+                }
+            }
+        }
+        let errors: Vec<String> = self
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        json!({ "state": state, "errors": errors })
+    }
+}
+
 /// The arguments every namespace-scoped integration takes.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TargetArgs {
