@@ -13,6 +13,8 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+mod projects;
+
 pub(crate) const AGGREGATED_CT: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
 
@@ -624,6 +626,9 @@ impl State {
                     && !def.subresources.contains(s)
                 {
                     return Err(ApiError::not_found_path());
+                }
+                if def.group == projects::GROUP {
+                    return self.project_api(&def, verb, name.as_deref(), req, dry_run);
                 }
                 match (verb, name.as_deref()) {
                     ("get", Some(n)) => self.get(&def, ns.as_deref(), n, sub.as_deref()),

@@ -70,6 +70,7 @@ pub struct KubeTestServerBuilder {
     readonly_token: Option<String>,
     crds: Vec<Value>,
     seeds: Vec<Value>,
+    openshift_projects: bool,
 }
 
 impl Default for KubeTestServerBuilder {
@@ -81,6 +82,7 @@ impl Default for KubeTestServerBuilder {
             readonly_token: None,
             crds: Vec::new(),
             seeds: Vec::new(),
+            openshift_projects: false,
         }
     }
 }
@@ -110,6 +112,17 @@ impl KubeTestServerBuilder {
         self
     }
 
+    /// Serve OpenShift's `project.openshift.io/v1` (default off, as a plain Kubernetes API server):
+    /// `Project` (a view of each Namespace: get, list, delete) and the create-only
+    /// `ProjectRequest`, which creates the Namespace from the default project template (the
+    /// `openshift.io/description`, `display-name` and `requester` annotations and an `admin`
+    /// RoleBinding for the requesting user), answers with the `Project`, refuses names starting
+    /// with `openshift-` (403) and existing names (409 AlreadyExists).
+    pub fn openshift_projects(mut self, on: bool) -> Self {
+        self.openshift_projects = on;
+        self
+    }
+
     /// Register a CustomResourceDefinition (an `apiextensions.k8s.io/v1` object) at start.
     pub fn crd(mut self, crd: Value) -> Self {
         self.crds.push(crd);
@@ -128,6 +141,12 @@ impl KubeTestServerBuilder {
         let addr = listener.local_addr()?;
         let mut state = State::new();
         state.server_address = addr.to_string();
+        if self.openshift_projects {
+            state
+                .registry
+                .resources
+                .extend(registry::openshift_project_resources());
+        }
         for crd in &self.crds {
             state
                 .seed(crd.clone(), "kube-testserver")

@@ -43,6 +43,17 @@ impl ResourceDef {
     }
 
     pub(crate) fn verbs(&self) -> Vec<&'static str> {
+        if self.group == "project.openshift.io" {
+            // As OpenShift serves them: projects are a view of namespaces, project requests are
+            // create-only (list answers whether the user may self-provision).
+            return if self.kind == "ProjectRequest" {
+                vec!["create", "list"]
+            } else {
+                vec![
+                    "create", "delete", "get", "list", "patch", "update", "watch",
+                ]
+            };
+        }
         if self.kind == "Namespace" {
             vec![
                 "create", "delete", "get", "list", "patch", "update", "watch",
@@ -715,6 +726,37 @@ pub(crate) fn builtin_resources() -> Vec<ResourceDef> {
             &[],
             &[],
             st,
+            false,
+        ),
+    ]
+}
+
+/// OpenShift's `project.openshift.io/v1` (served only when the server is built with
+/// `openshift_projects(true)`): `projects` and the create-only `projectrequests`.
+pub(crate) fn openshift_project_resources() -> Vec<ResourceDef> {
+    vec![
+        def(
+            "project.openshift.io",
+            "v1",
+            "projectrequests",
+            "projectrequest",
+            "ProjectRequest",
+            false,
+            &[],
+            &[],
+            &[],
+            false,
+        ),
+        def(
+            "project.openshift.io",
+            "v1",
+            "projects",
+            "project",
+            "Project",
+            false,
+            &[],
+            &[],
+            &[],
             false,
         ),
     ]

@@ -6,6 +6,7 @@ mod discovery;
 mod errors;
 mod faults;
 mod patches;
+mod projects;
 mod shapes;
 mod ssa;
 mod watch;
