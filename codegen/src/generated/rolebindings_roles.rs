@@ -6,7 +6,7 @@
 use crate::schema;
 
 /// The query document, fragments included.
-pub const QUERY: &str = "# Roles with their namespace access and users, and the namespaces whose RoleBindings are\n# managed (upstream: ROLES_QUERY and the namespaces query of reconcile/openshift_rolebindings.py).\nquery RolebindingsRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    access {\n      namespace {\n        name\n        cluster {\n          name\n        }\n      }\n      role\n    }\n    users {\n      org_username\n      github_username\n    }\n    bots {\n      name\n      openshift_serviceaccount\n    }\n  }\n  namespaces: namespaces_v1 {\n    name\n    delete\n    clusterAdmin\n    managedRoles\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n      auth {\n        service\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Roles with their namespace access and users, and the namespaces whose RoleBindings are\n# managed (upstream: ROLES_QUERY and the namespaces query of reconcile/openshift_rolebindings.py).\nquery RolebindingsRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    access {\n      namespace {\n        name\n        cluster {\n          name\n        }\n      }\n      role\n      clusterRole\n    }\n    users {\n      org_username\n      github_username\n    }\n    bots {\n      name\n      openshift_serviceaccount\n    }\n  }\n  namespaces: namespaces_v1 {\n    name\n    delete\n    clusterAdmin\n    managedRoles\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n      auth {\n        service\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -86,6 +86,7 @@ pub struct UserV1 {
 pub struct AccessV1 {
     pub namespace: Option<NamespaceV12>,
     pub role: Option<String>,
+    pub cluster_role: Option<String>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]

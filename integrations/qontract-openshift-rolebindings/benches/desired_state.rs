@@ -49,6 +49,7 @@ fn main() {
                                 },
                             }),
                             role: Some(["view", "edit", "admin"][a].to_owned()),
+                            cluster_role: None,
                         }
                     })
                     .collect(),
@@ -68,6 +69,7 @@ fn main() {
             ..Default::default()
         },
         today: "2026-11-29".to_owned(),
+        support_role_ref: false,
     };
     let runs = 5;
     let mut best = f64::MAX;

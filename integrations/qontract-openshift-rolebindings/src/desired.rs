@@ -29,6 +29,9 @@ pub struct Filter {
     pub scope: qontract_realize::NamespaceFilter,
     /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is earlier grant nothing.
     pub today: String,
+    /// `--support-role-ref`: an access `role` binds the namespace's Role of that name instead
+    /// of the ClusterRole (upstream `RoleBindingSpec.create_role_binding_spec`).
+    pub support_role_ref: bool,
 }
 
 /// The desired state of a run (see `qontract_realize::DesiredInventory`).
@@ -96,36 +99,84 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
             .selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
 }
 
-/// The name of the RoleBinding of `user` to ClusterRole `role` (upstream
-/// `construct_user_oc_resource`).
+/// What a RoleBinding binds: a `ClusterRole` (access `clusterRole`, or access `role` without
+/// `--support-role-ref`) or the namespace's `Role` (access `role` with `--support-role-ref`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleKind {
+    /// `roleRef.kind: ClusterRole`.
+    ClusterRole,
+    /// `roleRef.kind: Role`.
+    Role,
+}
+
+impl RoleKind {
+    /// The `roleRef.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleKind::ClusterRole => "ClusterRole",
+            RoleKind::Role => "Role",
+        }
+    }
+}
+
+/// The role an access entry binds, as upstream `RoleBindingSpec.create_role_binding_spec`:
+/// the name is `role` or else `clusterRole`; the kind is `Role` only for `role` with
+/// `--support-role-ref`, `ClusterRole` otherwise. `None` when the entry names neither.
+pub fn access_role<'a>(
+    role: Option<&'a str>,
+    cluster_role: Option<&'a str>,
+    support_role_ref: bool,
+) -> Option<(&'a str, RoleKind)> {
+    // Python truthiness: an empty string is no role.
+    let role = role.filter(|r| !r.is_empty());
+    let cluster_role = cluster_role.filter(|r| !r.is_empty());
+    let name = role.or(cluster_role)?;
+    let kind = if role.is_some() && support_role_ref {
+        RoleKind::Role
+    } else {
+        RoleKind::ClusterRole
+    };
+    Some((name, kind))
+}
+
+/// The name of the RoleBinding of `user` to `role` (upstream
+/// `BindingSpec.construct_user_oc_resource`).
 pub fn rolebinding_name(role: &str, user: &str) -> String {
     format!("{role}-{user}")
 }
 
-/// The RoleBinding of `user` to the ClusterRole `role`.
-pub fn rolebinding(role: &str, user: &str) -> Value {
+/// The RoleBinding of `user` to `role` of `kind` (upstream
+/// `BindingSpec.construct_user_oc_resource`; `roleRef.apiGroup` is what the API server
+/// defaults and is not part of the `qontract.sha256sum`).
+pub fn rolebinding(role: &str, kind: RoleKind, user: &str) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": {"name": rolebinding_name(role, user)},
         "roleRef": {
             "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
+            "kind": kind.as_str(),
             "name": role,
         },
         "subjects": [{"kind": "User", "name": user}],
     })
 }
 
-/// The RoleBinding of the ServiceAccount `sa_namespace/sa_name` to the ClusterRole `role`.
-pub fn serviceaccount_rolebinding(role: &str, sa_namespace: &str, sa_name: &str) -> Value {
+/// The RoleBinding of the ServiceAccount `sa_namespace/sa_name` to `role` of `kind`
+/// (upstream `BindingSpec.construct_sa_oc_resource`).
+pub fn serviceaccount_rolebinding(
+    role: &str,
+    kind: RoleKind,
+    sa_namespace: &str,
+    sa_name: &str,
+) -> Value {
     json!({
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding",
         "metadata": {"name": format!("{role}-{sa_namespace}-{sa_name}")},
         "roleRef": {
             "apiGroup": "rbac.authorization.k8s.io",
-            "kind": "ClusterRole",
+            "kind": kind.as_str(),
             "name": role,
         },
         "subjects": [{"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}],
@@ -248,7 +299,14 @@ pub fn desired_state(
             }
         }
         for access in role.access.iter().flatten() {
-            let (Some(namespace), Some(cluster_role)) = (&access.namespace, &access.role) else {
+            let Some(namespace) = &access.namespace else {
+                continue;
+            };
+            let Some((role_name, role_kind)) = access_role(
+                access.role.as_deref(),
+                access.cluster_role.as_deref(),
+                filter.support_role_ref,
+            ) else {
                 continue;
             };
             let cluster = namespace.cluster.name.as_str();
@@ -261,26 +319,31 @@ pub fn desired_state(
                 .users
                 .iter()
                 .flat_map(|user| keys.iter().map(move |key| key.of(user)))
+                // Upstream `get_usernames_from_users` skips empty names.
+                .filter(|name| !name.is_empty())
                 .collect();
             let mut bindings: Vec<(String, Value)> = usernames
                 .into_iter()
                 .map(|username| {
                     (
                         format!("user {username}"),
-                        rolebinding(cluster_role, username),
+                        rolebinding(role_name, role_kind, username),
                     )
                 })
                 .collect();
             bindings.extend(service_accounts.iter().map(|(bot, sa_namespace, sa_name)| {
                 (
                     format!("bot {bot} ServiceAccount {sa_namespace}/{sa_name}"),
-                    serviceaccount_rolebinding(cluster_role, sa_namespace, sa_name),
+                    serviceaccount_rolebinding(role_name, role_kind, sa_namespace, sa_name),
                 )
             }));
             for (subject, body) in bindings {
                 let origin = format!(
-                    "{cluster}/{} role {} ({}) access {cluster_role} for {subject}",
-                    namespace.name, role.name, role.path
+                    "{cluster}/{} role {} ({}) access {} {role_name} for {subject}",
+                    namespace.name,
+                    role.name,
+                    role.path,
+                    role_kind.as_str()
                 );
                 let resource =
                     match OpenshiftResource::new(body, NAME, VERSION, origin.as_str(), None) {
@@ -358,6 +421,7 @@ mod tests {
                             },
                         }),
                         role: Some((*r).to_owned()),
+                        cluster_role: None,
                     })
                     .collect(),
             ),
@@ -379,6 +443,7 @@ mod tests {
                 ..Default::default()
             },
             today: "2026-11-29".to_owned(),
+            support_role_ref: false,
         }
     }
 
@@ -672,6 +737,187 @@ mod tests {
             .map(|e| e.to_string())
             .collect();
         insta::assert_json_snapshot!(errors);
+    }
+
+    /// A role granting `clusterRole` in a namespace (schema `/access/role-1.yml`:
+    /// `access: [{namespace: ..., clusterRole: ...}]`).
+    fn cluster_role_access_role() -> RoleV1 {
+        let mut role = role("shop-admins", &[], &["ada"]);
+        role.access = Some(vec![AccessV1 {
+            namespace: Some(NamespaceV12 {
+                name: "shop-production".to_owned(),
+                cluster: ClusterV12 {
+                    name: "sandbox".to_owned(),
+                },
+            }),
+            role: None,
+            cluster_role: Some("dedicated-admins-project".to_owned()),
+        }]);
+        role.bots = vec![BotV1 {
+            name: "ci".to_owned(),
+            openshift_serviceaccount: Some("ci-ns/deployer".to_owned()),
+        }];
+        role
+    }
+
+    #[test]
+    fn a_cluster_role_access_is_bound_in_the_namespace() {
+        // Upstream `RoleBindingSpec.create_role_binding_spec`: `role or clusterRole` names
+        // the binding, roleRef.kind is ClusterRole.
+        let namespaces = vec![namespace("sandbox", "shop-production", true)];
+        let state = desired_state(&[cluster_role_access_role()], &namespaces, &filter());
+        assert!(state.inventory.errors().is_empty());
+        assert_eq!(
+            desired_names(&state),
+            [
+                "sandbox/shop-production/dedicated-admins-project-ada",
+                "sandbox/shop-production/dedicated-admins-project-ci-ns-deployer",
+            ]
+        );
+        let user = state
+            .inventory
+            .get_desired(
+                "sandbox",
+                "shop-production",
+                MANAGED_TYPE,
+                "dedicated-admins-project-ada",
+            )
+            .expect("desired");
+        assert_eq!(
+            user.resource.body()["roleRef"],
+            json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                   "name": "dedicated-admins-project"})
+        );
+        assert_eq!(
+            user.resource.body()["subjects"],
+            json!([{"kind": "User", "name": "ada"}])
+        );
+        // The sha256sum the Python tool writes for the same binding, computed with upstream's
+        // own code in the 0.10.1 venv:
+        //   OpenshiftResource({"apiVersion": "rbac.authorization.k8s.io/v1",
+        //     "kind": "RoleBinding", "metadata": {"name": "dedicated-admins-project-ada"},
+        //     "roleRef": {"kind": "ClusterRole", "name": "dedicated-admins-project"},
+        //     "subjects": [{"kind": "User", "name": "ada"}]},
+        //     "openshift-rolebindings", "0.3.0").sha256sum()
+        assert_eq!(
+            user.resource.sha256sum(),
+            "683da234bbd6d6b4d9f63301e937d5b21024147fba69db48d1359f45cae64bf1"
+        );
+        let bot = state
+            .inventory
+            .get_desired(
+                "sandbox",
+                "shop-production",
+                MANAGED_TYPE,
+                "dedicated-admins-project-ci-ns-deployer",
+            )
+            .expect("desired");
+        assert_eq!(bot.resource.body()["roleRef"]["kind"], "ClusterRole");
+        assert_eq!(
+            bot.resource.body()["subjects"],
+            json!([{"kind": "ServiceAccount", "name": "deployer", "namespace": "ci-ns"}])
+        );
+    }
+
+    #[test]
+    fn the_python_applied_cluster_role_binding_is_unchanged() {
+        use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
+        let namespaces = vec![namespace("sandbox", "shop-production", true)];
+        let mut role = cluster_role_access_role();
+        role.bots.clear();
+        let mut state = desired_state(&[role], &namespaces, &filter());
+        // As the Python tool applied it (`OpenshiftResource.annotate()` in the 0.10.1 venv),
+        // plus what the API server adds (roleRef.apiGroup default, uid, resourceVersion).
+        let applied = json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {
+                "annotations": {
+                    "qontract.integration": "openshift-rolebindings",
+                    "qontract.integration_version": "0.3.0",
+                    "qontract.sha256sum":
+                        "683da234bbd6d6b4d9f63301e937d5b21024147fba69db48d1359f45cae64bf1",
+                    "qontract.update": "2026-12-06T19:54:16",
+                },
+                "name": "dedicated-admins-project-ada",
+                "namespace": "shop-production",
+                "resourceVersion": "4711",
+                "uid": "0b3f4c1e-0000-4000-8000-000000000001",
+                "creationTimestamp": "2026-12-06T19:54:17Z",
+            },
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "dedicated-admins-project",
+            },
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "ada"}],
+        });
+        let current =
+            OpenshiftResource::from_cluster(applied, NAME, VERSION, "current").expect("valid");
+        state
+            .inventory
+            .add_current("sandbox", "shop-production", MANAGED_TYPE, current)
+            .expect("initialized");
+        let plan = compute_plan(&mut state.inventory, &PlanOptions::default());
+        assert!(plan.errors.is_empty(), "{:?}", plan.errors);
+        let actions: Vec<(Action, &str)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.action, a.name.as_str()))
+            .collect();
+        assert_eq!(actions, [(Action::NoOp, "dedicated-admins-project-ada")]);
+    }
+
+    #[test]
+    fn support_role_ref_binds_the_namespace_role() {
+        let namespaces = vec![namespace("sandbox", "shop-production", true)];
+        let mut roles = vec![role(
+            "shop-sre",
+            &[("sandbox", "shop-production", "deployer")],
+            &["linus"],
+        )];
+        roles.push(cluster_role_access_role());
+        let kinds = |support_role_ref| {
+            let state = desired_state(
+                &roles,
+                &namespaces,
+                &Filter {
+                    support_role_ref,
+                    ..filter()
+                },
+            );
+            ["deployer-linus", "dedicated-admins-project-ada"].map(|name| {
+                state
+                    .inventory
+                    .get_desired("sandbox", "shop-production", MANAGED_TYPE, name)
+                    .expect("desired")
+                    .resource
+                    .body()["roleRef"]["kind"]
+                    .clone()
+            })
+        };
+        // Without the flag an access `role` is a ClusterRole (upstream default).
+        assert_eq!(kinds(false), ["ClusterRole", "ClusterRole"]);
+        // With it, `role` is the namespace's Role; `clusterRole` stays a ClusterRole.
+        assert_eq!(kinds(true), ["Role", "ClusterRole"]);
+    }
+
+    #[test]
+    fn access_role_follows_upstream() {
+        assert_eq!(
+            access_role(Some("edit"), None, false),
+            Some(("edit", RoleKind::ClusterRole))
+        );
+        assert_eq!(
+            access_role(Some("edit"), None, true),
+            Some(("edit", RoleKind::Role))
+        );
+        assert_eq!(
+            access_role(None, Some("admin"), true),
+            Some(("admin", RoleKind::ClusterRole))
+        );
+        assert_eq!(access_role(None, None, true), None);
+        assert_eq!(access_role(Some(""), Some(""), false), None);
     }
 
     #[test]

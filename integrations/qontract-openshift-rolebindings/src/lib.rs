@@ -1,8 +1,10 @@
 //! `openshift-rolebindings`: the namespace access granted by app-interface roles, as
-//! RoleBindings. For every role (`roles_v1`) with `access[] {namespace, role}`, every user
-//! holding that role gets a `RoleBinding` named `<role>-<username>` that binds the user to the
-//! ClusterRole `<role>` in the namespace, and every bot of the role with an
-//! `openshift_serviceaccount` (`<ns>/<sa>`) gets `<role>-<ns>-<sa>` binding that ServiceAccount.
+//! RoleBindings. For every role (`roles_v1`) with `access[] {namespace, role | clusterRole}`,
+//! every user holding that role gets a `RoleBinding` named `<role>-<username>` that binds the
+//! user to the ClusterRole `<role>` (or `<clusterRole>`) in the namespace, and every bot of the
+//! role with an `openshift_serviceaccount` (`<ns>/<sa>`) gets `<role>-<ns>-<sa>` binding that
+//! ServiceAccount. With `--support-role-ref true`, an access `role` binds the namespace's Role
+//! of that name instead (upstream `openshift_bindings.models.RoleBindingSpec`).
 //!
 //! As upstream: only namespaces with `managedRoles: true` that are not `delete: true` are
 //! managed, and in them only `RoleBinding.rbac.authorization.k8s.io`; namespaces are sharded by
@@ -37,6 +39,20 @@ pub struct OpenshiftRolebindingsArgs {
     /// Which namespaces and clusters, and how the plan is shown
     #[command(flatten)]
     pub target: qontract_realize::TargetArgs,
+    /// Bind an access `role` as the namespace's Role of that name instead of the ClusterRole
+    /// (upstream `--support-role-ref`, which takes a value: true/false, yes/no, on/off, 1/0)
+    #[arg(long, value_name = "BOOL", default_value = "false", action = clap::ArgAction::Set,
+          value_parser = parse_click_bool)]
+    pub support_role_ref: bool,
+}
+
+/// A boolean option value as click's `BoolParamType` reads it (stripped, case-insensitive).
+fn parse_click_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
+        "" | "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
+        other => Err(format!("{other:?} is not a valid boolean")),
+    }
 }
 
 /// Query app-interface and build the desired state of this run.
@@ -54,6 +70,7 @@ async fn fetch_desired(
             shard: ctx.shard,
         },
         today: desired::today_utc(),
+        support_role_ref: args.support_role_ref,
     };
     Ok(desired::desired_state(
         &data.roles.unwrap_or_default(),
@@ -109,5 +126,32 @@ impl Integration for OpenshiftRolebindings {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: OpenshiftRolebindingsArgs,
+    }
+
+    #[test]
+    fn support_role_ref_takes_a_boolean_value_as_upstream_click() {
+        let parse = |argv: &[&str]| {
+            Cli::try_parse_from(std::iter::once("x").chain(argv.iter().copied()))
+                .map(|cli| cli.args.support_role_ref)
+        };
+        assert!(!parse(&[]).expect("default"));
+        assert!(parse(&["--support-role-ref", "true"]).expect("true"));
+        assert!(parse(&["--support-role-ref", "Yes"]).expect("yes"));
+        assert!(!parse(&["--support-role-ref", "off"]).expect("off"));
+        assert!(parse(&["--support-role-ref", "maybe"]).is_err());
+        // click: "Option '--support-role-ref' requires an argument."
+        assert!(parse(&["--support-role-ref"]).is_err());
     }
 }
