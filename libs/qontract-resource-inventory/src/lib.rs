@@ -15,6 +15,7 @@
 
 mod inventory;
 mod metrics;
+mod namespaces;
 mod plan;
 mod render;
 
@@ -23,6 +24,9 @@ pub use inventory::{
     ResourceInventory, ResourceTypeState,
 };
 pub use metrics::{INVENTORY_GAUGE_NAME, InventoryGaugeSample};
+pub use namespaces::{
+    DesiredNamespace, NAMESPACE_TYPE, ObservedNamespace, RESERVED_NAMESPACE_PREFIX, plan_namespaces,
+};
 pub use plan::{
     Action, Phase, Plan, PlanOptions, PlanSummary, PlannedAction, Planner, Reason, compute_plan,
     kind_rank,

@@ -173,6 +173,12 @@ pub enum Reason {
     DeletionDisabledByErrors(Box<Reason>),
     /// Would delete, but deletion is disabled by configuration.
     DeletionDisabledByOverride(Box<Reason>),
+    /// A namespace declared with `delete: true` that exists (openshift-namespaces).
+    DeclaredDelete,
+    /// Refused on purpose (e.g. a namespace name reserved by OpenShift); an error is registered.
+    Refused(String),
+    /// The current state could not be read; nothing is done (an error is registered).
+    CurrentStateUnknown(String),
     /// Would change, but the cluster had errors; nothing is done on it.
     ClusterHasErrors {
         /// The action that was not taken.
@@ -203,6 +209,9 @@ impl Reason {
             Reason::DeletionDisabledByErrors(_) => "deletion_disabled_by_errors",
             Reason::DeletionDisabledByOverride(_) => "deletion_disabled_by_override",
             Reason::ClusterHasErrors { .. } => "cluster_has_errors",
+            Reason::DeclaredDelete => "declared_delete",
+            Reason::Refused(_) => "refused",
+            Reason::CurrentStateUnknown(_) => "current_state_unknown",
         }
     }
 
@@ -279,6 +288,11 @@ impl fmt::Display for Reason {
                 formatter,
                 "skipping cluster with errors (would {would}: {because})"
             ),
+            Reason::DeclaredDelete => formatter.write_str("declared with delete: true"),
+            Reason::Refused(why) => write!(formatter, "refused: {why}"),
+            Reason::CurrentStateUnknown(why) => {
+                write!(formatter, "current state unknown: {why}")
+            }
         }
     }
 }
@@ -508,6 +522,13 @@ impl Planner {
     /// themselves are dropped.
     pub fn absorb(&mut self, mut inventory: ResourceInventory) {
         self.decide(&mut inventory);
+    }
+
+    /// Adds an action decided outside the `realize_data` procedure (e.g. by openshift-namespaces,
+    /// whose deletes come from declarations rather than ownership); [`Planner::finish`] applies
+    /// the run-wide rules to it like to every other action.
+    pub fn push_action(&mut self, action: PlannedAction) {
+        self.actions.push(action);
     }
 
     /// Registers a run error (e.g. a cluster that could not be read).
