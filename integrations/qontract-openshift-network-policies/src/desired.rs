@@ -2,9 +2,10 @@
 //! `NetworkPolicy.networking.k8s.io` initialised in each, and one `allow-from-<source>-namespace`
 //! policy per entry of their `networkPoliciesAllow`.
 //!
-//! A source namespace on another cluster is registered as an error on the target's cluster
-//! (upstream raises and stops the whole run): nothing is changed on that cluster and no object
-//! is deleted anywhere in this run.
+//! A source namespace on another cluster is an error for that entry only, as upstream
+//! `fetch_desired_state` (`ri.register_error()` without a cluster, then `continue`): the
+//! other entries, on that cluster too, are still applied, but no object is deleted anywhere
+//! in this run and the run exits 1.
 
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1};
@@ -82,8 +83,10 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
             .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
         for source in ns.network_policies_allow.iter().flatten() {
             if &source.cluster.name != cluster {
+                // Not a cluster error: upstream registers a run-wide error (deletes disabled,
+                // exit 1) and keeps planning the cluster's other entries.
                 state.inventory.register_error(
-                    Some(cluster),
+                    None,
                     format!(
                         "namespace {cluster}/{} allows network traffic from namespace {}/{}, \
                          which is on another cluster: networkPoliciesAllow only works within \
@@ -230,7 +233,58 @@ mod tests {
             .map(|e| e.to_string())
             .collect();
         insta::assert_json_snapshot!(errors);
-        assert!(state.inventory.has_cluster_error("sandbox"));
+        assert!(state.inventory.has_error_registered());
+        assert!(!state.inventory.has_cluster_error("sandbox"));
+    }
+
+    #[test]
+    fn a_source_on_another_cluster_blocks_only_its_entry() {
+        use qontract_resource_inventory::{Action, PlanOptions, Reason, compute_plan};
+        let namespaces = vec![
+            namespace(
+                "sandbox",
+                "shop-production",
+                &[("other", "shop-stage"), ("sandbox", "monitoring")],
+            ),
+            namespace("sandbox", "shop-stage", &[("sandbox", "monitoring")]),
+        ];
+        let mut state = desired_state(&namespaces, &filter());
+        // A policy this integration applied earlier that is no longer declared: not deleted
+        // while an error is registered.
+        let stale = OpenshiftResource::new(network_policy("old"), NAME, VERSION, "stale", None)
+            .expect("valid")
+            .annotate("2026-12-01T00:00:00");
+        state
+            .inventory
+            .add_current("sandbox", "shop-production", MANAGED_TYPE, stale)
+            .expect("initialized");
+        let plan = compute_plan(&mut state.inventory, &PlanOptions::default());
+        let actions: Vec<(Action, &str, &str)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.action, a.namespace.as_str(), a.name.as_str()))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                (
+                    Action::Create,
+                    "shop-production",
+                    "allow-from-monitoring-namespace"
+                ),
+                (
+                    Action::Create,
+                    "shop-stage",
+                    "allow-from-monitoring-namespace"
+                ),
+                (Action::Skip, "shop-production", "allow-from-old-namespace"),
+            ]
+        );
+        assert!(matches!(
+            plan.actions[2].reason,
+            Reason::DeletionDisabledByErrors(_)
+        ));
+        assert!(plan.has_errors());
     }
 
     #[test]
