@@ -6,13 +6,116 @@
 use crate::schema;
 
 /// The query document, fragments included.
-pub const QUERY: &str = "# Namespaces with their openshiftResources, managed types/names and cluster connection data\n# (upstream: the NAMESPACES_QUERY of reconcile/openshift_resources_base.py).\nquery OpenshiftResourcesNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    path\n    delete\n    clusterAdmin\n    managedByExternal\n    managedResourceTypes\n    managedResourceTypeOverrides {\n      resource\n      override\n    }\n    managedResourceNames {\n      resource\n      resourceNames\n    }\n    openshiftResources {\n      provider\n      ... on NamespaceOpenshiftResourceResource_v1 {\n        resource: path {\n          content\n          path\n        }\n        validate_json\n      }\n      ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n        path\n        version\n        name\n        labels\n        annotations\n        type\n      }\n      ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceRoute_v1 {\n        resource: path {\n          content\n          path\n        }\n        vault_tls_secret_path\n        vault_tls_secret_version\n      }\n    }\n    environment {\n      name\n      parameters\n    }\n    app {\n      name\n    }\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Namespaces with their openshiftResources (their shared resources files' too), managed\n# types/names and cluster connection data (upstream: the NAMESPACES_QUERY of\n# reconcile/openshift_resources_base.py), and the settings' repoUrl (the `html_url` annotation\n# of PrometheusRule rules, upstream fetch_provider_resource).\nquery OpenshiftResourcesNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    path\n    delete\n    clusterAdmin\n    managedByExternal\n    managedResourceTypes\n    managedResourceTypeOverrides {\n      resource\n      override\n    }\n    managedResourceNames {\n      resource\n      resourceNames\n    }\n    openshiftResources {\n      provider\n      ... on NamespaceOpenshiftResourceResource_v1 {\n        resource: path {\n          content\n          path\n        }\n        validate_json\n      }\n      ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n        path\n        version\n        name\n        labels\n        annotations\n        type\n      }\n      ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceRoute_v1 {\n        resource: path {\n          content\n          path\n        }\n        vault_tls_secret_path\n        vault_tls_secret_version\n      }\n    }\n    sharedResources {\n      openshiftResources {\n        provider\n        ... on NamespaceOpenshiftResourceResource_v1 {\n          resource: path {\n            content\n            path\n          }\n          validate_json\n        }\n        ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n          resource: path {\n            content\n            path\n          }\n          type\n          variables\n        }\n        ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n          path\n          version\n          name\n          labels\n          annotations\n          type\n        }\n        ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n          resource: path {\n            content\n            path\n          }\n          type\n          variables\n        }\n        ... on NamespaceOpenshiftResourceRoute_v1 {\n          resource: path {\n            content\n            path\n          }\n          vault_tls_secret_path\n          vault_tls_secret_version\n        }\n      }\n    }\n    environment {\n      name\n      parameters\n    }\n    app {\n      name\n    }\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n    }\n  }\n  settings: app_interface_settings_v1 {\n    repoUrl\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(
+    graphql_type = "NamespaceOpenshiftResourceRoute_v1",
+    schema = "qontract"
+)]
+pub struct NamespaceOpenshiftResourceRouteV1 {
+    #[cynic(rename = "path")]
+    pub resource: Option<ResourceV1>,
+    #[cynic(rename = "vault_tls_secret_path")]
+    pub vault_tls_secret_path: Option<String>,
+    #[cynic(rename = "vault_tls_secret_version")]
+    pub vault_tls_secret_version: Option<i32>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV1 {
+    pub content: String,
+    pub path: String,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(
+    graphql_type = "NamespaceOpenshiftResourcePrometheusRule_v1",
+    schema = "qontract"
+)]
+pub struct NamespaceOpenshiftResourcePrometheusRuleV1 {
+    #[cynic(rename = "path")]
+    pub resource: Option<ResourceV12>,
+    #[cynic(rename = "type")]
+    pub type_: Option<String>,
+    pub variables: Option<Json>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV12 {
+    pub content: String,
+    pub path: String,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(
+    graphql_type = "NamespaceOpenshiftResourceVaultSecret_v1",
+    schema = "qontract"
+)]
+pub struct NamespaceOpenshiftResourceVaultSecretV1 {
+    pub path: String,
+    pub version: i32,
+    pub name: Option<String>,
+    pub labels: Option<Json>,
+    pub annotations: Option<Json>,
+    #[cynic(rename = "type")]
+    pub type_: Option<String>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(
+    graphql_type = "NamespaceOpenshiftResourceResourceTemplate_v1",
+    schema = "qontract"
+)]
+pub struct NamespaceOpenshiftResourceResourceTemplateV1 {
+    #[cynic(rename = "path")]
+    pub resource: Option<ResourceV13>,
+    #[cynic(rename = "type")]
+    pub type_: Option<String>,
+    pub variables: Option<Json>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV13 {
+    pub content: String,
+    pub path: String,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(
+    graphql_type = "NamespaceOpenshiftResourceResource_v1",
+    schema = "qontract"
+)]
+pub struct NamespaceOpenshiftResourceResourceV1 {
+    #[cynic(rename = "path")]
+    pub resource: Option<ResourceV14>,
+    #[cynic(rename = "validate_json")]
+    pub validate_json: Option<bool>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV14 {
+    pub content: String,
+    pub path: String,
+}
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
 pub struct OpenshiftResourcesNamespaces {
     #[cynic(rename = "namespaces_v1")]
     pub namespaces: Option<Vec<NamespaceV1>>,
+    #[cynic(rename = "app_interface_settings_v1")]
+    pub settings: Option<Vec<AppInterfaceSettingsV1>>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "AppInterfaceSettings_v1", schema = "qontract")]
+pub struct AppInterfaceSettingsV1 {
+    pub repo_url: Option<String>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -27,6 +130,7 @@ pub struct NamespaceV1 {
     pub managed_resource_type_overrides: Option<Vec<NamespaceManagedResourceTypeOverridesV1>>,
     pub managed_resource_names: Option<Vec<ManagedResourceNamesV1>>,
     pub openshift_resources: Option<Vec<NamespaceOpenshiftResourceV1>>,
+    pub shared_resources: Option<Vec<SharedResourcesV1>>,
     pub environment: EnvironmentV1,
     pub app: AppV1,
     pub cluster: ClusterV1,
@@ -65,6 +169,12 @@ pub struct EnvironmentV1 {
 }
 
 #[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "SharedResources_v1", schema = "qontract")]
+pub struct SharedResourcesV1 {
+    pub openshift_resources: Vec<NamespaceOpenshiftResourceV1>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "NamespaceOpenshiftResource_v1", schema = "qontract")]
 pub struct NamespaceOpenshiftResourceV1 {
     pub provider: String,
@@ -77,9 +187,9 @@ pub struct NamespaceOpenshiftResourceV1 {
     graphql_type = "NamespaceOpenshiftResourceRoute_v1",
     schema = "qontract"
 )]
-pub struct NamespaceOpenshiftResourceRouteV1 {
+pub struct NamespaceOpenshiftResourceRouteV12 {
     #[cynic(rename = "path")]
-    pub resource: Option<ResourceV1>,
+    pub resource: Option<ResourceV15>,
     #[cynic(rename = "vault_tls_secret_path")]
     pub vault_tls_secret_path: Option<String>,
     #[cynic(rename = "vault_tls_secret_version")]
@@ -87,16 +197,30 @@ pub struct NamespaceOpenshiftResourceRouteV1 {
 }
 
 #[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV15 {
+    pub content: String,
+    pub path: String,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
 #[cynic(
     graphql_type = "NamespaceOpenshiftResourcePrometheusRule_v1",
     schema = "qontract"
 )]
-pub struct NamespaceOpenshiftResourcePrometheusRuleV1 {
+pub struct NamespaceOpenshiftResourcePrometheusRuleV12 {
     #[cynic(rename = "path")]
-    pub resource: Option<ResourceV1>,
+    pub resource: Option<ResourceV16>,
     #[cynic(rename = "type")]
     pub type_: Option<String>,
     pub variables: Option<Json>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV16 {
+    pub content: String,
+    pub path: String,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -104,7 +228,7 @@ pub struct NamespaceOpenshiftResourcePrometheusRuleV1 {
     graphql_type = "NamespaceOpenshiftResourceVaultSecret_v1",
     schema = "qontract"
 )]
-pub struct NamespaceOpenshiftResourceVaultSecretV1 {
+pub struct NamespaceOpenshiftResourceVaultSecretV12 {
     pub path: String,
     pub version: i32,
     pub name: Option<String>,
@@ -119,12 +243,19 @@ pub struct NamespaceOpenshiftResourceVaultSecretV1 {
     graphql_type = "NamespaceOpenshiftResourceResourceTemplate_v1",
     schema = "qontract"
 )]
-pub struct NamespaceOpenshiftResourceResourceTemplateV1 {
+pub struct NamespaceOpenshiftResourceResourceTemplateV12 {
     #[cynic(rename = "path")]
-    pub resource: Option<ResourceV1>,
+    pub resource: Option<ResourceV17>,
     #[cynic(rename = "type")]
     pub type_: Option<String>,
     pub variables: Option<Json>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "Resource_v1", schema = "qontract")]
+pub struct ResourceV17 {
+    pub content: String,
+    pub path: String,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -132,16 +263,16 @@ pub struct NamespaceOpenshiftResourceResourceTemplateV1 {
     graphql_type = "NamespaceOpenshiftResourceResource_v1",
     schema = "qontract"
 )]
-pub struct NamespaceOpenshiftResourceResourceV1 {
+pub struct NamespaceOpenshiftResourceResourceV12 {
     #[cynic(rename = "path")]
-    pub resource: Option<ResourceV1>,
+    pub resource: Option<ResourceV18>,
     #[cynic(rename = "validate_json")]
     pub validate_json: Option<bool>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Resource_v1", schema = "qontract")]
-pub struct ResourceV1 {
+pub struct ResourceV18 {
     pub content: String,
     pub path: String,
 }
@@ -176,11 +307,11 @@ pub struct VaultSecret {
 #[derive(cynic::InlineFragments, Debug)]
 #[cynic(graphql_type = "NamespaceOpenshiftResource_v1", schema = "qontract")]
 pub enum NamespaceOpenshiftResourceV12 {
-    NamespaceOpenshiftResourceResourceV1(NamespaceOpenshiftResourceResourceV1),
-    NamespaceOpenshiftResourceResourceTemplateV1(NamespaceOpenshiftResourceResourceTemplateV1),
-    NamespaceOpenshiftResourceVaultSecretV1(NamespaceOpenshiftResourceVaultSecretV1),
-    NamespaceOpenshiftResourcePrometheusRuleV1(NamespaceOpenshiftResourcePrometheusRuleV1),
-    NamespaceOpenshiftResourceRouteV1(NamespaceOpenshiftResourceRouteV1),
+    NamespaceOpenshiftResourceResourceV12(NamespaceOpenshiftResourceResourceV12),
+    NamespaceOpenshiftResourceResourceTemplateV12(NamespaceOpenshiftResourceResourceTemplateV12),
+    NamespaceOpenshiftResourceVaultSecretV12(NamespaceOpenshiftResourceVaultSecretV12),
+    NamespaceOpenshiftResourcePrometheusRuleV12(NamespaceOpenshiftResourcePrometheusRuleV12),
+    NamespaceOpenshiftResourceRouteV12(NamespaceOpenshiftResourceRouteV12),
     #[cynic(fallback)]
     Unknown,
 }

@@ -1,8 +1,9 @@
 //! `openshift-prometheus-rules`: the `prometheus-rule` openshiftResources of every namespace
-//! that declares one become `PrometheusRule.monitoring.coreos.com` objects (rendered with
-//! jinja2 when the resource has a `type`), applied and pruned like `openshift-resources` does
-//! its objects. Only `PrometheusRule` is managed in those namespaces (upstream
-//! `override_managed_types`).
+//! that declares one (own or shared) become `PrometheusRule` objects (`type: resource` as is,
+//! `resource-template-jinja2` / `resource-template-extracurlyjinja2` rendered; rules with
+//! annotations get `html_url`), applied and pruned like `openshift-resources` does its
+//! objects. Only `PrometheusRule.monitoring.coreos.com` and `PrometheusRule.monitoring.rhobs`
+//! are managed in those namespaces (upstream `canonicalize_namespaces`' override).
 
 use clap::Args;
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
@@ -15,8 +16,11 @@ pub const NAME: &str = "openshift-prometheus-rules";
 /// Version recorded in `qontract.integration_version` (only the major is compared).
 pub const VERSION: &str = "1.0.0";
 
-/// The managed type.
-pub const MANAGED_TYPE: &str = "PrometheusRule.monitoring.coreos.com";
+/// The managed types (upstream `canonicalize_namespaces` for the `prometheus-rule` provider).
+pub const MANAGED_TYPES: [&str; 2] = [
+    "PrometheusRule.monitoring.coreos.com",
+    "PrometheusRule.monitoring.rhobs",
+];
 
 /// The integration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,7 +53,8 @@ impl Integration for OpenshiftPrometheusRules {
                 resource_template: false,
                 prometheus_rule: true,
             },
-            managed_types_override: Some(vec![MANAGED_TYPE.to_owned()]),
+            managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
+            repo_url: desired::repo_url(data.settings.as_deref()),
         };
         let desired = desired::desired_state_for(
             &data.namespaces.unwrap_or_default(),
@@ -63,7 +68,7 @@ impl Integration for OpenshiftPrometheusRules {
             desired.namespaces,
             desired.inventory.errors().len()
         );
-        qontract_realize::realize(
+        qontract_realize::realize_with(
             &ctx,
             qontract_realize::Realize {
                 integration: NAME,
@@ -76,6 +81,7 @@ impl Integration for OpenshiftPrometheusRules {
                 caller: None,
                 internal: args.target.scope.internal(),
             },
+            desired::realize_options(),
         )
         .await
     }

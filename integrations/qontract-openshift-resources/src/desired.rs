@@ -1,16 +1,21 @@
-//! Desired state of `openshift-resources`: every managed namespace's `openshiftResources` of the
-//! providers this integration handles (`resource`, `resource-template`), rendered and parsed
-//! into a [`ResourceInventory`], with the namespace's managed types and names initialised.
+//! Desired state of `openshift-resources`: every managed namespace's `openshiftResources` (its
+//! own and those of its `sharedResources` files, upstream
+//! `openshift_base.aggregate_shared_resources`) of the providers this integration handles
+//! (`resource`, `resource-template`), rendered and parsed into a [`ResourceInventory`], with
+//! the namespace's managed types and names initialised.
 //!
-//! Data problems (unparsable YAML, a template that does not render, a resource of a kind the
-//! namespace does not manage, a duplicate) are registered as inventory errors naming the
-//! cluster, namespace and source file: they fail the run and disable every delete.
+//! Data problems (a `path` that does not resolve to a file of the bundle, unparsable YAML, a
+//! template that does not render, a resource of a kind the namespace does not manage, a
+//! duplicate) are registered as inventory errors naming the cluster, namespace and source file:
+//! they fail the run and disable every delete (upstream `fetch_desired_state` calls
+//! `ri.register_error()` without a cluster, so the other objects are still applied).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::openshift_resources_namespaces::{
-    ClusterV1, NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
+    AppInterfaceSettingsV1, ClusterV1, NamespaceOpenshiftResourceV1, NamespaceOpenshiftResourceV12 as Provider,
+    NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::ResourceInventory;
@@ -36,9 +41,23 @@ pub struct Filter {
     pub shard: qontract_sharding::ShardConfig,
     /// The openshiftResources providers this integration handles.
     pub providers: Providers,
-    /// Manage only these types (upstream `override_managed_types`): then only namespaces with
-    /// at least one resource of the handled providers are managed.
+    /// Manage only these types (upstream `override_managed_types`).
     pub managed_types_override: Option<Vec<String>>,
+    /// The settings' `repoUrl`, base of the `html_url` annotation of PrometheusRule rules
+    /// (`None`: upstream's default, [`DEFAULT_REPO_URL`]).
+    pub repo_url: Option<String>,
+}
+
+/// Base of the `html_url` annotation when the settings have no `repoUrl` (upstream
+/// `fetch_provider_resource`).
+pub const DEFAULT_REPO_URL: &str = "https://gitlab.cee.redhat.com/service/app-interface";
+
+/// The settings' `repoUrl` of a query result (the first settings file, as upstream
+/// `queries.get_app_interface_settings`).
+pub fn repo_url(settings: Option<&[AppInterfaceSettingsV1]>) -> Option<String> {
+    settings
+        .and_then(|s| s.first())
+        .and_then(|s| s.repo_url.clone())
 }
 
 /// Which openshiftResources providers an integration handles.
@@ -63,44 +82,113 @@ impl Default for Providers {
     }
 }
 
-/// What one handled resource asks for: its content, path, and template variables (when it is
-/// a template).
-type Source<'a> = (&'a str, &'a str, Option<Option<&'a str>>);
+/// How a template is rendered (upstream `process_jinja2_template` /
+/// `process_extracurlyjinja2_template`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateFlavour {
+    /// `{{ }}` / `{% %}`.
+    Jinja2,
+    /// `{{{ }}}` / `{{% %}}`.
+    ExtraCurlyJinja2,
+}
 
-/// The source of `resource` if its provider is handled (`Err` for an unsupported template type).
-fn source<'a>(resource: &'a Provider, providers: &Providers) -> Option<Result<Source<'a>, String>> {
-    let template = |kind: Option<&str>,
-                    res: &'a qontract_gql_bindings::openshift_resources_namespaces::ResourceV1,
-                    vars: Option<&'a str>| {
-        match kind.unwrap_or("jinja2") {
-            "jinja2" => Ok((res.content.as_str(), res.path.as_str(), Some(vars))),
-            other => Err(format!(
-                "{}: template type {other:?} is not supported (only jinja2)",
-                res.path
-            )),
+/// The template flavour of an openshiftResource's `type`, as upstream
+/// `fetch_openshift_resource`: `resource-template` takes `jinja2` (also when unset) and
+/// `extracurlyjinja2`; `prometheus-rule` takes `resource` (no template),
+/// `resource-template-jinja2` and `resource-template-extracurlyjinja2`. Anything else is an
+/// error (upstream `UnknownTemplateTypeError`).
+pub fn template_flavour(
+    provider: &str,
+    type_: Option<&str>,
+) -> Result<Option<TemplateFlavour>, String> {
+    match (provider, type_) {
+        ("resource-template", None | Some("jinja2")) => Ok(Some(TemplateFlavour::Jinja2)),
+        ("resource-template", Some("extracurlyjinja2")) => {
+            Ok(Some(TemplateFlavour::ExtraCurlyJinja2))
         }
+        ("prometheus-rule", Some("resource")) => Ok(None),
+        ("prometheus-rule", Some("resource-template-jinja2")) => Ok(Some(TemplateFlavour::Jinja2)),
+        ("prometheus-rule", Some("resource-template-extracurlyjinja2")) => {
+            Ok(Some(TemplateFlavour::ExtraCurlyJinja2))
+        }
+        (_, other) => Err(format!(
+            "unknown template type error: {}",
+            other.unwrap_or("None")
+        )),
+    }
+}
+
+/// A template and its `variables` (a JSON object, as the `json` scalar).
+#[derive(Debug, Clone, Copy)]
+pub struct Template<'a> {
+    /// How it is rendered.
+    pub flavour: TemplateFlavour,
+    /// Its variables.
+    pub variables: Option<&'a str>,
+}
+
+/// What one handled resource asks for: its content, path, and the template (when it is one).
+type Source<'a> = (&'a str, &'a str, Option<Template<'a>>);
+
+/// Every openshiftResources entry of a namespace: its own, then those of its
+/// `sharedResources` files in order (upstream `openshift_base.aggregate_shared_resources`,
+/// called by `canonicalize_namespaces` for every integration built on openshiftResources).
+pub fn namespace_resources(ns: &NamespaceV1) -> impl Iterator<Item = &NamespaceOpenshiftResourceV1> {
+    ns.openshift_resources.iter().flatten().chain(
+        ns.shared_resources
+            .iter()
+            .flatten()
+            .flat_map(|shared| shared.openshift_resources.iter()),
+    )
+}
+
+/// The source of `resource` if its provider is handled. `Err` when its `path` does not
+/// resolve to a file of the bundle (GraphQL returns null; upstream fails on
+/// `resource["resource"]["path"]`) or for an unknown template type.
+fn source<'a>(
+    resource: &'a NamespaceOpenshiftResourceV1,
+    providers: &Providers,
+) -> Option<Result<Source<'a>, String>> {
+    let provider = resource.provider.as_str();
+    let build = |file: Option<(&'a str, &'a str)>, type_: Option<&str>, vars: Option<&'a str>| {
+        let Some((content, path)) = file else {
+            return Err(format!(
+                "a {provider} openshiftResource's path does not resolve to a resource file of the bundle (is the file missing?)"
+            ));
+        };
+        let template = if provider == "resource" {
+            None
+        } else {
+            template_flavour(provider, type_)
+                .map_err(|e| format!("{path}: {e}"))?
+                .map(|flavour| Template {
+                    flavour,
+                    variables: vars,
+                })
+        };
+        Ok((content, path, template))
     };
-    match resource {
-        Provider::NamespaceOpenshiftResourceResourceV1(r) if providers.resource => r
-            .resource
-            .as_ref()
-            .map(|res| Ok((res.content.as_str(), res.path.as_str(), None))),
-        Provider::NamespaceOpenshiftResourceResourceTemplateV1(r)
+    match &resource.namespace_openshift_resource_v12 {
+        Provider::NamespaceOpenshiftResourceResourceV12(r) if providers.resource => Some(build(
+            r.resource.as_ref().map(|f| (f.content.as_str(), f.path.as_str())),
+            None,
+            None,
+        )),
+        Provider::NamespaceOpenshiftResourceResourceTemplateV12(r)
             if providers.resource_template =>
         {
-            r.resource.as_ref().map(|res| {
-                template(
-                    r.type_.as_deref(),
-                    res,
-                    r.variables.as_ref().map(|v| v.0.as_str()),
-                )
-            })
+            Some(build(
+                r.resource.as_ref().map(|f| (f.content.as_str(), f.path.as_str())),
+                r.type_.as_deref(),
+                r.variables.as_ref().map(|v| v.0.as_str()),
+            ))
         }
-        Provider::NamespaceOpenshiftResourcePrometheusRuleV1(r) if providers.prometheus_rule => {
-            r.resource.as_ref().map(|res| match r.type_.as_deref() {
-                None => Ok((res.content.as_str(), res.path.as_str(), None)),
-                Some(kind) => template(Some(kind), res, r.variables.as_ref().map(|v| v.0.as_str())),
-            })
+        Provider::NamespaceOpenshiftResourcePrometheusRuleV12(r) if providers.prometheus_rule => {
+            Some(build(
+                r.resource.as_ref().map(|f| (f.content.as_str(), f.path.as_str())),
+                r.type_.as_deref(),
+                r.variables.as_ref().map(|v| v.0.as_str()),
+            ))
         }
         // Other providers belong to their own integrations, as upstream.
         _ => None,
@@ -120,12 +208,27 @@ pub struct DesiredState {
     pub namespaces: usize,
 }
 
+/// How the integrations built on openshiftResources realize their plan: objects labelled
+/// `app.kubernetes.io/part-of: argocd` are left out of the current state (upstream
+/// `openshift_resources_base.fetch_current_state`).
+pub fn realize_options() -> qontract_realize::RealizeOptions {
+    qontract_realize::RealizeOptions {
+        skip_argocd_managed: true,
+        ..Default::default()
+    }
+}
+
 /// The connection data of a namespace's cluster.
 pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
     qontract_realize::cluster_spec!(cluster)
 }
 
-/// Whether a namespace is in scope of this run.
+/// Whether a namespace is in scope of this run, as upstream `get_namespaces`,
+/// `canonicalize_namespaces` and `init_specs_to_fetch`: not being deleted, in the
+/// cluster/namespace filters and the shard, at least one openshiftResource (own or shared) of
+/// the handled providers, and managed types (the override, or `managedResourceTypes`).
+/// `managedByExternal` does not matter: upstream skips those namespaces only in
+/// openshift-namespaces.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
     let disabled = ns
         .cluster
@@ -135,17 +238,13 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .is_some_and(|l| l.iter().any(|i| i == filter.integration));
     !disabled
         && !ns.delete.unwrap_or(false)
-        && !ns.managed_by_external.unwrap_or(false)
+        && namespace_resources(ns).any(|r| source(r, &filter.providers).is_some())
         && match &filter.managed_types_override {
             None => ns
                 .managed_resource_types
                 .as_ref()
                 .is_some_and(|t| !t.is_empty()),
-            Some(_) => {
-                ns.openshift_resources.iter().flatten().any(|r| {
-                    source(&r.namespace_openshift_resource_v12, &filter.providers).is_some()
-                })
-            }
+            Some(types) => !types.is_empty(),
         }
         && filter
             .cluster_name
@@ -204,23 +303,25 @@ pub fn desired_state_for(
                 .inventory
                 .initialize_resource_type(cluster, &ns.name, resource_type, managed);
         }
-        for resource in ns.openshift_resources.iter().flatten() {
-            let (content, path, variables) = match source(
-                &resource.namespace_openshift_resource_v12,
-                &filter.providers,
-            ) {
+        let repo_url = filter.repo_url.as_deref().unwrap_or(DEFAULT_REPO_URL);
+        for resource in namespace_resources(ns) {
+            let (content, path, template) = match source(resource, &filter.providers) {
                 None => continue,
                 Some(Ok(found)) => found,
                 Some(Err(message)) => {
-                    state.inventory.register_error(
-                        Some(cluster),
-                        format!("[{cluster}/{}] {message}", ns.name),
-                    );
+                    // Upstream `fetch_desired_state`: `ri.register_error()` (no cluster).
+                    let message = format!("[{cluster}/{}] {message}", ns.name);
+                    tracing::error!("{message}");
+                    state.inventory.register_error(None, message);
                     continue;
                 }
             };
             let origin = format!("[{cluster}/{}] {path}", ns.name);
-            match build_resource_for(content, variables, &origin, integration, version) {
+            let built = parse_resource(content, template, &origin).and_then(|mut body| {
+                add_html_url(&mut body, path, repo_url);
+                construct(body, &origin, integration, version)
+            });
+            match built {
                 Ok(or) => {
                     let privileged = ns.cluster_admin.unwrap_or(false);
                     if let Err(e) = state
@@ -230,40 +331,111 @@ pub fn desired_state_for(
                         tracing::debug!("{e}");
                     }
                 }
-                Err(message) => state.inventory.register_error(Some(cluster), message),
+                Err(message) => {
+                    tracing::error!("{message}");
+                    state.inventory.register_error(None, message);
+                }
             }
         }
     }
     state
 }
 
+/// The "unused resource type" warnings of upstream `openshift_base.check_unused_resource_types`
+/// (called by openshift-resources only): every managed (cluster, namespace, type) without a
+/// desired object.
+pub fn unused_resource_types(inventory: &ResourceInventory) -> Vec<String> {
+    inventory
+        .iter()
+        .filter(|(_, _, _, data)| data.desired().is_empty())
+        .map(|(cluster, namespace, resource_type, _)| {
+            format!(
+                "[{cluster}/{namespace}] unused resource type: {resource_type}. please remove it in a following PR."
+            )
+        })
+        .collect()
+}
+
+/// Upstream `fetch_provider_resource` (`add_path_to_prom_rules`, on for every provider): every
+/// rule with non-empty `annotations` of a `PrometheusRule` gets
+/// `html_url: <repoUrl>/blob/master/resources<path>`.
+pub fn add_html_url(body: &mut serde_json::Map<String, Value>, path: &str, repo_url: &str) {
+    if body.get("kind").and_then(Value::as_str) != Some("PrometheusRule") {
+        return;
+    }
+    let url = format!("{repo_url}/blob/master/resources{path}");
+    let groups = body
+        .get_mut("spec")
+        .and_then(|spec| spec.get_mut("groups"))
+        .and_then(Value::as_array_mut);
+    // Upstream logs a warning when the shape is not groups[].rules[] and keeps the object.
+    let mut malformed = false;
+    match groups {
+        None => malformed = true,
+        Some(groups) => {
+            for group in groups {
+                let Some(rules) = group.get_mut("rules").and_then(Value::as_array_mut) else {
+                    malformed = true;
+                    break;
+                };
+                for rule in rules {
+                    let Some(annotations) = rule
+                        .get_mut("annotations")
+                        .and_then(Value::as_object_mut)
+                        .filter(|a| !a.is_empty())
+                    else {
+                        continue;
+                    };
+                    annotations.insert("html_url".to_owned(), Value::String(url.clone()));
+                }
+            }
+        }
+    }
+    if malformed {
+        let name = body
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        tracing::warn!("could not add html_url annotation to{name}");
+    }
+}
+
 /// Render (for templates) and parse (YAML 1.1, like the Python tool) one resource. The
 /// `qontract.*` annotations are written when it is applied.
 pub fn build_resource(
     content: &str,
-    variables: Option<Option<&str>>,
+    template: Option<Template<'_>>,
     origin: &str,
 ) -> Result<OpenshiftResource, String> {
-    build_resource_for(
-        content,
-        variables,
-        origin,
-        ANNOTATION_NAME,
-        INTEGRATION_VERSION,
-    )
+    build_resource_for(content, template, origin, ANNOTATION_NAME, INTEGRATION_VERSION)
 }
 
 /// [`build_resource`] for another integration name and version.
 pub fn build_resource_for(
     content: &str,
-    variables: Option<Option<&str>>,
+    template: Option<Template<'_>>,
     origin: &str,
     integration: &str,
     version: &str,
 ) -> Result<OpenshiftResource, String> {
-    let text = match variables {
+    construct(
+        parse_resource(content, template, origin)?,
+        origin,
+        integration,
+        version,
+    )
+}
+
+/// Render (for templates) and parse one resource into its body, without `$schema`.
+fn parse_resource(
+    content: &str,
+    template: Option<Template<'_>>,
+    origin: &str,
+) -> Result<serde_json::Map<String, Value>, String> {
+    let text = match template {
         None => content.to_owned(),
-        Some(vars) => render_template(content, vars).map_err(|e| format!("{origin}: {e}"))?,
+        Some(template) => render(template, content).map_err(|e| format!("{origin}: {e}"))?,
     };
     let parsed = qontract_yaml::load(&text).map_err(|e| format!("{origin}: invalid YAML: {e}"))?;
     let Some(Value::Object(mut body)) = parsed else {
@@ -271,8 +443,28 @@ pub fn build_resource_for(
     };
     // Resource files may carry their own `$schema`; it is not part of the object.
     body.remove("$schema");
+    Ok(body)
+}
+
+/// The [`OpenshiftResource`] of a parsed body.
+fn construct(
+    body: serde_json::Map<String, Value>,
+    origin: &str,
+    integration: &str,
+    version: &str,
+) -> Result<OpenshiftResource, String> {
     OpenshiftResource::new(Value::Object(body), integration, version, origin, None)
         .map_err(|e| format!("{origin}: {e}"))
+}
+
+/// Render a template of either flavour.
+fn render(template: Template<'_>, content: &str) -> Result<String, String> {
+    match template.flavour {
+        TemplateFlavour::Jinja2 => render_template(content, template.variables),
+        TemplateFlavour::ExtraCurlyJinja2 => {
+            Err("extracurlyjinja2 templates are not rendered yet".to_owned())
+        }
+    }
 }
 
 /// Render a jinja2 template with its `variables` (a JSON object, as the `json` scalar).

@@ -10,6 +10,9 @@
 
 pub mod desired;
 
+#[cfg(test)]
+mod tests;
+
 use clap::Args;
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
 use qontract_runtime::{Integration, RunContext, RunOutcome};
@@ -85,16 +88,18 @@ impl Integration for OpenshiftResources {
             cluster_name: args.target.cluster_name,
             namespace_name: args.target.namespace_name,
             shard: ctx.shard,
+            repo_url: desired::repo_url(data.settings.as_deref()),
             ..Default::default()
         };
         let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
+        let unused = desired::unused_resource_types(&desired.inventory);
         let (desired_objects, _) = desired.inventory.len();
         tracing::info!(
             "desired state: {desired_objects} object(s) in {} namespace(s), {} error(s)",
             desired.namespaces,
             desired.inventory.errors().len()
         );
-        qontract_realize::realize(
+        let outcome = qontract_realize::realize_with(
             &ctx,
             qontract_realize::Realize {
                 integration: NAME,
@@ -107,7 +112,16 @@ impl Integration for OpenshiftResources {
                 caller: None,
                 internal: args.target.scope.internal(),
             },
+            desired::realize_options(),
         )
-        .await
+        .await?;
+        // Upstream `openshift_resources.run` calls `check_unused_resource_types` after
+        // `realize_data`, and only when the run had no error (it exits 1 before).
+        if outcome.errors.is_empty() {
+            for warning in &unused {
+                tracing::warn!("{warning}");
+            }
+        }
+        Ok(outcome)
     }
 }
