@@ -115,6 +115,7 @@ impl Integration for OpenshiftLimitRanges {
             },
             qontract_realize::RealizeOptions {
                 take_over: args.take_over(),
+                ..Default::default()
             },
         )
         .await

@@ -91,7 +91,6 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .is_some_and(|l| l.iter().any(|i| i == filter.integration));
     !disabled
         && !ns.delete.unwrap_or(false)
-        && !ns.managed_by_external.unwrap_or(false)
         && filter
             .cluster_name
             .as_ref()
@@ -108,12 +107,9 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
 pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared {
     let mut out = Declared::default();
     for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
-        let routes: Vec<_> = ns
-            .openshift_resources
-            .iter()
-            .flatten()
+        let routes: Vec<_> = qontract_openshift_resources::desired::namespace_resources(ns)
             .filter_map(|r| match &r.namespace_openshift_resource_v12 {
-                Provider::NamespaceOpenshiftResourceRouteV1(route) => Some(route),
+                Provider::NamespaceOpenshiftResourceRouteV12(route) => Some(route),
                 _ => None,
             })
             .collect();

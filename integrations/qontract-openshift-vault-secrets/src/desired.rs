@@ -67,7 +67,6 @@ pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &Filter) -> Declared
             .is_some_and(|l| l.iter().any(|i| i == filter.integration));
         let in_scope = !disabled
             && !ns.delete.unwrap_or(false)
-            && !ns.managed_by_external.unwrap_or(false)
             && filter
                 .cluster_name
                 .as_ref()
@@ -81,8 +80,8 @@ pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &Filter) -> Declared
         }
         let privileged = ns.cluster_admin.unwrap_or(false);
         let mut any = false;
-        for resource in ns.openshift_resources.iter().flatten() {
-            let Provider::NamespaceOpenshiftResourceVaultSecretV1(v) =
+        for resource in qontract_openshift_resources::desired::namespace_resources(ns) {
+            let Provider::NamespaceOpenshiftResourceVaultSecretV12(v) =
                 &resource.namespace_openshift_resource_v12
             else {
                 continue;

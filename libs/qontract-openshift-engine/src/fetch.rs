@@ -72,6 +72,8 @@ struct FetchJob {
 
 enum JobOutcome {
     Objects(Vec<Value>),
+    /// The namespace is not managed in this run (upstream `init_specs_to_fetch` skips it).
+    NamespaceRefused(String),
     UnknownKind,
     ClusterError(String),
     Error(String),
@@ -141,6 +143,7 @@ impl Engine<'_> {
             ))
         });
         let mut current: Vec<(FetchJob, Vec<Value>)> = Vec::new();
+        let mut refused: BTreeSet<(String, String)> = BTreeSet::new();
         for (job, outcome, requests) in results {
             report.requests += requests;
             match outcome {
@@ -155,6 +158,12 @@ impl Engine<'_> {
                 }
                 JobOutcome::ClusterError(message) => {
                     cluster_errors.entry(job.cluster.clone()).or_insert(message);
+                }
+                JobOutcome::NamespaceRefused(message) => {
+                    tracing::error!("{message}");
+                    inventory.register_error(None, message.clone());
+                    report.errors.push(message);
+                    refused.insert((job.cluster.clone(), job.namespace.clone()));
                 }
                 JobOutcome::Error(message) => {
                     tracing::error!("{message}");
@@ -173,8 +182,15 @@ impl Engine<'_> {
             report.errors.push(message.clone());
             report.failed_clusters.insert(cluster.clone());
         }
+        // Upstream `init_specs_to_fetch` skips a namespace that fails validation: nothing of it
+        // is read, applied or deleted.
+        for (cluster, namespace) in &refused {
+            inventory.remove_namespace(cluster, namespace);
+        }
         for (job, objects) in current {
-            if cluster_errors.contains_key(&job.cluster) {
+            if cluster_errors.contains_key(&job.cluster)
+                || refused.contains(&(job.cluster.clone(), job.namespace.clone()))
+            {
                 continue;
             }
             for body in objects {
@@ -191,6 +207,24 @@ impl Engine<'_> {
         body: Value,
         report: &mut FetchReport,
     ) {
+        if self.options.skip_argocd_managed
+            && body
+                .pointer("/metadata/labels/app.kubernetes.io~1part-of")
+                .and_then(Value::as_str)
+                == Some("argocd")
+        {
+            let kind = body.get("kind").and_then(Value::as_str).unwrap_or_default();
+            let name = body
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            tracing::debug!(
+                "Skipping {kind} {name} in current state for cluster '{}' namespace '{}' because it is managed by the ArgoCD Operator (not by an ArgoCD Application CR).",
+                job.cluster,
+                job.namespace
+            );
+            return;
+        }
         if let Some(caller) = &self.options.caller_filter {
             let object_caller = body
                 .pointer("/metadata/annotations")
@@ -263,6 +297,18 @@ impl Engine<'_> {
                 );
             }
         };
+        // Upstream `openshift_base.validate_managed_resource_types` (with
+        // `cluster_scope_resource_validation`): a namespace may manage a cluster-scoped type
+        // only by name; listing it cluster-wide into the namespace is refused.
+        if !resolved.namespaced && job.namespace != CLUSTER_SCOPE_NAMESPACE && job.names.is_none() {
+            return (
+                JobOutcome::NamespaceRefused(format!(
+                    "[{}/{}] Cluster-scoped resource {} must be managed by name only. Please use 'managedResourceNames' field to specify the names of the resources to manage.",
+                    job.cluster, job.namespace, job.resource_type
+                )),
+                0,
+            );
+        }
         let api: Api<DynamicObject> =
             if !resolved.namespaced || job.namespace == CLUSTER_SCOPE_NAMESPACE {
                 Api::all_with(job.client.client.clone(), &resolved.resource)

@@ -6,6 +6,10 @@
 //! Integrations only build their desired [`ResourceInventory`]; everything after that is here,
 //! so every such integration plans, prints, applies and reports errors the same way.
 
+mod namespaces;
+
+pub use namespaces::{RealizeNamespaces, realize_namespaces};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
@@ -235,6 +239,10 @@ pub struct RealizeOptions {
     /// annotations and delete those that are not desired, unless they have
     /// `ownerReferences` (upstream `take_over`).
     pub take_over: bool,
+    /// Leave objects labelled `app.kubernetes.io/part-of: argocd` out of the current state
+    /// (upstream `openshift_resources_base.fetch_current_state`, so the integrations built on
+    /// openshiftResources: openshift-resources, -vault-secrets, -routes, -prometheus-rules).
+    pub skip_argocd_managed: bool,
 }
 
 /// Build the clients, read the current state, plan, print and (wet run) apply.
@@ -281,6 +289,7 @@ pub async fn realize_with(
     options.concurrency = ctx.thread_pool_size;
     options.privileged_namespaces = run.privileged.clone();
     options.caller_filter = run.caller.clone();
+    options.skip_argocd_managed = realize_options.skip_argocd_managed;
     let engine = Engine::new(&clusters, options);
     let fetched = engine.fetch_current_state(&mut run.inventory).await;
     for warning in &fetched.warnings {

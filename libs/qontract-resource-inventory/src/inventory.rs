@@ -159,6 +159,14 @@ impl ResourceInventory {
         self.clusters.retain(|cluster, _| keep(cluster));
     }
 
+    /// Drop one namespace with its desired and current objects (upstream `init_specs_to_fetch`
+    /// skips a namespace that fails validation); errors already registered stay.
+    pub fn remove_namespace(&mut self, cluster: &str, namespace: &str) {
+        if let Some(namespaces) = self.clusters.get_mut(cluster) {
+            namespaces.remove(namespace);
+        }
+    }
+
     /// An empty inventory.
     pub fn new() -> Self {
         Self::default()

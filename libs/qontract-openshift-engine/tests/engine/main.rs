@@ -7,5 +7,6 @@ mod faults;
 mod fetch;
 mod metrics;
 mod reconcile;
+mod scope;
 mod support;
 mod takeover;
