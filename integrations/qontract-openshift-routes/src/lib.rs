@@ -23,8 +23,9 @@ use qontract_runtime::{Integration, RunContext, RunOutcome};
 /// CLI name, also the `qontract.integration` annotation of the Routes.
 pub const NAME: &str = "openshift-routes";
 
-/// Version recorded in `qontract.integration_version` (only the major is compared).
-pub const VERSION: &str = "0.1.0";
+/// Version recorded in `qontract.integration_version` (only the major is compared): upstream
+/// `openshift_routes.QONTRACT_INTEGRATION_VERSION`, so Routes the Python tool applied are ours.
+pub const VERSION: &str = "1.9.3";
 
 /// The managed type.
 pub const MANAGED_TYPE: &str = "Route.route.openshift.io";
@@ -81,5 +82,59 @@ impl Integration for OpenshiftRoutes {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+    use qontract_openshift_resource::OpenshiftResource;
+    use qontract_resource_inventory::{Action, PlanOptions, ResourceInventory, compute_plan};
+    use serde_json::json;
+
+    #[test]
+    fn a_route_the_python_tool_applied_is_owned_and_deletable() {
+        // Annotations as the Python tool writes them (0.10.1 venv:
+        // `OpenshiftResource(body, "openshift-routes",
+        //  openshift_routes.QONTRACT_INTEGRATION_VERSION).annotate()`).
+        let applied = json!({
+            "apiVersion": "route.openshift.io/v1",
+            "kind": "Route",
+            "metadata": {
+                "name": "shop",
+                "namespace": "shop-production",
+                "annotations": {
+                    "qontract.integration": "openshift-routes",
+                    "qontract.integration_version": "1.9.3",
+                    "qontract.sha256sum":
+                        "146a51490ad7547c6ef7df9087af51e606fdda085273cff49221c490a42e5884",
+                    "qontract.update": "2026-12-06T20:01:13",
+                },
+            },
+            "spec": {"host": "shop.apps.sandbox.example",
+                     "to": {"kind": "Service", "name": "shop"}},
+        });
+        let current =
+            OpenshiftResource::from_cluster(applied, NAME, VERSION, "current").expect("valid");
+        assert!(current.has_qontract_annotations());
+        let mut inventory = ResourceInventory::new();
+        inventory.initialize_resource_type("sandbox", "shop-production", MANAGED_TYPE, None);
+        inventory
+            .add_current("sandbox", "shop-production", MANAGED_TYPE, current)
+            .expect("initialized");
+        // No longer declared: ours to delete (with 0.1.0 it was another major: left alone).
+        let plan = compute_plan(
+            &mut inventory,
+            &PlanOptions {
+                dry_run: true,
+                ..PlanOptions::default()
+            },
+        );
+        let actions: Vec<(Action, &str)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.action, a.name.as_str()))
+            .collect();
+        assert_eq!(actions, [(Action::Delete, "shop")]);
     }
 }
