@@ -47,6 +47,7 @@ fn namespace(cluster: &str, name: &str, resources: serde_json::Value) -> Namespa
         "managedResourceTypes": null,
         "managedResourceTypeOverrides": null,
         "managedResourceNames": null,
+        "sharedResources": null,
         "openshiftResources": resources,
         "environment": {"name": "production", "parameters": null},
         "app": {"name": "shop"},
