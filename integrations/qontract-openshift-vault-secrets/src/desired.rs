@@ -15,8 +15,12 @@ use qontract_resource_inventory::ResourceInventory;
 use qontract_secrets::{SecretData, SecretReader};
 use serde_json::{Map, Value, json};
 
-/// Keys whose values are already base64 (the suffix is dropped).
+/// Keys whose values are already base64 (the suffix is dropped; matched case-insensitively).
 pub const BASE64_SUFFIX: &str = "_qb64";
+
+/// Keys of a Vault secret that never land in the Secret (upstream
+/// `VAULT_SECRETS_EXCLUDED_KEYS`: the timestamp external-resources writes next to the data).
+pub const EXCLUDED_KEYS: &[&str] = &[qontract_openshift_resource::annotations::SECRET_UPDATED_AT];
 
 /// One declared `vault-secret` resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +197,16 @@ pub async fn desired_state(
     }
 }
 
+/// `key` without a `_qb64` suffix in any case (upstream
+/// `k.lower().endswith(QONTRACT_BASE64_SUFFIX)`), or `None` when it has none.
+fn strip_base64_suffix(key: &str) -> Option<&str> {
+    let cut = key.len().checked_sub(BASE64_SUFFIX.len())?;
+    let suffix = key.get(cut..)?;
+    suffix
+        .eq_ignore_ascii_case(BASE64_SUFFIX)
+        .then(|| &key[..cut])
+}
+
 fn json_object(text: Option<&str>, what: &str) -> Result<Option<Value>, String> {
     match text {
         None => Ok(None),
@@ -205,7 +219,10 @@ fn json_object(text: Option<&str>, what: &str) -> Result<Option<Value>, String> 
     }
 }
 
-/// The Secret for one declaration, exactly as upstream builds it.
+/// The Secret for one declaration, exactly as upstream `fetch_provider_vault_secret` builds
+/// it: the excluded keys are dropped first; `labels` only when not empty; every other key is
+/// kept, an empty value too (as `""`); a key ending in `_qb64` in any case loses the suffix
+/// and its value (already base64) loses its newlines; other values are base64-encoded.
 pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, String> {
     let mut metadata = Map::new();
     metadata.insert("name".into(), Value::String(d.name.clone()));
@@ -215,7 +232,10 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Strin
     if let Some(annotations) = json_object(d.annotations.as_deref(), "annotations")? {
         metadata.insert("annotations".into(), annotations);
     }
-    if let Some(labels) = json_object(d.labels.as_deref(), "labels")? {
+    // `if labels:` upstream: an empty mapping is no labels.
+    if let Some(labels) = json_object(d.labels.as_deref(), "labels")?
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()))
+    {
         metadata.insert("labels".into(), labels);
     }
     let mut body = json!({
@@ -224,12 +244,14 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Strin
         "type": d.secret_type.clone().unwrap_or_else(|| "Opaque".to_owned()),
         "metadata": Value::Object(metadata),
     });
-    let mut encoded = Map::new();
-    for (key, value) in &data.fields {
-        let value = value.expose();
-        if value.is_empty() {
-            continue;
-        }
+    let fields: Vec<(&String, &str)> = data
+        .fields
+        .iter()
+        .filter(|(key, _)| !EXCLUDED_KEYS.contains(&key.as_str()))
+        .map(|(key, value)| (key, value.expose()))
+        .collect();
+    // Upstream `assert_valid_secret_keys` checks every key before any value is used.
+    for (key, _) in &fields {
         if !key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
@@ -238,8 +260,11 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Strin
                 "invalid key {key:?} (allowed: letters, digits, '-', '.', '_')"
             ));
         }
-        let (key, value) = match key.strip_suffix(BASE64_SUFFIX) {
-            Some(stripped) => (stripped.to_owned(), value.to_owned()),
+    }
+    let mut encoded = Map::new();
+    for (key, value) in fields {
+        let (key, value) = match strip_base64_suffix(key) {
+            Some(stripped) => (stripped.to_owned(), value.replace('\n', "")),
             None => (
                 key.clone(),
                 base64::engine::general_purpose::STANDARD.encode(value),
@@ -247,7 +272,8 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Strin
         };
         encoded.insert(key, Value::String(value));
     }
-    if !data.fields.is_empty() {
+    // `body.setdefault("data", {})` upstream: no `data` key without any field.
+    if !encoded.is_empty() {
         body["data"] = Value::Object(encoded);
     }
     Ok(body)
@@ -284,7 +310,63 @@ mod tests {
     }
 
     #[test]
-    fn values_are_base64_except_qb64_keys_and_empty_values_are_skipped() {
+    fn the_secret_is_what_upstream_builds_for_empty_values_and_qb64_keys() {
+        // Expected body and sha256sum computed with upstream's own code in the 0.10.1 venv
+        // (`fetch_provider_vault_secret` is the same in current upstream but for its
+        // `secret_reader` parameter), with `SecretReader` replaced by a stub returning the data
+        // below:
+        //   orb.fetch_provider_vault_secret("app-sre/shop/db", 3, "db", {}, {}, "Opaque",
+        //       integration="openshift-vault-secrets",
+        //       integration_version=openshift_vault_secrets.QONTRACT_INTEGRATION_VERSION,
+        //       settings=...)  -> .body, .sha256sum()
+        // (labels `{}` and annotations `{}` are what upstream passes for undeclared ones).
+        let mut d = declared();
+        d.path = "app-sre/shop/db".into();
+        d.version = 3;
+        d.labels = Some("{}".into());
+        let body = secret_body(
+            &d,
+            &data(&[
+                ("password", "s3cret"),
+                ("empty", ""),
+                ("cert_QB64", "QUJD\nREVG\n"),
+                ("ca_qb64", ""),
+                ("external-resources/updated_at", "2026-12-06T10:00:00Z"),
+            ]),
+        )
+        .unwrap();
+        // Upstream's body has `annotations: {}`, which we leave out (same canonical form).
+        assert_eq!(
+            body,
+            json!({"apiVersion": "v1",
+                   "data": {"ca": "", "cert": "QUJDREVG", "empty": "", "password": "czNjcmV0"},
+                   "kind": "Secret", "metadata": {"name": "db"}, "type": "Opaque"})
+        );
+        let or =
+            OpenshiftResource::new(body, crate::NAME, crate::VERSION, "test", None).expect("valid");
+        assert_eq!(
+            or.sha256sum(),
+            "bdfb7f4d0a81aa2d072c78804ccf53700bf8a7d448b188991e3c701896b2bba3"
+        );
+        assert_eq!(crate::VERSION, "1.9.3");
+    }
+
+    #[test]
+    fn only_the_updated_at_key_is_excluded_and_no_data_without_fields() {
+        let body = secret_body(
+            &declared(),
+            &data(&[("external-resources/updated_at", "2026-12-06T10:00:00Z")]),
+        )
+        .unwrap();
+        assert!(body.get("data").is_none());
+        // Other keys with a '/' are still invalid (upstream `assert_valid_secret_keys`).
+        let err =
+            secret_body(&declared(), &data(&[("external-resources/other", "x")])).unwrap_err();
+        assert!(err.contains("external-resources/other"), "{err}");
+    }
+
+    #[test]
+    fn values_are_base64_except_qb64_keys_and_empty_values_are_kept() {
         let body = secret_body(
             &declared(),
             &data(&[("password", "s3cret"), ("cert_qb64", "QUJD"), ("empty", "")]),
@@ -292,7 +374,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             body["data"],
-            json!({"password": "czNjcmV0", "cert": "QUJD"})
+            json!({"password": "czNjcmV0", "cert": "QUJD", "empty": ""})
         );
         assert_eq!(body["type"], "Opaque");
         assert_eq!(body["metadata"]["labels"], json!({"app": "shop"}));

@@ -1,10 +1,12 @@
 //! `openshift-vault-secrets`: one Secret per `vault-secret` openshiftResource of the managed
 //! namespaces, with the data read from Vault (or the config-file secret store) at the declared
-//! version. As upstream: the name defaults to the last segment of the Vault path; `labels`,
-//! `annotations` and `type` (default `Opaque`) are copied; values are base64-encoded, except
-//! keys ending in `_qb64`, whose values are already base64 (the suffix is dropped); empty values
-//! are skipped; keys must match `^[-._a-zA-Z0-9]+$`. Only `Secret` is managed in those
-//! namespaces, and Secret values never appear in the plan or the logs.
+//! version. As upstream (`openshift_resources_base.fetch_provider_vault_secret`): the name
+//! defaults to the last segment of the Vault path; `labels` (when not empty), `annotations` and
+//! `type` (default `Opaque`) are copied; the `external-resources/updated_at` key is dropped;
+//! values are base64-encoded, except keys ending in `_qb64` (any case), whose values are
+//! already base64 (the suffix and the newlines are dropped); empty values are kept; keys must
+//! match `^[-._a-zA-Z0-9]+$`. Only `Secret` is managed in those namespaces, and Secret values
+//! never appear in the plan or the logs.
 
 pub mod desired;
 
@@ -15,8 +17,9 @@ use qontract_runtime::{Integration, RunContext, RunOutcome};
 /// CLI name, also the `qontract.integration` annotation of the Secrets.
 pub const NAME: &str = "openshift-vault-secrets";
 
-/// Version recorded in `qontract.integration_version` (only the major is compared).
-pub const VERSION: &str = "1.9.2";
+/// Version recorded in `qontract.integration_version` (only the major is compared): upstream
+/// `openshift_vault_secrets.QONTRACT_INTEGRATION_VERSION`.
+pub const VERSION: &str = "1.9.3";
 
 /// The integration.
 #[derive(Debug, Clone, Copy, Default)]
