@@ -25,7 +25,8 @@ pub use inventory::{
 };
 pub use metrics::{INVENTORY_GAUGE_NAME, InventoryGaugeSample};
 pub use namespaces::{
-    DesiredNamespace, NAMESPACE_TYPE, ObservedNamespace, RESERVED_NAMESPACE_PREFIX, plan_namespaces,
+    DesiredNamespace, NAMESPACE_TYPE, ObservedNamespace, RESERVED_NAMESPACE_PREFIX,
+    namespace_gauge_samples, plan_namespaces,
 };
 pub use plan::{
     Action, Phase, Plan, PlanOptions, PlanSummary, PlannedAction, Planner, Reason, compute_plan,

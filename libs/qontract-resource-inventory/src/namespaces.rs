@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::inventory::{CLUSTER_SCOPE_NAMESPACE, RegisteredError};
+use crate::metrics::InventoryGaugeSample;
 use crate::plan::{Action, Phase, Plan, PlanOptions, PlannedAction, Planner, Reason};
 
 /// The resource type of namespace actions.
@@ -101,7 +102,9 @@ pub fn plan_namespaces(
             action,
             phase,
             cluster: namespace.cluster.clone(),
-            namespace: CLUSTER_SCOPE_NAMESPACE.to_owned(),
+            // The namespace is both the object's name and where it lives: plans filter and
+            // shard by namespace like every other integration's.
+            namespace: namespace.name.clone(),
             resource_type: NAMESPACE_TYPE.to_owned(),
             name: namespace.name.clone(),
             privileged: namespace.privileged,
@@ -110,6 +113,30 @@ pub fn plan_namespaces(
         });
     }
     planner.finish()
+}
+
+/// The inventory gauge samples of openshift-namespaces (upstream
+/// `publish_cluster_desired_metrics_from_state`): per cluster, the number of declared
+/// namespaces as `namespace="cluster", kind="Namespace", state="desired"`.
+pub fn namespace_gauge_samples(
+    desired: &[DesiredNamespace],
+    integration: &str,
+) -> Vec<InventoryGaugeSample> {
+    let mut per_cluster: BTreeMap<&str, usize> = BTreeMap::new();
+    for namespace in desired {
+        *per_cluster.entry(namespace.cluster.as_str()).or_default() += 1;
+    }
+    per_cluster
+        .into_iter()
+        .map(|(cluster, value)| InventoryGaugeSample {
+            integration: integration.replace('_', "-"),
+            cluster: cluster.to_owned(),
+            namespace: CLUSTER_SCOPE_NAMESPACE.to_owned(),
+            kind: NAMESPACE_TYPE.to_owned(),
+            state: "desired",
+            value,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -172,6 +199,23 @@ mod tests {
             render_table(&plan, TableOptions::default())
         );
         insta::assert_json_snapshot!("namespaces_plan_json", render_json(&plan, None));
+    }
+
+    #[test]
+    fn gauge_counts_declared_namespaces_per_cluster() {
+        let (d, _) = sample();
+        let samples = namespace_gauge_samples(&d, "openshift-namespaces");
+        let got: Vec<(&str, &str, &str, usize)> = samples
+            .iter()
+            .map(|s| (s.cluster.as_str(), s.namespace.as_str(), s.state, s.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("c1", "cluster", "desired", 4),
+                ("c2", "cluster", "desired", 1)
+            ]
+        );
     }
 
     #[test]
