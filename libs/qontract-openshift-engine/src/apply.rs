@@ -113,7 +113,7 @@ impl ApplyReport {
         !self.errors.is_empty()
     }
 
-    fn record(&mut self, outcome: ActionOutcome) {
+    pub(crate) fn record(&mut self, outcome: ActionOutcome) {
         let summary = self.clusters.entry(outcome.cluster.clone()).or_default();
         match outcome.outcome {
             OutcomeKind::Applied => summary.applied += 1,

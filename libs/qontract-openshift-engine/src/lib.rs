@@ -15,6 +15,9 @@
 //!   Job; orphan-delete + create of StatefulSets), takeover of objects applied client-side by
 //!   the Python tool ([`takeover`]), pod recycling, bounded retries of 429 and 5xx answers.
 //!   A dry run makes no write request at all.
+//! * [`Engine::read_namespaces`] / [`Engine::apply_namespace_plan`]: openshift-namespaces'
+//!   reads and changes, through `Project` / `ProjectRequest` on OpenShift clusters and plain
+//!   Namespaces elsewhere.
 //! * [`explain()`]: the canonical JSON and `qontract.sha256sum` of a manifest and, given the
 //!   cluster object, why the plan would apply or skip it.
 //! * [`EngineMetrics`]: the `qontract_reconcile_openshift_resource_inventory` gauge and
@@ -32,6 +35,7 @@ mod explain;
 mod fetch;
 mod kinds;
 mod metrics;
+mod namespaces;
 mod recycle;
 mod retry;
 pub mod takeover;
@@ -46,6 +50,7 @@ pub use explain::{Decision, ExplainError, Explanation, explain};
 pub use fetch::{FetchReport, ObjectKey};
 pub use kinds::{ResolvedType, ResourceTypeResolution, resolve_resource_type};
 pub use metrics::{ACTIONS_COUNTER_NAME, EngineMetrics};
+pub use namespaces::NamespaceReadReport;
 pub use retry::RetryPolicy;
 
 /// Field-manager prefix of every write; the full manager is `qontract-reconcile/<integration>`.

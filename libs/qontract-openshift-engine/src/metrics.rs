@@ -5,7 +5,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use qontract_resource_inventory::{INVENTORY_GAUGE_NAME, ResourceInventory};
+use qontract_resource_inventory::{INVENTORY_GAUGE_NAME, InventoryGaugeSample, ResourceInventory};
 
 use crate::apply::{ApplyReport, OutcomeKind};
 
@@ -59,8 +59,15 @@ impl EngineMetrics {
     /// Sets the inventory gauge from `inventory` (upstream `publish_metrics`); samples of a
     /// previous publication are dropped first.
     pub fn publish_inventory(&self, inventory: &ResourceInventory, integration: &str) {
+        self.publish_samples(inventory.inventory_gauge_samples(integration));
+    }
+
+    /// Sets the inventory gauge to `samples` (e.g. openshift-namespaces' desired namespaces per
+    /// cluster, upstream `publish_cluster_desired_metrics_from_state`); samples of a previous
+    /// publication are dropped first.
+    pub fn publish_samples(&self, samples: impl IntoIterator<Item = InventoryGaugeSample>) {
         self.inventory.clear();
-        for sample in inventory.inventory_gauge_samples(integration) {
+        for sample in samples {
             let labels = InventoryLabels {
                 integration: sample.integration,
                 cluster: sample.cluster,
