@@ -1,10 +1,11 @@
-//! Desired state of `openshift-namespaces`: which namespace should exist (or be absent) where.
+//! Desired state of `openshift-namespaces`: which namespace should exist (or be absent) where
+//! (upstream `openshift_namespaces.get_namespaces` and `build_desired_state`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use qontract_cluster_client::ClusterSpec;
-use qontract_gql_bindings::namespaces_minimal::{ClusterV1, NamespaceV1, VaultSecret};
-use serde::Serialize;
+use qontract_gql_bindings::namespaces_minimal::NamespaceV1;
+use qontract_resource_inventory::DesiredNamespace;
 
 /// What narrows a run.
 #[derive(Debug, Clone, Default)]
@@ -21,150 +22,101 @@ pub struct Filter {
     pub shard: qontract_sharding::ShardConfig,
 }
 
-/// One namespace and whether it must exist.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct DesiredNamespace {
-    /// Cluster name.
-    pub cluster: String,
-    /// Namespace name.
-    pub namespace: String,
-    /// `true`: must be absent.
-    pub delete: bool,
-    /// Use the cluster-admin client (`clusterAdmin: true` on a declaration).
-    pub privileged: bool,
-    /// Datafile(s) declaring it.
-    pub paths: Vec<String>,
-}
-
-/// The desired state: namespaces to act on, and declarations that contradict each other.
-#[derive(Debug, Clone, Default, Serialize)]
+/// The desired state: the namespaces to act on and the duplicate declarations.
+#[derive(Debug, Clone, Default)]
 pub struct DesiredState {
     /// Namespaces, sorted by cluster then name.
     pub namespaces: Vec<DesiredNamespace>,
-    /// Contradicting declarations (never acted upon).
+    /// Duplicate declarations (never acted upon; each is a run error).
     pub errors: Vec<String>,
     /// Connection data of every cluster involved.
-    #[serde(skip)]
     pub clusters: BTreeMap<String, ClusterSpec>,
 }
 
 impl DesiredState {
-    /// The clusters involved.
-    pub fn cluster_names(&self) -> BTreeSet<&str> {
-        self.namespaces.iter().map(|n| n.cluster.as_str()).collect()
+    /// The early-exit desired state: `{"state": {<cluster>: [namespaces]}, "errors": [...]}`,
+    /// one shard per cluster so that `--check-only-affected-shards` dry-runs only the clusters
+    /// that changed.
+    pub fn early_exit_state(&self) -> serde_json::Value {
+        let mut state = serde_json::Map::new();
+        for namespace in &self.namespaces {
+            let entry = state
+                .entry(namespace.cluster.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(list) = entry {
+                list.push(serde_json::json!({
+                    "namespace": namespace.name,
+                    "delete": namespace.delete,
+                    "privileged": namespace.privileged,
+                }));
+            }
+        }
+        serde_json::json!({ "state": state, "errors": self.errors })
     }
 }
 
-fn vault_secret(s: &VaultSecret) -> qontract_secrets::VaultSecret {
-    qontract_secrets::VaultSecret {
-        path: s.path.clone(),
-        field: s.field.clone(),
-        version: s.version.and_then(|v| u64::try_from(v).ok()),
-        format: s.format.clone(),
-    }
-}
-
-/// The connection data of a namespace's cluster.
-pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    ClusterSpec {
-        name: cluster.name.clone(),
-        server_url: cluster.server_url.clone(),
-        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
-        automation_token: cluster.automation_token.as_ref().map(vault_secret),
-        cluster_admin_automation_token: cluster
-            .cluster_admin_automation_token
-            .as_ref()
-            .map(vault_secret),
-        internal: cluster.internal,
-        disabled_integrations: cluster
-            .disable
-            .as_ref()
-            .and_then(|d| d.integrations.clone())
-            .unwrap_or_default(),
-    }
-}
-
-/// Compute the desired state from the namespaces of app-interface.
+/// Compute the desired state from the namespaces of app-interface, as upstream
+/// `get_namespaces`: the namespaces of this shard are grouped by `"<cluster>/<namespace>"`; a
+/// key declared more than once is an error ("Found multiple definitions for the namespace
+/// ...") and is not acted upon; namespaces with `managedByExternal: true` are skipped; then
+/// `--cluster-name` / `--namespace-name` narrow the run. On top of upstream (where the cluster
+/// client is simply missing), clusters that disable this integration and clusters outside
+/// `--internal` / `--external` are dropped here.
 pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredState {
-    /// (delete, clusterAdmin, datafile path) of one declaration.
-    type Declaration = (bool, bool, String);
-    let mut by_key: BTreeMap<(String, String), Vec<Declaration>> = BTreeMap::new();
-    let mut clusters = BTreeMap::new();
+    let mut by_key: BTreeMap<(String, String), Vec<&NamespaceV1>> = BTreeMap::new();
     for ns in namespaces {
-        let cluster = &ns.cluster;
-        let disabled = cluster
+        if filter
+            .shard
+            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+        {
+            by_key
+                .entry((ns.cluster.name.clone(), ns.name.clone()))
+                .or_default()
+                .push(ns);
+        }
+    }
+    let mut state = DesiredState::default();
+    for ((cluster, name), declarations) in by_key {
+        let [ns] = declarations.as_slice() else {
+            let mut paths: Vec<&str> = declarations.iter().map(|d| d.path.as_str()).collect();
+            paths.sort_unstable();
+            let message = format!(
+                "Found multiple definitions for the namespace {cluster}/{name} ({}); it is left untouched",
+                paths.join(", ")
+            );
+            tracing::error!("{message}");
+            state.errors.push(message);
+            continue;
+        };
+        if ns.managed_by_external.unwrap_or(false) {
+            continue;
+        }
+        if filter.cluster_name.as_ref().is_some_and(|c| c != &cluster)
+            || filter.namespace_name.as_ref().is_some_and(|n| n != &name)
+        {
+            continue;
+        }
+        let disabled = ns
+            .cluster
             .disable
             .as_ref()
             .and_then(|d| d.integrations.as_ref())
             .is_some_and(|list| list.iter().any(|i| i == filter.integration));
-        if disabled {
-            continue;
-        }
-        if ns.managed_by_external.unwrap_or(false) {
-            continue;
-        }
-        if filter
-            .cluster_name
-            .as_ref()
-            .is_some_and(|c| c != &cluster.name)
-        {
-            continue;
-        }
-        if filter
-            .namespace_name
-            .as_ref()
-            .is_some_and(|n| n != &ns.name)
-        {
-            continue;
-        }
-        if filter
+        let out_of_scope = filter
             .internal
-            .is_some_and(|internal| cluster.internal.unwrap_or(false) != internal)
-        {
+            .is_some_and(|internal| ns.cluster.internal.unwrap_or(false) != internal);
+        if disabled || out_of_scope {
             continue;
         }
-        if !filter
-            .shard
-            .is_in_shard(&format!("{}/{}", cluster.name, ns.name))
-        {
-            continue;
-        }
-        clusters
-            .entry(cluster.name.clone())
-            .or_insert_with(|| cluster_spec(cluster));
-        by_key
-            .entry((cluster.name.clone(), ns.name.clone()))
-            .or_default()
-            .push((
-                ns.delete.unwrap_or(false),
-                ns.cluster_admin.unwrap_or(false),
-                ns.path.clone(),
-            ));
-    }
-    let mut state = DesiredState {
-        clusters,
-        ..DesiredState::default()
-    };
-    for ((cluster, namespace), decls) in by_key {
-        let deletes: BTreeSet<bool> = decls.iter().map(|(d, _, _)| *d).collect();
-        let privileged = decls.iter().any(|(_, admin, _)| *admin);
-        let mut paths: Vec<String> = decls.into_iter().map(|(_, _, p)| p).collect();
-        paths.sort();
-        if deletes.len() > 1 {
-            state.errors.push(format!(
-                "cluster {cluster}: namespace {namespace} is declared both with and without \
-                 delete: true ({}); it is left untouched",
-                paths.join(", ")
-            ));
-            continue;
-        }
-        let delete = deletes.into_iter().next().unwrap_or(false);
+        state
+            .clusters
+            .entry(cluster.clone())
+            .or_insert_with(|| qontract_realize::cluster_spec!(&ns.cluster));
         state.namespaces.push(DesiredNamespace {
             cluster,
-            namespace,
-            delete,
-            privileged,
-            paths,
+            name,
+            delete: ns.delete.unwrap_or(false),
+            privileged: ns.cluster_admin.unwrap_or(false),
         });
     }
     state
@@ -206,48 +158,72 @@ mod tests {
         }
     }
 
+    fn keys(state: &DesiredState) -> Vec<(&str, &str, bool)> {
+        state
+            .namespaces
+            .iter()
+            .map(|n| (n.cluster.as_str(), n.name.as_str(), n.delete))
+            .collect()
+    }
+
     #[test]
-    fn disabled_clusters_are_skipped_and_duplicates_merge() {
+    fn disabled_clusters_and_external_namespaces_are_skipped() {
+        let mut external = ns("c1", "ext", None, "/ext.yml");
+        external.managed_by_external = Some(true);
         let state = desired_state(
             &[
                 ns("c1", "a", None, "/a.yml"),
-                ns("c1", "a", Some(false), "/a2.yml"),
                 ns("disabled", "b", None, "/b.yml"),
                 ns("c2", "old", Some(true), "/old.yml"),
+                external,
             ],
             &filter(),
         );
         assert!(state.errors.is_empty());
-        let got: Vec<(&str, &str, bool)> = state
-            .namespaces
-            .iter()
-            .map(|n| (n.cluster.as_str(), n.namespace.as_str(), n.delete))
-            .collect();
-        assert_eq!(got, [("c1", "a", false), ("c2", "old", true)]);
-        assert_eq!(state.namespaces[0].paths, ["/a.yml", "/a2.yml"]);
+        assert_eq!(keys(&state), [("c1", "a", false), ("c2", "old", true)]);
     }
 
+    /// Upstream `get_namespaces`: any key declared twice is an error, whatever the flags.
     #[test]
-    fn contradicting_declarations_are_errors_not_actions() {
+    fn every_duplicate_declaration_is_an_error_and_not_acted_upon() {
+        for second in [None, Some(false), Some(true)] {
+            let state = desired_state(
+                &[
+                    ns("c1", "a", None, "/a.yml"),
+                    ns("c1", "a", second, "/a2.yml"),
+                    ns("c1", "b", None, "/b.yml"),
+                ],
+                &filter(),
+            );
+            assert_eq!(keys(&state), [("c1", "b", false)], "{second:?}");
+            assert_eq!(state.errors.len(), 1);
+            assert!(
+                state.errors[0].starts_with(
+                    "Found multiple definitions for the namespace c1/a (/a.yml, /a2.yml)"
+                ),
+                "{}",
+                state.errors[0]
+            );
+        }
+    }
+
+    /// As upstream, duplicates are found before `--cluster-name` narrows the run.
+    #[test]
+    fn duplicates_are_found_before_the_cluster_filter() {
+        let f = Filter {
+            cluster_name: Some("c2".into()),
+            ..filter()
+        };
         let state = desired_state(
             &[
                 ns("c1", "a", None, "/a.yml"),
-                ns("c1", "a", Some(true), "/a-del.yml"),
+                ns("c1", "a", None, "/a2.yml"),
+                ns("c2", "b", None, "/b.yml"),
             ],
-            &filter(),
+            &f,
         );
-        assert!(state.namespaces.is_empty());
+        assert_eq!(keys(&state), [("c2", "b", false)]);
         assert_eq!(state.errors.len(), 1);
-        assert!(
-            state.errors[0].contains("cluster c1: namespace a"),
-            "{}",
-            state.errors[0]
-        );
-        assert!(
-            state.errors[0].contains("/a-del.yml"),
-            "{}",
-            state.errors[0]
-        );
     }
 
     #[test]
@@ -257,22 +233,18 @@ mod tests {
             ns("c2", "a", None, "/a.yml"),
             ns("internal", "b", None, "/b.yml"),
         ];
+        let clusters =
+            |f: &Filter| -> Vec<String> { desired_state(&all, f).clusters.into_keys().collect() };
         let f = Filter {
             cluster_name: Some("c2".into()),
             ..filter()
         };
-        assert_eq!(
-            desired_state(&all, &f).cluster_names(),
-            BTreeSet::from(["c2"])
-        );
+        assert_eq!(clusters(&f), ["c2"]);
         let f = Filter {
             internal: Some(true),
             ..filter()
         };
-        assert_eq!(
-            desired_state(&all, &f).cluster_names(),
-            BTreeSet::from(["internal"])
-        );
+        assert_eq!(clusters(&f), ["internal"]);
         let f = Filter {
             namespace_name: Some("b".into()),
             ..filter()

@@ -6,6 +6,10 @@
 //! Integrations only build their desired [`ResourceInventory`]; everything after that is here,
 //! so every such integration plans, prints, applies and reports errors the same way.
 
+mod namespaces;
+
+pub use namespaces::{RealizeNamespaces, realize_namespaces};
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};

@@ -1,5 +1,6 @@
 //! openshift-namespaces end to end: GraphQL desired state -> two loopback Kubernetes API
-//! servers -> plan -> dry-run (zero writes) or apply; then the cluster state is checked.
+//! servers (c1 serves OpenShift's project.openshift.io, c2 is a plain Kubernetes API) -> plan
+//! -> dry-run (zero writes) or apply; then the cluster state is checked.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -38,6 +39,7 @@ fn cluster(name: &str, url: &str, disabled: bool) -> Value {
     })
 }
 
+/// A namespace file as `namespaces_minimal` returns it (shaped like the upstream schema).
 fn ns(name: &str, cluster: &Value, delete: Option<bool>, path: &str) -> Value {
     json!({
         "name": name, "path": path, "delete": delete, "labels": null,
@@ -49,6 +51,7 @@ async fn env(namespaces: impl Fn(&str, &str) -> Vec<Value> + Send + Sync + 'stat
     let c1 = KubeTestServer::builder()
         .https(false)
         .token("token-c1")
+        .openshift_projects(true)
         .seed(namespace("legacy"))
         .seed(namespace("present"))
         .start()
@@ -150,6 +153,22 @@ fn has_ns(server: &KubeTestServer, name: &str) -> bool {
     server.get_object("v1", "Namespace", None, name).is_some()
 }
 
+/// Runs the integration's own binary, `openshift-namespaces [args]` (stdout is the plan,
+/// stderr the log).
+async fn run_binary(env: &Env, extra: &[&str]) -> std::process::Output {
+    let mut args: Vec<String> = vec!["--config".into(), env.config.clone()];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_qontract-openshift-namespaces"))
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn dry_run_plans_and_writes_nothing() {
     let env = env(standard).await;
@@ -182,6 +201,40 @@ async fn wet_run_converges_and_a_second_run_plans_nothing() {
     assert!(has_ns(&env.c1, "present"));
     assert!(!has_ns(&env.c1, "legacy"), "declared delete: true");
     assert!(has_ns(&env.c2, "app-prod"));
+    // c1 is OpenShift: created through a ProjectRequest (the project template applied: the
+    // requester annotation and the admin RoleBinding), deleted as a Project.
+    assert!(
+        writes(&env.c1).contains(&"POST /apis/project.openshift.io/v1/projectrequests".to_owned()),
+        "{:?}",
+        writes(&env.c1)
+    );
+    assert!(
+        writes(&env.c1)
+            .contains(&"DELETE /apis/project.openshift.io/v1/projects/legacy".to_owned()),
+        "{:?}",
+        writes(&env.c1)
+    );
+    let created = env
+        .c1
+        .get_object("v1", "Namespace", None, "app-stage")
+        .unwrap();
+    assert_eq!(
+        created["metadata"]["annotations"]["openshift.io/requester"],
+        "admin"
+    );
+    assert!(
+        env.c1
+            .get_object(
+                "rbac.authorization.k8s.io/v1",
+                "RoleBinding",
+                Some("app-stage"),
+                "admin"
+            )
+            .is_some(),
+        "the project template's admin RoleBinding"
+    );
+    // c2 is plain Kubernetes: a Namespace.
+    assert_eq!(writes(&env.c2), ["POST /api/v1/namespaces"]);
     let before = (writes(&env.c1).len(), writes(&env.c2).len());
     let status = run(&env, &["--detailed-exitcode", "openshift-namespaces"]).await;
     assert_eq!(status, ExitStatus::Success, "second run has nothing to do");
@@ -224,23 +277,102 @@ async fn wrong_token_is_a_per_cluster_error() {
     assert!(has_ns(&env.c1, "legacy"));
 }
 
+/// Upstream `get_namespaces`: a namespace declared twice (with the same or contradicting
+/// `delete` flags) is an error; it is not acted upon, the run exits 1 and deletes nothing.
 #[tokio::test]
-async fn contradicting_declarations_are_not_acted_upon() {
-    let env = env(|u1, _| {
+async fn duplicate_declarations_are_an_error_that_disables_deletes() {
+    for flags in [(Some(true), Some(false)), (None, Some(false))] {
+        let env = env(move |u1, _| {
+            let c1 = cluster("c1", u1, false);
+            vec![
+                ns("dup", &c1, flags.0, "/a.yml"),
+                ns("dup", &c1, flags.1, "/b.yml"),
+                ns("legacy", &c1, Some(true), "/legacy.yml"),
+                ns("app-stage", &c1, None, "/c.yml"),
+            ]
+        })
+        .await;
+        assert_eq!(
+            run(&env, &["openshift-namespaces"]).await,
+            ExitStatus::Error,
+            "{flags:?}"
+        );
+        assert!(!has_ns(&env.c1, "dup"), "not acted upon");
+        assert!(has_ns(&env.c1, "legacy"), "deletes are disabled");
+        assert!(has_ns(&env.c1, "app-stage"), "the rest is reconciled");
+        assert!(writes(&env.c1).iter().all(|w| !w.starts_with("DELETE")));
+    }
+}
+
+/// A namespace to create whose name starts with `openshift-` is refused (upstream 0.10.1
+/// `manage_namespaces`, and OpenShift refuses such project requests): an error for it, exit 1,
+/// no delete anywhere.
+#[tokio::test]
+async fn reserved_names_are_refused_and_disable_deletes() {
+    let env = env(|u1, u2| {
         let c1 = cluster("c1", u1, false);
+        let c2 = cluster("c2", u2, false);
         vec![
-            ns("legacy", &c1, Some(true), "/a.yml"),
-            ns("legacy", &c1, Some(false), "/b.yml"),
+            ns("openshift-logging", &c1, None, "/logging.yml"),
+            ns("openshift-extra", &c2, None, "/extra.yml"),
+            ns("legacy", &c1, Some(true), "/legacy.yml"),
             ns("app-stage", &c1, None, "/c.yml"),
         ]
     })
     .await;
-    assert_eq!(
-        run(&env, &["openshift-namespaces"]).await,
-        ExitStatus::Error
+    let out = run_binary(&env, &[]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "[c1/openshift-logging] cannot request a project starting with \"openshift-\""
+        ),
+        "{stderr}"
     );
-    assert!(has_ns(&env.c1, "legacy"));
+    assert!(!has_ns(&env.c1, "openshift-logging"));
+    assert!(!has_ns(&env.c2, "openshift-extra"));
+    assert!(has_ns(&env.c1, "legacy"), "deletes are disabled");
     assert!(has_ns(&env.c1, "app-stage"));
+    assert!(writes(&env.c1).iter().all(|w| !w.starts_with("DELETE")));
+    assert!(writes(&env.c2).is_empty(), "{:?}", writes(&env.c2));
+}
+
+/// The JSON plan is the shared one (summary, deletion_enabled, actions with reasons), and the
+/// actions are logged as the Python tool logs them.
+#[tokio::test]
+async fn json_plan_is_the_shared_format_and_actions_are_logged_as_upstream() {
+    let env = env(standard).await;
+    let out = run_binary(&env, &["--dry-run", "--output", "json"]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        plan["summary"],
+        json!({"create": 2, "update": 0, "delete": 1, "no_op": 1, "skip": 0})
+    );
+    assert_eq!(plan["deletion_enabled"], true);
+    let delete = plan["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["action"] == "delete")
+        .unwrap();
+    assert_eq!(
+        (
+            &delete["cluster"],
+            &delete["name"],
+            &delete["reason"]["code"]
+        ),
+        (&json!("c1"), &json!("legacy"), &json!("declared_delete"))
+    );
+    for line in [
+        "['create', 'c1', 'app-stage']",
+        "['create', 'c2', 'app-prod']",
+        "['delete', 'c1', 'legacy']",
+    ] {
+        assert!(stderr.contains(line), "{line} missing in {stderr}");
+    }
+    assert!(writes(&env.c1).is_empty() && writes(&env.c2).is_empty());
 }
 
 #[tokio::test]
