@@ -1,0 +1,870 @@
+//! `qontract-compat`: the differential suite (`make compat`).
+//!
+//! Runs the real Python `qontract-reconcile==0.10.1` (installed by
+//! `scripts/install-compat-peer.sh`, found on `PATH` with its `oc`/`amtool` shims) and ours on
+//! the same bundles (served by our `qontract-server`), the same loopback Kubernetes API server
+//! (`kube-testserver`, HTTPS) and the same Vault (OpenBao dev server, AppRole login), and
+//! compares them per scenario (`tests/compat/scenarios/<name>/`):
+//!
+//! 1. on the same starting cluster, the set of actions each tool plans in dry-run
+//!    (action, kind, namespace, name) and the dry-run exit codes;
+//! 2. after the Python tool applied, ours plans nothing;
+//! 3. after ours applied (on a fresh cluster), the Python tool plans nothing.
+//!
+//! A scenario listed in `tests/compat/expected-differences` (`<scenario>: <reason>`) must
+//! differ (0.10.1 differs from current upstream there and we follow upstream); every other
+//! scenario must be identical. The last line printed is
+//! `compat: N scenarios, I identical, K expected differences`; the exit code is 1 unless
+//! I + K = N.
+//!
+//! Usage: `qontract-compat [SCENARIO...]` (default: all). Our binaries are taken from the
+//! directory of this executable; `python`-side `qontract-reconcile`, `oc`, `kubectl`, `bao` from
+//! `PATH`. `QONTRACT_COMPAT_GRAPHQL_SCHEMA` overrides the GraphQL schema the bundles are built
+//! with (default: the upstream schema in `../shared`), `QONTRACT_COMPAT_KEEP=1` keeps the work
+//! directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+
+const KUBE_TOKEN: &str = "compat-token";
+const BAO_ROOT: &str = "compat-root";
+const CLUSTER_SECRET: &str = "secret/compat/cluster";
+
+/// One planned action, normalised across both tools.
+type Action = (String, String, String, String);
+
+fn main() {
+    match run() {
+        Ok(true) => {}
+        Ok(false) => std::process::exit(1),
+        Err(e) => {
+            eprintln!("compat: error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn suite_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Proc {
+    name: String,
+    child: Child,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Proc> {
+        let file =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let child = cmd
+            .stdout(Stdio::from(file.try_clone()?))
+            .stderr(Stdio::from(file))
+            .spawn()
+            .with_context(|| format!("starting {name}"))?;
+        Ok(Proc {
+            name: name.to_owned(),
+            child,
+        })
+    }
+
+    fn check_alive(&mut self) -> Result<()> {
+        if let Some(status) = self.child.try_wait()? {
+            bail!("{} exited early ({status})", self.name);
+        }
+        Ok(())
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Minimal HTTP/1.1 request on loopback; returns (status, body).
+fn http(method: &str, port: u16, path: &str) -> Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status")?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> Result<bool>) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        if ready()? {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            bail!("{what} not ready after 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The shared services of a run: OpenBao, qontract-server, and the port of the cluster.
+struct Env {
+    bin: PathBuf,
+    work: PathBuf,
+    schema: PathBuf,
+    kube_port: u16,
+    server_url: String,
+    bao_port: u16,
+    qs_port: u16,
+    bundle_file: PathBuf,
+    config: PathBuf,
+    _bao: Proc,
+    _qs: Option<Proc>,
+}
+
+impl Env {
+    fn start(bin: PathBuf, work: PathBuf, schema: PathBuf) -> Result<Env> {
+        let kube_port = free_port()?;
+        let bao_port = free_port()?;
+        let qs_port = free_port()?;
+        let server_url = format!("https://127.0.0.1:{kube_port}");
+        let mut bao = Proc::spawn(
+            "bao",
+            Command::new("bao").args([
+                "server",
+                "-dev",
+                &format!("-dev-root-token-id={BAO_ROOT}"),
+                &format!("-dev-listen-address=127.0.0.1:{bao_port}"),
+            ]),
+            &work.join("bao.log"),
+        )?;
+        wait_for("OpenBao", || {
+            bao.check_alive()?;
+            Ok(bao_cmd(bao_port, &["status"]).is_ok())
+        })?;
+        let env = Env {
+            bin,
+            bundle_file: work.join("bundle.json"),
+            config: work.join("config.toml"),
+            work,
+            schema,
+            kube_port,
+            server_url,
+            bao_port,
+            qs_port,
+            _bao: bao,
+            _qs: None,
+        };
+        env.bao(&["auth", "enable", "approle"])?;
+        let policy = env.work.join("policy.hcl");
+        std::fs::write(
+            &policy,
+            "path \"secret/*\" { capabilities = [\"read\", \"list\"] }\n",
+        )?;
+        env.bao(&["policy", "write", "compat", &policy.display().to_string()])?;
+        env.bao(&[
+            "write",
+            "auth/approle/role/compat",
+            "token_policies=compat",
+            "token_ttl=1h",
+        ])?;
+        let role_id = env.bao(&["read", "-field=role_id", "auth/approle/role/compat/role-id"])?;
+        let secret_id = env.bao(&[
+            "write",
+            "-f",
+            "-field=secret_id",
+            "auth/approle/role/compat/secret-id",
+        ])?;
+        let mut cluster = serde_json::Map::new();
+        cluster.insert("token".into(), KUBE_TOKEN.into());
+        cluster.insert("server".into(), env.server_url.clone().into());
+        cluster.insert("username".into(), "compat".into());
+        env.vault_put(CLUSTER_SECRET, &cluster)?;
+        std::fs::write(
+            &env.config,
+            format!(
+                "[graphql]\nserver = \"http://127.0.0.1:{}/graphql\"\n\n[vault]\nserver = \"http://127.0.0.1:{}\"\nrole_id = \"{}\"\nsecret_id = \"{}\"\n",
+                env.qs_port,
+                env.bao_port,
+                role_id.trim(),
+                secret_id.trim()
+            ),
+        )?;
+        Ok(env)
+    }
+
+    fn bao(&self, args: &[&str]) -> Result<String> {
+        bao_cmd(self.bao_port, args)
+    }
+
+    /// Writes a KV v2 secret (`secret/<rest>`) from JSON (values may be empty strings).
+    fn vault_put(&self, path: &str, data: &serde_json::Map<String, Value>) -> Result<()> {
+        let file = self.work.join("secret.json");
+        std::fs::write(&file, Value::Object(data.clone()).to_string())?;
+        let mount_path = path
+            .strip_prefix("secret/")
+            .context("vault paths start with secret/")?;
+        self.bao(&[
+            "kv",
+            "put",
+            "-mount=secret",
+            mount_path,
+            &format!("@{}", file.display()),
+        ])
+        .with_context(|| format!("writing vault secret {path}"))?;
+        Ok(())
+    }
+
+    /// Serves `bundle` (replacing the one served before).
+    fn serve(&mut self, bundle: &Path) -> Result<()> {
+        std::fs::copy(bundle, &self.bundle_file)?;
+        if self._qs.is_none() {
+            let mut qs = Proc::spawn(
+                "qontract-server",
+                Command::new(self.bin.join("qontract-server"))
+                    .arg("--listen")
+                    .arg(format!("127.0.0.1:{}", self.qs_port))
+                    .arg("--datafiles-file")
+                    .arg(&self.bundle_file),
+                &self.work.join("qontract-server.log"),
+            )?;
+            let port = self.qs_port;
+            wait_for("qontract-server", || {
+                qs.check_alive()?;
+                Ok(http("GET", port, "/sha256").is_ok_and(|(s, _)| s == 200))
+            })?;
+            self._qs = Some(qs);
+        } else {
+            let (status, body) = http("POST", self.qs_port, "/reload")?;
+            if status != 200 {
+                bail!("qontract-server reload: HTTP {status}: {body}");
+            }
+        }
+        Ok(())
+    }
+
+    /// A fresh loopback cluster on the run's port, with the scenario's namespaces and seed.
+    fn fresh_cluster(&self, scenario: &Scenario, log: &Path) -> Result<Proc> {
+        let mut kube = Proc::spawn(
+            "kube-testserver",
+            Command::new(self.bin.join("kube-testserver"))
+                .args(["--port", &self.kube_port.to_string(), "--token", KUBE_TOKEN])
+                .arg("--kubeconfig")
+                .arg(self.work.join("kubeconfig")),
+            log,
+        )?;
+        wait_for("kube-testserver", || {
+            kube.check_alive()?;
+            Ok(std::fs::read_to_string(log).is_ok_and(|l| l.contains("url: ")))
+        })?;
+        let mut objects: Vec<Value> = scenario
+            .namespaces
+            .iter()
+            .map(|n| serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}}))
+            .collect();
+        objects.extend(scenario.seed.iter().cloned());
+        for object in objects {
+            let file = self.work.join("seed.json");
+            std::fs::write(&file, object.to_string())?;
+            let out = self
+                .kubectl()
+                .args(["create", "--validate=false", "-f"])
+                .arg(&file)
+                .output()?;
+            if !out.status.success() {
+                bail!("seeding {object}: {}", text(&out));
+            }
+        }
+        Ok(kube)
+    }
+
+    fn kubectl(&self) -> Command {
+        let mut cmd = Command::new("kubectl");
+        cmd.args([
+            "--kubeconfig",
+            "/dev/null",
+            "--insecure-skip-tls-verify",
+            "--server",
+            &self.server_url,
+            "--token",
+            KUBE_TOKEN,
+        ]);
+        cmd
+    }
+
+    /// Builds the bundle of base data + `overlay` (its `data/` and `resources/`).
+    fn bundle(&self, name: &str, overlay: &Path) -> Result<PathBuf> {
+        let dir = self.work.join("trees").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        copy_tree(&suite_dir().join("base/data"), &dir.join("data"))?;
+        std::fs::create_dir_all(dir.join("resources"))?;
+        if overlay.join("data").is_dir() {
+            copy_tree(&overlay.join("data"), &dir.join("data"))?;
+        }
+        if overlay.join("resources").is_dir() {
+            copy_tree(&overlay.join("resources"), &dir.join("resources"))?;
+        }
+        replace_in_tree(&dir, "@SERVER@", &self.server_url)?;
+        let schemas = self.work.join("no-schemas");
+        std::fs::create_dir_all(&schemas)?;
+        let out = Command::new(self.bin.join("qontract-bundler"))
+            .arg(&schemas)
+            .arg(&self.schema)
+            .arg(dir.join("data"))
+            .arg(dir.join("resources"))
+            .arg("c".repeat(40))
+            .arg("1798000000")
+            .output()
+            .context("running qontract-bundler")?;
+        if !out.status.success() {
+            bail!("bundling {name}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let file = self.work.join(format!("{name}.bundle.json"));
+        std::fs::write(&file, &out.stdout)?;
+        Ok(file)
+    }
+
+    fn python(
+        &self,
+        scenario: &Scenario,
+        dry_run: bool,
+        log: &Path,
+    ) -> Result<(i32, BTreeSet<Action>)> {
+        let mut cmd = Command::new("qontract-reconcile");
+        cmd.arg("--config").arg(&self.config);
+        if dry_run {
+            cmd.arg("--dry-run");
+        }
+        cmd.arg(&scenario.integration).args(&scenario.python_args);
+        cmd.env_remove("USE_NATIVE_CLIENT").env("HOME", &self.work);
+        let out = cmd
+            .output()
+            .context("running the Python qontract-reconcile")?;
+        let all = text(&out);
+        std::fs::write(log, &all)?;
+        Ok((
+            out.status.code().unwrap_or(-1),
+            python_actions(&scenario.integration, &String::from_utf8_lossy(&out.stderr)),
+        ))
+    }
+
+    fn ours(
+        &self,
+        scenario: &Scenario,
+        dry_run: bool,
+        log: &Path,
+    ) -> Result<(i32, BTreeSet<Action>)> {
+        let mut cmd = Command::new(self.bin.join("qontract-reconcile"));
+        cmd.arg("--config").arg(&self.config);
+        if dry_run {
+            cmd.args(["--dry-run", "--output", "json"]);
+        }
+        cmd.arg(&scenario.integration).args(&scenario.our_args);
+        let out = cmd.output().context("running our qontract-reconcile")?;
+        std::fs::write(log, text(&out))?;
+        let code = out.status.code().unwrap_or(-1);
+        if !dry_run {
+            return Ok((code, BTreeSet::new()));
+        }
+        let plan: Value = match serde_json::from_slice(&out.stdout) {
+            Ok(plan) => plan,
+            Err(_) if out.stdout.is_empty() => Value::Null,
+            Err(e) => bail!("our plan is not JSON ({e}); see {}", log.display()),
+        };
+        Ok((code, our_actions(&scenario.integration, &plan)))
+    }
+}
+
+fn bao_cmd(port: u16, args: &[&str]) -> Result<String> {
+    let addr = format!("http://127.0.0.1:{port}");
+    let out = Command::new("bao")
+        .args(args)
+        .env("BAO_ADDR", &addr)
+        .env("BAO_TOKEN", BAO_ROOT)
+        .env("VAULT_ADDR", &addr)
+        .env("VAULT_TOKEN", BAO_ROOT)
+        .output()
+        .context("running bao")?;
+    if !out.status.success() {
+        bail!("bao {}: {}", args.join(" "), text(&out));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)
+                .with_context(|| format!("copying to {}", target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn replace_in_tree(dir: &Path, from: &str, to: &str) -> Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            replace_in_tree(&path, from, to)?;
+        } else if let Ok(content) = std::fs::read_to_string(&path)
+            && content.contains(from)
+        {
+            std::fs::write(&path, content.replace(from, to))?;
+        }
+    }
+    Ok(())
+}
+
+/// `Kind` of `Kind.group` (0.10.1 logs some types with their group).
+fn kind_of(resource_type: &str) -> String {
+    resource_type
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Parses a Python `repr` of a list of strings (`['a', 'b']`); None when the text is not one.
+fn python_list(text: &str) -> Option<Vec<String>> {
+    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
+    let mut items = Vec::new();
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == ',') {
+            chars.next();
+        }
+        let Some(quote) = chars.next() else { break };
+        if quote != '\'' && quote != '"' {
+            return None;
+        }
+        let mut item = String::new();
+        loop {
+            match chars.next()? {
+                '\\' => item.push(chars.next()?),
+                c if c == quote => break,
+                c => item.push(c),
+            }
+        }
+        items.push(item);
+    }
+    Some(items)
+}
+
+/// The actions of a Python run: its `['apply'|'delete', 'privileged=…', cluster, ns, kind,
+/// name]` and (openshift-namespaces) `['create'|'delete', cluster, ns]` log lines.
+fn python_actions(integration: &str, stderr: &str) -> BTreeSet<Action> {
+    let mut actions = BTreeSet::new();
+    for line in stderr.lines() {
+        let Some((_, message)) = line.split_once("] - ") else {
+            continue;
+        };
+        let Some(items) = python_list(message) else {
+            continue;
+        };
+        let item = |i: usize| items.get(i).cloned().unwrap_or_default();
+        if integration == "openshift-namespaces" {
+            if items.len() == 3 && (items[0] == "create" || items[0] == "delete") {
+                actions.insert((item(0), "Namespace".into(), String::new(), item(2)));
+            }
+        } else if items.len() == 6
+            && (items[0] == "apply" || items[0] == "delete")
+            && items[1].starts_with("privileged=")
+        {
+            actions.insert((item(0), kind_of(&item(4)), item(3), item(5)));
+        }
+    }
+    actions
+}
+
+/// The actions of our `--output json` plan, in the Python vocabulary (`create`/`update` are
+/// `apply`; for openshift-namespaces `create`/`delete` of the namespace).
+fn our_actions(integration: &str, plan: &Value) -> BTreeSet<Action> {
+    let mut actions = BTreeSet::new();
+    let field = |a: &Value, k: &str| a[k].as_str().unwrap_or_default().to_owned();
+    for a in plan["actions"].as_array().into_iter().flatten() {
+        let action = field(a, "action");
+        let verb = match action.as_str() {
+            "create" | "update" | "apply" if integration == "openshift-namespaces" => "create",
+            "create" | "update" | "apply" => "apply",
+            "delete" => "delete",
+            _ => continue,
+        };
+        if integration == "openshift-namespaces" {
+            let name = Some(field(a, "name"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| field(a, "namespace"));
+            actions.insert((verb.into(), "Namespace".into(), String::new(), name));
+        } else {
+            let kind = Some(field(a, "resource_type"))
+                .filter(|k| !k.is_empty())
+                .unwrap_or_else(|| field(a, "kind"));
+            actions.insert((
+                verb.into(),
+                kind_of(&kind),
+                field(a, "namespace"),
+                field(a, "name"),
+            ));
+        }
+    }
+    actions
+}
+
+fn show(actions: &BTreeSet<Action>) -> String {
+    if actions.is_empty() {
+        return "nothing".into();
+    }
+    actions
+        .iter()
+        .map(|(a, k, ns, n)| {
+            if ns.is_empty() {
+                format!("{a} {k} {n}")
+            } else {
+                format!("{a} {k} {ns}/{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `tests/compat/scenarios/<name>/scenario.json`.
+struct Scenario {
+    name: String,
+    dir: PathBuf,
+    integration: String,
+    namespaces: Vec<String>,
+    seed: Vec<Value>,
+    vault: serde_json::Map<String, Value>,
+    python_args: Vec<String>,
+    our_args: Vec<String>,
+}
+
+fn load_scenario(dir: &Path) -> Result<Scenario> {
+    let file = dir.join("scenario.json");
+    let v: Value = serde_json::from_str(
+        &std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?,
+    )
+    .with_context(|| format!("parsing {}", file.display()))?;
+    let strings = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_owned))
+            .collect()
+    };
+    Ok(Scenario {
+        name: dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        dir: dir.to_owned(),
+        integration: v["integration"]
+            .as_str()
+            .with_context(|| format!("{}: integration missing", file.display()))?
+            .to_owned(),
+        namespaces: strings("namespaces"),
+        seed: v["seed"].as_array().cloned().unwrap_or_default(),
+        vault: v["vault"].as_object().cloned().unwrap_or_default(),
+        python_args: strings("python_args"),
+        our_args: strings("our_args"),
+    })
+}
+
+/// Runs one scenario; returns the differences found (empty: identical).
+fn run_scenario(env: &mut Env, s: &Scenario) -> Result<Vec<String>> {
+    let logs = env.work.join("logs").join(&s.name);
+    std::fs::create_dir_all(&logs)?;
+    let before = s.dir.join("before");
+    let before = before
+        .is_dir()
+        .then(|| env.bundle(&format!("{}-before", s.name), &before));
+    let before = before.transpose()?;
+    let after = env.bundle(&s.name, &s.dir)?;
+    let mut diffs = Vec::new();
+
+    // 1. the same starting cluster (before applied by the Python tool): the same plan
+    {
+        let _kube = env.fresh_cluster(s, &logs.join("kube-1.log"))?;
+        if let Some(before) = &before {
+            env.serve(before)?;
+            let (code, _) = env.python(s, false, &logs.join("py-before-apply.log"))?;
+            if code != 0 {
+                diffs.push(format!(
+                    "setup: the Python tool applying before/ exited {code}"
+                ));
+            }
+        }
+        env.serve(&after)?;
+        let (py_code, py) = env.python(s, true, &logs.join("py-dry-run.log"))?;
+        let (our_code, ours) = env.ours(s, true, &logs.join("ours-dry-run.log"))?;
+        if py != ours {
+            let only_py: BTreeSet<_> = py.difference(&ours).cloned().collect();
+            let only_ours: BTreeSet<_> = ours.difference(&py).cloned().collect();
+            diffs.push(format!(
+                "dry-run plans differ: only Python: {}; only ours: {}",
+                show(&only_py),
+                show(&only_ours)
+            ));
+        }
+        if py_code != our_code {
+            diffs.push(format!(
+                "dry-run exit codes differ: Python {py_code}, ours {our_code}"
+            ));
+        }
+
+        // 2. after the Python tool applied, ours plans nothing
+        let (code, _) = env.python(s, false, &logs.join("py-apply.log"))?;
+        if code != 0 {
+            diffs.push(format!("the Python tool's apply exited {code}"));
+        }
+        let (_, ours) = env.ours(s, true, &logs.join("ours-after-py.log"))?;
+        if !ours.is_empty() {
+            diffs.push(format!(
+                "after the Python tool applied, ours plans: {}",
+                show(&ours)
+            ));
+        }
+    }
+
+    // 3. after ours applied (fresh cluster, before applied by ours), the Python tool plans nothing
+    {
+        let _kube = env.fresh_cluster(s, &logs.join("kube-3.log"))?;
+        if let Some(before) = &before {
+            env.serve(before)?;
+            let (code, _) = env.ours(s, false, &logs.join("ours-before-apply.log"))?;
+            if code != 0 {
+                diffs.push(format!("setup: our apply of before/ exited {code}"));
+            }
+        }
+        env.serve(&after)?;
+        let (code, _) = env.ours(s, false, &logs.join("ours-apply.log"))?;
+        if code != 0 {
+            diffs.push(format!("our apply exited {code}"));
+        }
+        let (_, py) = env.python(s, true, &logs.join("py-after-ours.log"))?;
+        if !py.is_empty() {
+            diffs.push(format!(
+                "after ours applied, the Python tool plans: {}",
+                show(&py)
+            ));
+        }
+    }
+    Ok(diffs)
+}
+
+fn expected_differences() -> Result<BTreeMap<String, String>> {
+    let file = suite_dir().join("expected-differences");
+    let mut map = BTreeMap::new();
+    for line in std::fs::read_to_string(&file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .lines()
+    {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (name, reason) = line.split_once(':').with_context(|| {
+            format!(
+                "{}: `<scenario>: <reason>` expected, got {line}",
+                file.display()
+            )
+        })?;
+        map.insert(name.trim().to_owned(), reason.trim().to_owned());
+    }
+    Ok(map)
+}
+
+fn run() -> Result<bool> {
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    let bin = std::env::current_exe()?
+        .parent()
+        .context("executable directory")?
+        .to_owned();
+    for b in [
+        "qontract-reconcile",
+        "qontract-server",
+        "qontract-bundler",
+        "kube-testserver",
+    ] {
+        if !bin.join(b).is_file() {
+            bail!(
+                "{} missing: build it first (make compat does)",
+                bin.join(b).display()
+            );
+        }
+    }
+    for tool in ["qontract-reconcile", "oc", "kubectl", "bao"] {
+        let found = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            .unwrap_or(false);
+        if !found {
+            bail!(
+                "{tool} not on PATH: run scripts/install-compat-peer.sh and put the directory it prints first on PATH (make compat does)"
+            );
+        }
+    }
+    let schema = std::env::var_os("QONTRACT_COMPAT_GRAPHQL_SCHEMA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            workspace()
+                .join("../shared/upstream-schemas/qontract-schemas/graphql-schemas/schema.yml")
+        });
+    if !schema.is_file() {
+        bail!("GraphQL schema {} missing", schema.display());
+    }
+    let expected = expected_differences()?;
+    let mut scenarios = Vec::new();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(suite_dir().join("scenarios"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("scenario.json").is_file())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let s = load_scenario(&dir)?;
+        if only.is_empty() || only.contains(&s.name) {
+            scenarios.push(s);
+        }
+    }
+    for name in expected.keys() {
+        if !suite_dir().join("scenarios").join(name).is_dir() {
+            bail!("expected-differences names an unknown scenario {name}");
+        }
+    }
+
+    let work = workspace().join("target/compat");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let mut env = Env::start(bin, work.clone(), schema)?;
+    for s in &scenarios {
+        for (path, data) in &s.vault {
+            let data = data
+                .as_object()
+                .with_context(|| format!("{}: vault.{path} must be an object", s.name))?;
+            env.vault_put(path, data)?;
+        }
+    }
+
+    let (mut identical, mut expected_seen, mut failed) = (0, 0, Vec::new());
+    for s in &scenarios {
+        let started = Instant::now();
+        let diffs =
+            run_scenario(&mut env, s).unwrap_or_else(|e| vec![format!("harness error: {e:#}")]);
+        let secs = started.elapsed().as_secs();
+        match (diffs.is_empty(), expected.get(&s.name)) {
+            (true, None) => {
+                identical += 1;
+                println!("ok       {} ({} s)", s.name, secs);
+            }
+            (false, Some(reason)) => {
+                expected_seen += 1;
+                println!("expected {} ({} s): {}", s.name, secs, reason);
+                for d in &diffs {
+                    println!("           {d}");
+                }
+            }
+            (true, Some(_)) => {
+                println!(
+                    "FAILED   {} ({} s): listed in expected-differences but identical",
+                    s.name, secs
+                );
+                failed.push(s.name.clone());
+            }
+            (false, None) => {
+                println!("FAILED   {} ({} s):", s.name, secs);
+                for d in &diffs {
+                    println!("           {d}");
+                }
+                failed.push(s.name.clone());
+            }
+        }
+        let _ = std::io::stdout().flush();
+    }
+    if !failed.is_empty() {
+        println!(
+            "failed: {} (logs: {})",
+            failed.join(", "),
+            work.join("logs").display()
+        );
+    }
+    println!(
+        "compat: {} scenarios, {} identical, {} expected differences",
+        scenarios.len(),
+        identical,
+        expected_seen
+    );
+    Ok(failed.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_python_action_lines() {
+        let log = "[2026-12-06 20:00:06] [INFO] [DRY-RUN] [openshift_base.py:apply:390] - ['apply', 'privileged=False', 'compat', 'compat-res', 'ConfigMap', 'settings']\n\
+                   [2026-12-06 20:00:06] [INFO] [DRY-RUN] [openshift_base.py:delete:555] - ['delete', 'privileged=False', 'compat', 'compat-res', 'PrometheusRule.monitoring.coreos.com', 'old']\n\
+                   [2026-12-06 20:00:06] [INFO] [DRY-RUN] [x.py:f:1] - ['collecting', 'compat', 'ns', 'Kind', 'n']";
+        let got = python_actions("openshift-resources", log);
+        assert_eq!(
+            show(&got),
+            "apply ConfigMap compat-res/settings, delete PrometheusRule compat-res/old"
+        );
+        let ns = "[2026] [INFO] [DRY-RUN] [openshift_namespaces.py:manage_namespaces:121] - ['create', 'compat', 'compat-a']";
+        assert_eq!(
+            show(&python_actions("openshift-namespaces", ns)),
+            "create Namespace compat-a"
+        );
+    }
+
+    #[test]
+    fn normalises_our_plan() {
+        let plan = serde_json::json!({"actions": [
+            {"action": "update", "cluster": "c", "namespace": "n", "resource_type": "ConfigMap", "name": "a"},
+            {"action": "no_op", "cluster": "c", "namespace": "n", "resource_type": "ConfigMap", "name": "b"},
+        ]});
+        assert_eq!(
+            show(&our_actions("openshift-resources", &plan)),
+            "apply ConfigMap n/a"
+        );
+    }
+}
