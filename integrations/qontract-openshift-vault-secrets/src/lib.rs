@@ -59,7 +59,7 @@ impl Integration for OpenshiftVaultSecrets {
             desired.namespaces,
             desired.inventory.errors().len()
         );
-        qontract_realize::realize(
+        qontract_realize::realize_with(
             &ctx,
             qontract_realize::Realize {
                 integration: NAME,
@@ -72,6 +72,8 @@ impl Integration for OpenshiftVaultSecrets {
                 caller: None,
                 internal: args.target.scope.internal(),
             },
+            // Upstream orb.fetch_current_state: ArgoCD Operator objects are not read.
+            qontract_openshift_resources::desired::realize_options(),
         )
         .await
     }
