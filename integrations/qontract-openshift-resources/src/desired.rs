@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::openshift_resources_namespaces::{
-    AppInterfaceSettingsV1, ClusterV1, NamespaceOpenshiftResourceV1, NamespaceOpenshiftResourceV12 as Provider,
-    NamespaceV1,
+    AppInterfaceSettingsV1, ClusterV1, NamespaceOpenshiftResourceV1,
+    NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::ResourceInventory;
@@ -133,7 +133,9 @@ type Source<'a> = (&'a str, &'a str, Option<Template<'a>>);
 /// Every openshiftResources entry of a namespace: its own, then those of its
 /// `sharedResources` files in order (upstream `openshift_base.aggregate_shared_resources`,
 /// called by `canonicalize_namespaces` for every integration built on openshiftResources).
-pub fn namespace_resources(ns: &NamespaceV1) -> impl Iterator<Item = &NamespaceOpenshiftResourceV1> {
+pub fn namespace_resources(
+    ns: &NamespaceV1,
+) -> impl Iterator<Item = &NamespaceOpenshiftResourceV1> {
     ns.openshift_resources.iter().flatten().chain(
         ns.shared_resources
             .iter()
@@ -170,7 +172,9 @@ fn source<'a>(
     };
     match &resource.namespace_openshift_resource_v12 {
         Provider::NamespaceOpenshiftResourceResourceV12(r) if providers.resource => Some(build(
-            r.resource.as_ref().map(|f| (f.content.as_str(), f.path.as_str())),
+            r.resource
+                .as_ref()
+                .map(|f| (f.content.as_str(), f.path.as_str())),
             None,
             None,
         )),
@@ -178,14 +182,18 @@ fn source<'a>(
             if providers.resource_template =>
         {
             Some(build(
-                r.resource.as_ref().map(|f| (f.content.as_str(), f.path.as_str())),
+                r.resource
+                    .as_ref()
+                    .map(|f| (f.content.as_str(), f.path.as_str())),
                 r.type_.as_deref(),
                 r.variables.as_ref().map(|v| v.0.as_str()),
             ))
         }
         Provider::NamespaceOpenshiftResourcePrometheusRuleV12(r) if providers.prometheus_rule => {
             Some(build(
-                r.resource.as_ref().map(|f| (f.content.as_str(), f.path.as_str())),
+                r.resource
+                    .as_ref()
+                    .map(|f| (f.content.as_str(), f.path.as_str())),
                 r.type_.as_deref(),
                 r.variables.as_ref().map(|v| v.0.as_str()),
             ))
@@ -408,7 +416,13 @@ pub fn build_resource(
     template: Option<Template<'_>>,
     origin: &str,
 ) -> Result<OpenshiftResource, String> {
-    build_resource_for(content, template, origin, ANNOTATION_NAME, INTEGRATION_VERSION)
+    build_resource_for(
+        content,
+        template,
+        origin,
+        ANNOTATION_NAME,
+        INTEGRATION_VERSION,
+    )
 }
 
 /// [`build_resource`] for another integration name and version.

@@ -153,7 +153,8 @@ fn desired_names(state: &DesiredState, resource_type: &str) -> Vec<String> {
 
 /// A live ConfigMap that openshift-resources applied earlier (its annotations).
 fn owned_config_map(name: &str, data: Value) -> OpenshiftResource {
-    let body = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data});
+    let body =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data});
     let applied = OpenshiftResource::new(body, ANNOTATION_NAME, INTEGRATION_VERSION, "seed", None)
         .expect("valid object")
         .annotate(TIMESTAMP)
@@ -177,7 +178,10 @@ fn plan_with_live(
 }
 
 fn action_for(plan: &qontract_resource_inventory::Plan, name: &str) -> Option<Action> {
-    plan.actions.iter().find(|a| a.name == name).map(|a| a.action)
+    plan.actions
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.action)
 }
 
 // --- a path that does not resolve (upstream fails on `resource["resource"]["path"]`) ---
@@ -256,7 +260,10 @@ fn shared_resources_are_desired_and_not_deleted() {
     let ns = namespace(
         &["ConfigMap"],
         json!([resource(Some(("/shop/settings.yml", SETTINGS_CM)))]),
-        shared(json!([resource(Some(("/shared/ca-bundle.yml", SHARED_CM)))])),
+        shared(json!([resource(Some((
+            "/shared/ca-bundle.yml",
+            SHARED_CM
+        )))])),
     );
     let state = desired_state(&[ns], &filter());
     assert!(errors(&state).is_empty(), "{:?}", errors(&state));
@@ -281,7 +288,10 @@ fn a_namespace_with_only_shared_resources_is_managed() {
     let ns = namespace(
         &["ConfigMap"],
         Value::Null,
-        shared(json!([resource(Some(("/shared/ca-bundle.yml", SHARED_CM)))])),
+        shared(json!([resource(Some((
+            "/shared/ca-bundle.yml",
+            SHARED_CM
+        )))])),
     );
     let state = desired_state(&[ns], &filter());
     assert_eq!(state.namespaces, 1);
@@ -319,9 +329,17 @@ fn template_types_map_to_flavours_as_upstream() {
     for (provider, type_, want) in [
         ("resource-template", None, Some(Jinja2)),
         ("resource-template", Some("jinja2"), Some(Jinja2)),
-        ("resource-template", Some("extracurlyjinja2"), Some(ExtraCurlyJinja2)),
+        (
+            "resource-template",
+            Some("extracurlyjinja2"),
+            Some(ExtraCurlyJinja2),
+        ),
         ("prometheus-rule", Some("resource"), None),
-        ("prometheus-rule", Some("resource-template-jinja2"), Some(Jinja2)),
+        (
+            "prometheus-rule",
+            Some("resource-template-jinja2"),
+            Some(Jinja2),
+        ),
         (
             "prometheus-rule",
             Some("resource-template-extracurlyjinja2"),
@@ -384,10 +402,18 @@ fn html_urls(state: &DesiredState, resource_type: &str) -> Vec<Option<String>> {
 fn prometheus_rules_of_type_resource_are_desired_with_html_url_on_annotated_rules() {
     let ns = namespace(
         &[],
-        json!([prometheus_rule(Some(("/shop/rules.yml", RULES)), Some("resource"))]),
+        json!([prometheus_rule(
+            Some(("/shop/rules.yml", RULES)),
+            Some("resource")
+        )]),
         json!({}),
     );
-    let state = desired_state_for(&[ns], &rules_filter(), "openshift-prometheus-rules", "1.0.0");
+    let state = desired_state_for(
+        &[ns],
+        &rules_filter(),
+        "openshift-prometheus-rules",
+        "1.0.0",
+    );
     assert!(errors(&state).is_empty(), "{:?}", errors(&state));
     let url = format!("{DEFAULT_REPO_URL}/blob/master/resources/shop/rules.yml");
     // Only rules with non-empty annotations get it (upstream `if not annotations: continue`).
@@ -401,7 +427,10 @@ fn prometheus_rules_of_type_resource_are_desired_with_html_url_on_annotated_rule
     let ns = namespace(
         &[],
         json!([prometheus_rule(
-            Some(("/shop/rules.yml", &RULES.replace("monitoring.coreos.com", "monitoring.rhobs"))),
+            Some((
+                "/shop/rules.yml",
+                &RULES.replace("monitoring.coreos.com", "monitoring.rhobs")
+            )),
             Some("resource")
         )]),
         json!({}),
@@ -431,10 +460,18 @@ fn openshift_resources_add_html_url_to_prometheus_rules_too() {
 fn an_unknown_prometheus_rule_type_is_an_error() {
     let ns = namespace(
         &[],
-        json!([prometheus_rule(Some(("/shop/rules.yml", RULES)), Some("jinja2"))]),
+        json!([prometheus_rule(
+            Some(("/shop/rules.yml", RULES)),
+            Some("jinja2")
+        )]),
         json!({}),
     );
-    let state = desired_state_for(&[ns], &rules_filter(), "openshift-prometheus-rules", "1.0.0");
+    let state = desired_state_for(
+        &[ns],
+        &rules_filter(),
+        "openshift-prometheus-rules",
+        "1.0.0",
+    );
     let errors = errors(&state);
     assert_eq!(errors.len(), 1);
     assert!(

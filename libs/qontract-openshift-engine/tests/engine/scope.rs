@@ -6,7 +6,9 @@ use qontract_openshift_engine::Engine;
 use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
 use serde_json::{Value, json};
 
-use crate::support::{Scenario, cluster_map, kube_client, namespace, options, owned_config_map, server};
+use crate::support::{
+    Scenario, cluster_map, kube_client, namespace, options, owned_config_map, server,
+};
 
 fn cluster_role(name: &str) -> Value {
     json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
@@ -55,11 +57,23 @@ async fn a_cluster_scoped_type_without_names_in_a_namespace_is_refused_not_liste
     // As upstream `init_specs_to_fetch`, the namespace is skipped entirely.
     assert!(!inventory.is_initialized("c1", "app", "ConfigMap"));
     assert!(!inventory.is_initialized("c1", "app", "ClusterRole"));
-    assert!(inventory.get_current("c1", "other", "ConfigMap", "settings").is_some());
-    assert!(inventory.get_current("c1", "other", "ClusterRole", "reader").is_some());
+    assert!(
+        inventory
+            .get_current("c1", "other", "ConfigMap", "settings")
+            .is_some()
+    );
+    assert!(
+        inventory
+            .get_current("c1", "other", "ClusterRole", "reader")
+            .is_some()
+    );
     let plan = compute_plan(&mut inventory, &PlanOptions::default());
     assert!(!plan.deletion_enabled);
-    assert!(plan.actions.iter().all(|a| a.namespace != "app"), "{:?}", plan.actions);
+    assert!(
+        plan.actions.iter().all(|a| a.namespace != "app"),
+        "{:?}",
+        plan.actions
+    );
     assert!(plan.actions.iter().all(|a| a.action != Action::Delete));
 }
 
@@ -97,7 +111,11 @@ async fn argocd_operator_objects_are_left_out_when_asked() {
     assert_eq!(names, vec!["deployed-by-application"]);
     // Owned, not desired, but invisible: never deleted.
     let plan = compute_plan(&mut inventory, &PlanOptions::default());
-    assert!(plan.actions.iter().all(|a| a.name != "argocd-cm"), "{:?}", plan.actions);
+    assert!(
+        plan.actions.iter().all(|a| a.name != "argocd-cm"),
+        "{:?}",
+        plan.actions
+    );
 
     // Other integrations (upstream `openshift_base.populate_current_state`) still see it.
     let (names, _) = current(false).await;
