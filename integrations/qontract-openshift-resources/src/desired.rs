@@ -351,14 +351,17 @@ pub fn desired_state_for(
 
 /// The "unused resource type" warnings of upstream `openshift_base.check_unused_resource_types`
 /// (called by openshift-resources only): every managed (cluster, namespace, type) without a
-/// desired object.
-pub fn unused_resource_types(inventory: &ResourceInventory) -> Vec<String> {
+/// desired object, as `(cluster, warning)`.
+pub fn unused_resource_types(inventory: &ResourceInventory) -> Vec<(String, String)> {
     inventory
         .iter()
         .filter(|(_, _, _, data)| data.desired().is_empty())
         .map(|(cluster, namespace, resource_type, _)| {
-            format!(
-                "[{cluster}/{namespace}] unused resource type: {resource_type}. please remove it in a following PR."
+            (
+                cluster.to_owned(),
+                format!(
+                    "[{cluster}/{namespace}] unused resource type: {resource_type}. please remove it in a following PR."
+                ),
             )
         })
         .collect()

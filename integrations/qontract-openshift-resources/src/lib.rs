@@ -92,7 +92,20 @@ impl Integration for OpenshiftResources {
             ..Default::default()
         };
         let desired = desired::desired_state(&data.namespaces.unwrap_or_default(), &filter);
-        let unused = desired::unused_resource_types(&desired.inventory);
+        // Only clusters this run reaches (`--internal` / `--external`), as upstream's inventory.
+        let internal = args.target.scope.internal();
+        let unused: Vec<String> = desired::unused_resource_types(&desired.inventory)
+            .into_iter()
+            .filter(|(cluster, _)| {
+                internal.is_none_or(|want| {
+                    desired
+                        .clusters
+                        .get(cluster)
+                        .is_some_and(|c| c.internal.unwrap_or(false) == want)
+                })
+            })
+            .map(|(_, warning)| warning)
+            .collect();
         let (desired_objects, _) = desired.inventory.len();
         tracing::info!(
             "desired state: {desired_objects} object(s) in {} namespace(s), {} error(s)",

@@ -492,8 +492,11 @@ fn managed_types_without_desired_objects_are_reported_as_unused() {
     let state = desired_state(&[ns], &filter());
     assert_eq!(
         unused_resource_types(&state.inventory),
-        vec![format!(
-            "[{CLUSTER}/{NS}] unused resource type: Service. please remove it in a following PR."
+        vec![(
+            CLUSTER.to_owned(),
+            format!(
+                "[{CLUSTER}/{NS}] unused resource type: Service. please remove it in a following PR."
+            )
         )]
     );
 }
