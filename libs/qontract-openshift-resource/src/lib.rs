@@ -10,7 +10,8 @@
 //!   timestamp,
 //! * the `qontract.sha256sum`, **byte-identical** to the Python tool: the same canonicalisation
 //!   ([`canonical`]) serialised exactly like Python's `json.dumps(sort_keys=True)` ([`pyjson`]),
-//! * drift detection of declared fields ([`compare`]),
+//! * drift detection: upstream's three-way comparison (`three_way_diff_using_hash`, with a port
+//!   of Python jsonpatch's diff) ([`compare`]),
 //! * redacted rendering so Secret values never reach logs or plans ([`redact`]).
 //!
 //! The crate does no I/O.
@@ -22,7 +23,7 @@ pub use qontract_pyjson as pyjson;
 pub mod redact;
 mod resource;
 
-pub use compare::{Drift, DriftKind, find_declared_drift};
+pub use compare::{Drift, DriftKind, ThreeWayDiff, find_declared_drift, three_way_diff};
 pub use redact::RedactedBody;
 pub use resource::{
     OpenshiftResource, Ownership, ResourceError, fully_qualified_kind, is_dns1123_label,

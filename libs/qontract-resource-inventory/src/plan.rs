@@ -11,7 +11,7 @@
 //! | both, current has no `qontract.integration` (upstream crashes) | update |
 //! | both, current annotated by another integration | update (switching integration) |
 //! | both, stored sha256sum ≠ desired sha256sum | update |
-//! | both, a declared field drifted on the cluster | update |
+//! | both, the patch from the cluster object to the desired one has a counted `add`/`replace` (upstream's three-way diff, see `qontract_openshift_resource::compare`) | update (reason `drift`) |
 //! | both, unchanged, caller differs, `take_over` or old caller unknown | update (adoption) |
 //! | both, caller differs and the other caller is known, no `take_over` | skip + error |
 //! | both, unchanged | no-op |
@@ -31,8 +31,9 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::fmt;
 
-use qontract_openshift_resource::annotations::{QONTRACT_INTEGRATION, RESTARTED_AT_ANNOTATIONS};
-use qontract_openshift_resource::{Drift, OpenshiftResource, Ownership, find_declared_drift};
+use qontract_openshift_resource::annotations::RESTARTED_AT_ANNOTATIONS;
+use qontract_openshift_resource::compare::{ThreeWayDiff, three_way_diff};
+use qontract_openshift_resource::{Drift, OpenshiftResource, Ownership};
 use serde::ser::SerializeMap as _;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -140,7 +141,8 @@ pub enum Reason {
         /// sha256sum of the desired object.
         desired: String,
     },
-    /// A field the desired object declares was changed on the cluster.
+    /// The sums match, but upstream's three-way comparison counts a change: a declared field
+    /// (or list item) is missing on the cluster or has another value there.
     Drift(Drift),
     /// Unchanged, but applied by another caller that this run may adopt.
     CallerAdoption {
@@ -786,28 +788,20 @@ fn conflict(current_caller: Option<&str>) -> (Action, Reason, Option<String>) {
     )
 }
 
-/// `three_way_diff_using_hash` turned inside out: `None` if equal, else why not.
+/// Upstream `three_way_diff_using_hash` ([`three_way_diff`]): `None` if equal, else why not.
 fn change_reason(current: &OpenshiftResource, desired: &OpenshiftResource) -> Option<Reason> {
-    let Some(stored) = current.stored_sha256sum() else {
-        return Some(Reason::MissingSha256sum);
-    };
-    match current.annotation(QONTRACT_INTEGRATION) {
-        None => return Some(Reason::MissingIntegrationAnnotation),
-        Some(owner) if owner != desired.integration() => {
-            return Some(Reason::SwitchingIntegration {
-                from: owner.to_owned(),
-                to: desired.integration().to_owned(),
-            });
+    Some(match three_way_diff(current, desired) {
+        ThreeWayDiff::Equal => return None,
+        ThreeWayDiff::MissingSha256sum => Reason::MissingSha256sum,
+        ThreeWayDiff::MissingIntegrationAnnotation => Reason::MissingIntegrationAnnotation,
+        ThreeWayDiff::SwitchingIntegration { from, to } => {
+            Reason::SwitchingIntegration { from, to }
         }
-        Some(_) => {}
-    }
-    if stored != desired.sha256sum() {
-        return Some(Reason::DesiredChanged {
-            stored: stored.to_owned(),
-            desired: desired.sha256sum().to_owned(),
-        });
-    }
-    find_declared_drift(current.body(), desired.body()).map(Reason::Drift)
+        ThreeWayDiff::DesiredChanged { stored, desired } => {
+            Reason::DesiredChanged { stored, desired }
+        }
+        ThreeWayDiff::Drift(drift) => Reason::Drift(drift),
+    })
 }
 
 /// `should_delete` of upstream `realize_data`.

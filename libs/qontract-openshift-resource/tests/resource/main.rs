@@ -1,6 +1,7 @@
 //! Integration tests of the resource model (one test binary, several modules).
 
 mod model;
+mod three_way;
 mod vectors;
 
 use std::path::PathBuf;

@@ -218,8 +218,25 @@ fn drift_is_reported_by_path_without_values() {
         (drift.path.as_str(), drift.kind),
         ("/spec/replicas", DriftKind::Changed)
     );
+    // Upstream jsonpatch compares scalars by their JSON text: 2.0 on the cluster is not 2.
     current["spec"]["replicas"] = json!(2.0);
-    assert_eq!(find_declared_drift(&current, &desired), None, "2 == 2.0");
+    assert_eq!(
+        find_declared_drift(&current, &desired).map(|drift| drift.path),
+        Some("/spec/replicas".to_owned()),
+        "2 != 2.0"
+    );
+    current["spec"]["replicas"] = json!(2);
+    assert_eq!(find_declared_drift(&current, &desired), None);
+    // Items appended on the cluster (webhooks) are `remove` operations: not drift.
+    current["spec"]["template"]["spec"]["containers"]
+        .as_array_mut()
+        .expect("containers")
+        .push(json!({"name": "sidecar", "image": "proxy"}));
+    assert_eq!(
+        find_declared_drift(&current, &desired),
+        None,
+        "appended item"
+    );
 
     current["metadata"]["labels"]
         .as_object_mut()
@@ -280,27 +297,27 @@ fn debug_and_display_never_show_secret_values() {
     );
 }
 
+/// As upstream (`three_way_diff_using_hash`): a declared empty value the API server omits is
+/// an `add` each run (except an empty env value), and `apiVersion` must match exactly.
 #[test]
-fn empty_declared_fields_and_served_api_versions_are_not_drift() {
+fn empty_declared_fields_and_served_api_versions_are_drift_as_upstream() {
     let desired = json!({"apiVersion": "autoscaling/v2beta2", "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "h", "annotations": {}},
-        "spec": {"subdomain": "", "scopes": [], "selector": {}, "note": null, "maxReplicas": 3}});
-    let current = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "spec": {"subdomain": "", "maxReplicas": 3}});
+    let current = json!({"apiVersion": "autoscaling/v2beta2", "kind": "HorizontalPodAutoscaler",
         "metadata": {"name": "h"}, "spec": {"maxReplicas": 3}});
-    assert_eq!(find_declared_drift(&current, &desired), None);
-
-    let other_group = json!({"apiVersion": "example.com/v2", "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "h"}, "spec": {"maxReplicas": 3}});
-    let drift = find_declared_drift(&other_group, &desired).expect("another group");
-    assert_eq!(drift.path, "/apiVersion");
-
-    let set_on_cluster = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": "h"}, "spec": {"maxReplicas": 3, "subdomain": "x"}});
-    let drift =
-        find_declared_drift(&set_on_cluster, &desired).expect("declared empty, set on cluster");
+    let drift = find_declared_drift(&current, &desired).expect("omitted empty string");
     assert_eq!(
         (drift.path.as_str(), drift.kind),
-        ("/spec/subdomain", DriftKind::Changed)
+        ("/spec/subdomain", DriftKind::Missing)
+    );
+
+    let served_as_v2 = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "h"}, "spec": {"maxReplicas": 3, "subdomain": ""}});
+    let drift = find_declared_drift(&served_as_v2, &desired).expect("other apiVersion");
+    assert_eq!(
+        (drift.path.as_str(), drift.kind),
+        ("/apiVersion", DriftKind::Changed)
     );
 }
 

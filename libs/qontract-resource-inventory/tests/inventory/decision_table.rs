@@ -151,24 +151,62 @@ fn change_when_a_declared_field_drifted_on_the_cluster() {
     );
 }
 
+/// Upstream's three-way diff only counts `add`/`replace` operations of the patch from the
+/// cluster object to the desired one: items a webhook appends to a declared list are `remove`
+/// operations, so the object is unchanged (and `--detailed-exitcode` does not exit 2 forever).
 #[test]
-fn change_when_a_list_item_was_added_on_the_cluster() {
+fn identical_when_a_webhook_appended_list_items() {
     let mut cluster_body = applied(&deployment("web", "quay.io/app/web:1"));
-    cluster_body["spec"]["template"]["spec"]["containers"][0]["env"]
+    let pod = &mut cluster_body["spec"]["template"]["spec"];
+    pod["containers"][0]["env"]
         .as_array_mut()
         .expect("env")
-        .push(json!({"name": "DEBUG", "value": "1"}));
+        .push(json!({"name": "HTTP_PROXY", "value": "http://proxy:3128"}));
+    pod["containers"]
+        .as_array_mut()
+        .expect("containers")
+        .push(json!({"name": "istio-proxy", "image": "istio/proxyv2:1.20"}));
+    pod["volumes"] = json!([{"name": "ca", "configMap": {"name": "ca"}}]);
+    cluster_body["metadata"]["labels"] = json!({"injected-by": "webhook"});
     let mut inventory = inventory(
         "Deployment",
         vec![desired(deployment("web", "quay.io/app/web:1"))],
         vec![current(cluster_body)],
     );
-    check(
-        "change_drift_list_length",
+    let plan = check(
+        "identical_webhook_appended_items",
+        &mut inventory,
+        &PlanOptions::default(),
+        Action::NoOp,
+        "up_to_date",
+    );
+    assert_eq!(plan.changes().count(), 0);
+}
+
+/// A list is compared index by index, as upstream: an item inserted before the declared ones
+/// replaces their fields, and that counts.
+#[test]
+fn change_when_an_item_was_inserted_before_declared_ones() {
+    let mut cluster_body = applied(&deployment("web", "quay.io/app/web:1"));
+    cluster_body["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array_mut()
+        .expect("env")
+        .insert(0, json!({"name": "DEBUG", "value": "1"}));
+    let mut inventory = inventory(
+        "Deployment",
+        vec![desired(deployment("web", "quay.io/app/web:1"))],
+        vec![current(cluster_body)],
+    );
+    let plan = check(
+        "change_drift_item_inserted",
         &mut inventory,
         &PlanOptions::default(),
         Action::Update,
         "drift",
+    );
+    assert_eq!(
+        serde_json::to_value(&plan.actions[0].reason).expect("reason serialises")["path"],
+        json!("/spec/template/spec/containers/0/env/0/name")
     );
 }
 
