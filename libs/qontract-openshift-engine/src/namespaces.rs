@@ -5,8 +5,8 @@
 //!   `is_kind_supported("Project.project.openshift.io")`). There, a namespace is read as a
 //!   `Project`, created through a `ProjectRequest` (what `oc new-project` posts, so the cluster's
 //!   project template applies) and deleted as a `Project`. Elsewhere it is a plain `Namespace`.
-//!   Names starting with `openshift-` are created and deleted as plain Namespaces (upstream
-//!   `_use_oc_project`); the plan refuses to create them anyway.
+//!   Names starting with `openshift-` are deleted as plain Namespaces (upstream
+//!   `_use_oc_project`); the plan refuses to create them.
 //! * A create that finds the namespace already there (409 AlreadyExists) is done, as upstream;
 //!   a delete that finds it gone (404) too.
 //! * Each change is logged in the Python tool's format, `['create', 'cluster', 'namespace']` /
@@ -81,8 +81,18 @@ impl NamespaceKinds {
         Ok(Self { projects })
     }
 
-    /// The resource a namespace is read and deleted as (upstream `_use_oc_project`).
-    fn read_as(&self, name: &str) -> ApiResource {
+    /// The resource a namespace is read as (upstream `project_exists`: the Project wherever
+    /// Projects are served).
+    fn read_as(&self) -> ApiResource {
+        match &self.projects {
+            Some((project, _)) => project.clone(),
+            None => namespace_resource(),
+        }
+    }
+
+    /// The resource a namespace is deleted as (upstream `_use_oc_project`: not for names
+    /// starting with `openshift-`).
+    fn delete_as(&self, name: &str) -> ApiResource {
         match &self.projects {
             Some((project, _)) if !name.starts_with(RESERVED_NAMESPACE_PREFIX) => project.clone(),
             _ => namespace_resource(),
@@ -231,7 +241,7 @@ impl Engine<'_> {
             Ok(client) => client,
             Err(error) => return Read::Done(ObservedNamespace::Unknown(error), 0),
         };
-        let resource = kinds.read_as(&namespace.name);
+        let resource = kinds.read_as();
         let api: Api<DynamicObject> = Api::all_with(client.client.clone(), &resource);
         let (result, attempts) = self
             .options
@@ -357,7 +367,7 @@ impl Engine<'_> {
                 message: describe_kube_error(error, false),
             };
         if action.action == Action::Delete {
-            let resource = kinds.read_as(name);
+            let resource = kinds.delete_as(name);
             let api: Api<DynamicObject> = Api::all_with(client.client.clone(), &resource);
             let params = DeleteParams::background();
             let (result, attempts) = self.options.retry.run(|| api.delete(name, &params)).await;

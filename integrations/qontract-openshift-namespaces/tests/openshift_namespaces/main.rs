@@ -405,3 +405,33 @@ async fn disabled_clusters_and_filters_are_left_alone() {
         "disabled cluster is never contacted"
     );
 }
+
+/// On OpenShift, a namespace is deleted as a Project, except one whose name starts with
+/// `openshift-`: that one is deleted as a plain Namespace (upstream `_use_oc_project`).
+#[tokio::test]
+async fn reserved_names_are_deleted_as_plain_namespaces() {
+    let env = env(|u1, _| {
+        let c1 = cluster("c1", u1, false);
+        vec![
+            ns("openshift-old", &c1, Some(true), "/old.yml"),
+            ns("legacy", &c1, Some(true), "/legacy.yml"),
+        ]
+    })
+    .await;
+    env.c1.seed(namespace("openshift-old")).unwrap();
+    assert_eq!(
+        run(&env, &["openshift-namespaces"]).await,
+        ExitStatus::Success
+    );
+    assert!(!has_ns(&env.c1, "openshift-old"));
+    assert!(!has_ns(&env.c1, "legacy"));
+    let mut deletes: Vec<String> = writes(&env.c1);
+    deletes.sort();
+    assert_eq!(
+        deletes,
+        [
+            "DELETE /api/v1/namespaces/openshift-old",
+            "DELETE /apis/project.openshift.io/v1/projects/legacy",
+        ]
+    );
+}
