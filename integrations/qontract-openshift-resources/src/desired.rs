@@ -136,12 +136,28 @@ type Source<'a> = (&'a str, &'a str, Option<Template<'a>>);
 pub fn namespace_resources(
     ns: &NamespaceV1,
 ) -> impl Iterator<Item = &NamespaceOpenshiftResourceV1> {
-    ns.openshift_resources.iter().flatten().chain(
-        ns.shared_resources
+    namespace_resources_with_origin(ns).map(|(_, resource)| resource)
+}
+
+/// [`namespace_resources`] with where each entry is declared: `<file> openshiftResources[<i>]`
+/// (the namespace file or the shared resources file).
+pub fn namespace_resources_with_origin(
+    ns: &NamespaceV1,
+) -> impl Iterator<Item = (String, &NamespaceOpenshiftResourceV1)> {
+    let own = ns
+        .openshift_resources
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, r)| (format!("{} openshiftResources[{i}]", ns.path), r));
+    let shared = ns.shared_resources.iter().flatten().flat_map(|shared| {
+        shared
+            .openshift_resources
             .iter()
-            .flatten()
-            .flat_map(|shared| shared.openshift_resources.iter()),
-    )
+            .enumerate()
+            .map(|(i, r)| (format!("{} openshiftResources[{i}]", shared.path), r))
+    });
+    own.chain(shared)
 }
 
 /// The source of `resource` if its provider is handled. `Err` when its `path` does not
@@ -312,13 +328,13 @@ pub fn desired_state_for(
                 .initialize_resource_type(cluster, &ns.name, resource_type, managed);
         }
         let repo_url = filter.repo_url.as_deref().unwrap_or(DEFAULT_REPO_URL);
-        for resource in namespace_resources(ns) {
+        for (declared, resource) in namespace_resources_with_origin(ns) {
             let (content, path, template) = match source(resource, &filter.providers) {
                 None => continue,
                 Some(Ok(found)) => found,
                 Some(Err(message)) => {
                     // Upstream `fetch_desired_state`: `ri.register_error()` (no cluster).
-                    let message = format!("[{cluster}/{}] {message}", ns.name);
+                    let message = format!("[{cluster}/{}] {declared}: {message}", ns.name);
                     tracing::error!("{message}");
                     state.inventory.register_error(None, message);
                     continue;

@@ -205,9 +205,9 @@ fn a_resource_whose_path_is_missing_from_the_bundle_is_an_error_not_a_drop() {
         let errors = errors(&state);
         assert_eq!(errors.len(), 1, "{provider}: {errors:?}");
         assert!(
-            errors[0].contains(&format!("[{CLUSTER}/{NS}]"))
-                && errors[0].contains(&provider)
-                && errors[0].contains("does not resolve"),
+            errors[0].contains(&format!(
+                "[{CLUSTER}/{NS}] /services/shop/namespaces/{NS}.yml openshiftResources[1]: a {provider} openshiftResource's path does not resolve"
+            )),
             "{errors:?}"
         );
         // As upstream `ri.register_error()`: deletes are disabled, the cluster still gets its
@@ -252,7 +252,7 @@ fn the_live_object_of_a_missing_path_is_not_deleted() {
 // --- sharedResources (upstream `openshift_base.aggregate_shared_resources`) ---
 
 fn shared(resources: Value) -> Value {
-    json!({"sharedResources": [{"openshiftResources": resources}]})
+    json!({"sharedResources": [{"path": "/services/shop/shared/ca.yml", "openshiftResources": resources}]})
 }
 
 #[test]
@@ -281,6 +281,18 @@ fn shared_resources_are_desired_and_not_deleted() {
     assert!(plan.deletion_enabled);
     assert_eq!(action_for(&plan, "shared-ca-bundle"), Some(Action::NoOp));
     assert!(plan.actions.iter().all(|a| a.action == Action::NoOp));
+}
+
+#[test]
+fn a_missing_path_in_a_shared_resources_file_names_that_file() {
+    let ns = namespace(&["ConfigMap"], Value::Null, shared(json!([resource(None)])));
+    let state = desired_state(&[ns], &filter());
+    assert_eq!(
+        errors(&state),
+        vec![format!(
+            "[{CLUSTER}/{NS}] /services/shop/shared/ca.yml openshiftResources[0]: a resource openshiftResource's path does not resolve to a resource file of the bundle (is the file missing?)"
+        )]
+    );
 }
 
 #[test]
