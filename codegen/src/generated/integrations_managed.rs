@@ -6,7 +6,7 @@
 use crate::schema;
 
 /// The query document, fragments included.
-pub const QUERY: &str = "# The integrations deployed by integrations-manager: each managed namespace with its\n# environment parameters and cluster connection data, the deployment spec and the sharding\n# block; plus every cluster, for per-openshift-cluster sharding\n# (upstream: reconcile/gql_definitions/integrations_manager/integrations.gql and\n# reconcile/gql_definitions/common/clusters_minimal.gql).\nquery IntegrationsManaged {\n  integrations: integrations_v1 {\n    name\n    upstream\n    managed {\n      namespace {\n        path\n        name\n        environment {\n          name\n          parameters\n        }\n        cluster {\n          name\n          serverUrl\n          insecureSkipTLSVerify\n          automationToken {\n            ...VaultSecret\n          }\n          clusterAdminAutomationToken {\n            ...VaultSecret\n          }\n          internal\n          disable {\n            integrations\n          }\n        }\n      }\n      spec {\n        cache\n        command\n        environmentAware\n        extraArgs\n        extraEnv {\n          secretName\n          secretKey\n          name\n          value\n        }\n        resources {\n          ...DeployResources\n        }\n        sleepDurationSecs\n        state\n        storage\n        storageClassName\n        cron\n        concurrencyPolicy\n        restartPolicy\n        successfulJobHistoryLimit\n        failedJobHistoryLimit\n        imageRef\n        enablePushgateway\n      }\n      sharding {\n        strategy\n        ... on StaticSharding_v1 {\n          shards\n        }\n        ... on OpenshiftClusterSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n            subSharding {\n              strategy\n              ... on StaticSubSharding_v1 {\n                shards\n              }\n            }\n          }\n        }\n      }\n    }\n  }\n  clusters: clusters_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n}\n\nfragment DeployResources on DeployResources_v1 {\n  requests {\n    cpu\n    memory\n  }\n  limits {\n    cpu\n    memory\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# The integrations deployed by integrations-manager: each managed namespace with its\n# environment parameters and cluster connection data, the deployment spec and the sharding\n# block; plus every cluster and AWS account, for per-openshift-cluster and per-aws-account\n# sharding (upstream: reconcile/gql_definitions/integrations/integrations.gql,\n# reconcile/gql_definitions/common/clusters_minimal.gql and\n# reconcile/gql_definitions/sharding/aws_accounts.gql).\nquery IntegrationsManaged {\n  integrations: integrations_v1 {\n    name\n    upstream\n    managed {\n      namespace {\n        path\n        name\n        environment {\n          name\n          parameters\n        }\n        cluster {\n          name\n          serverUrl\n          insecureSkipTLSVerify\n          automationToken {\n            ...VaultSecret\n          }\n          clusterAdminAutomationToken {\n            ...VaultSecret\n          }\n          internal\n          disable {\n            integrations\n          }\n        }\n      }\n      spec {\n        cache\n        command\n        environmentAware\n        extraArgs\n        extraEnv {\n          secretName\n          secretKey\n          name\n          value\n        }\n        resources {\n          ...DeployResources\n        }\n        sleepDurationSecs\n        state\n        storage\n        storageClassName\n        cron\n        concurrencyPolicy\n        restartPolicy\n        successfulJobHistoryLimit\n        failedJobHistoryLimit\n        imageRef\n        enablePushgateway\n      }\n      sharding {\n        strategy\n        ... on StaticSharding_v1 {\n          shards\n        }\n        ... on OpenshiftClusterSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n            subSharding {\n              strategy\n              ... on StaticSubSharding_v1 {\n                shards\n              }\n            }\n          }\n        }\n        ... on AWSAccountSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n              disable {\n                integrations\n              }\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n          }\n        }\n      }\n    }\n  }\n  clusters: clusters_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n  aws_accounts: awsaccounts_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n}\n\nfragment DeployResources on DeployResources_v1 {\n  requests {\n    cpu\n    memory\n  }\n  limits {\n    cpu\n    memory\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -15,6 +15,15 @@ pub struct IntegrationsManaged {
     pub integrations: Option<Vec<IntegrationV1>>,
     #[cynic(rename = "clusters_v1")]
     pub clusters: Option<Vec<ClusterV1>>,
+    #[cynic(rename = "awsaccounts_v1")]
+    pub aws_accounts: Option<Vec<AwsaccountV1>>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "AWSAccount_v1", schema = "qontract")]
+pub struct AwsaccountV1 {
+    pub name: String,
+    pub disable: Option<DisableClusterAutomationsV1>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -46,6 +55,28 @@ pub struct IntegrationShardingV1 {
     pub strategy: String,
     #[cynic(spread)]
     pub integration_sharding_v12: IntegrationShardingV12,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "AWSAccountSharding_v1", schema = "qontract")]
+pub struct AwsaccountShardingV1 {
+    pub shard_spec_overrides: Option<Vec<AwsaccountShardSpecOverrideV1>>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "AWSAccountShardSpecOverride_v1", schema = "qontract")]
+pub struct AwsaccountShardSpecOverrideV1 {
+    pub shard: AwsaccountV12,
+    pub image_ref: Option<String>,
+    pub disabled: Option<bool>,
+    pub resources: Option<DeployResourcesV1>,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "AWSAccount_v1", schema = "qontract")]
+pub struct AwsaccountV12 {
+    pub name: String,
+    pub disable: Option<DisableClusterAutomationsV1>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -201,6 +232,7 @@ pub struct ResourceRequestsRequirementsV1 {
 pub enum IntegrationShardingV12 {
     StaticShardingV1(StaticShardingV1),
     OpenshiftClusterShardingV1(OpenshiftClusterShardingV1),
+    AwsaccountShardingV1(AwsaccountShardingV1),
     #[cynic(fallback)]
     Unknown,
 }

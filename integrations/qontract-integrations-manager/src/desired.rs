@@ -9,7 +9,7 @@
 //! integration is left out, the others are still deployed, the run fails and nothing is
 //! deleted anywhere.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use qontract_cluster_client::ClusterSpec;
@@ -35,18 +35,106 @@ pub const INTEGRATION_VERSION: &str = "0.1.0";
 pub const DEFAULT_UPSTREAM: &str = "https://github.com/app-sre/qontract-reconcile";
 /// The kinds this integration manages in each namespace.
 pub const MANAGED_TYPES: [&str; 4] = ["Deployment", "StatefulSet", "CronJob", "Service"];
-/// Environment parameters that the manager process's own environment overrides (upstream:
-/// every template parameter that is an environment variable of the manager). `DRY_RUN` is not
-/// one of them: `run-integration` reads `DRY_RUN` for the manager itself (upstream reads
-/// `MANAGER_DRY_RUN` for it), so the deployed integrations' mode comes only from the
-/// environment's `DRY_RUN` parameter (default `--dry-run`).
-pub const OVERRIDABLE_PARAMETERS: [&str; 5] = [
+/// The parameters of upstream's template (`helm/qontract-reconcile/templates/template.yaml`)
+/// that every rendering has. With the per-integration ones of [`template_parameters`], they are
+/// the parameters the manager's own environment overrides (upstream `collect_parameters`:
+/// every template parameter that is an environment variable of the manager). `DRY_RUN` is one
+/// of them: the manager's own mode comes from `MANAGER_DRY_RUN`, as upstream.
+pub const TEMPLATE_PARAMETERS: [&str; 40] = [
     "IMAGE",
     "IMAGE_TAG",
     "IMAGE_DIGEST",
+    "BUSYBOX_IMAGE",
+    "BUSYBOX_IMAGE_TAG",
+    "BUSYBOX_IMAGE_DIGEST",
+    "BUSYBOX_IMAGE_PULL_POLICY",
+    "FLUENTD_IMAGE",
+    "FLUENTD_IMAGE_TAG",
+    "FLUENTD_IMAGE_DIGEST",
+    "FLUENTD_IMAGE_PULL_POLICY",
+    "ENVIRONMENT_NAME",
+    "DRY_RUN",
+    "MANAGER_DRY_RUN",
     "SLEEP_DURATION_SECS",
-    "LOG_LEVEL",
+    "QONTRACT_RECONCILE_TOML_SECRET_NAME",
+    "APP_INTERFACE_SQS_SECRET_NAME",
+    "APP_INTERFACE_STATE_BUCKET_ACCOUNT",
+    "AWS_CONFIG_SECRET_NAME",
+    "APP_INTERFACE_PROJECT_ID",
+    "USER_ID",
+    "KUBE_SA_TOKEN_MOUNT_PATH",
+    "KUBE_SA_TOKEN_FILENAME",
+    "LOG_FILE",
+    "SLACK_CHANNEL",
+    "SLACK_CHANNEL_TRIGGER",
+    "SLACK_ICON_EMOJI",
+    "GITHUB_API",
+    "CLOUDWATCH_SECRET",
+    "SENTRY_DSN",
+    "SLOW_OC_RECONCILE_THRESHOLD",
+    "LOG_SLOW_OC_RECONCILE",
+    "USE_NATIVE_CLIENT",
+    "INTERNAL_CERTIFICATES_IMAGE",
+    "INTERNAL_CERTIFICATES_IMAGE_TAG",
+    "INTERNAL_CERTIFICATES_IMAGE_PULL_POLICY",
+    "INTEGRATIONS_MANAGER_UPSTREAM",
+    "INTEGRATIONS_MANAGER_IMAGE",
+    "INTEGRATIONS_MANAGER_IMAGE_TAG_FROM_REF",
+    "PUSHGATEWAY_SECRET_NAME",
 ];
+
+/// The suffixes of the per-integration template parameters (`<NAME>_SLEEP_DURATION_SECS`,
+/// `<NAME>_CPU_LIMIT`...; NAME upper-cased, `-` → `_`).
+const PER_INTEGRATION_SUFFIXES: [&str; 5] = [
+    "_SLEEP_DURATION_SECS",
+    "_CPU_LIMIT",
+    "_MEMORY_LIMIT",
+    "_CPU_REQUEST",
+    "_MEMORY_REQUEST",
+];
+
+/// Whether an environment variable of the manager may be a template parameter of some
+/// rendering (the manager keeps only these from its environment; [`template_parameters`]
+/// decides per namespace).
+pub fn may_be_template_parameter(name: &str) -> bool {
+    TEMPLATE_PARAMETERS.contains(&name)
+        || name == "USED_FOR_SECURITY"
+        || PER_INTEGRATION_SUFFIXES
+            .iter()
+            .any(|suffix| name.len() > suffix.len() && name.ends_with(suffix))
+}
+
+/// The parameters of the template upstream renders for these integrations: the fixed ones,
+/// `<NAME>_SLEEP_DURATION_SECS` for a (non-cron) integration with `sleepDurationSecs`, and
+/// `<NAME>_{CPU,MEMORY}_{LIMIT,REQUEST}` for each field its `resources` set (helm template
+/// `parameters:`).
+pub fn template_parameters(deployments: &[IntegrationDeployment]) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = TEMPLATE_PARAMETERS
+        .iter()
+        .map(|p| (*p).to_owned())
+        .collect();
+    out.insert("USED_FOR_SECURITY".to_owned());
+    for deployment in deployments {
+        let prefix = render::parameter_prefix(&deployment.name);
+        if deployment.cron.is_none() && deployment.sleep_duration_secs.is_some() {
+            out.insert(format!("{prefix}_SLEEP_DURATION_SECS"));
+        }
+        let Some(resources) = &deployment.resources else {
+            continue;
+        };
+        for (section, suffix) in [("limits", "LIMIT"), ("requests", "REQUEST")] {
+            for resource in ["cpu", "memory"] {
+                if resources[section][resource]
+                    .as_str()
+                    .is_some_and(|v| !v.is_empty())
+                {
+                    out.insert(format!("{prefix}_{}_{suffix}", resource.to_uppercase()));
+                }
+            }
+        }
+    }
+    out
+}
 
 /// What narrows and parameterises a run.
 #[derive(Debug, Clone, Default)]
@@ -61,7 +149,8 @@ pub struct Options {
     pub image: Option<String>,
     /// `--internal` (Some(true)) / `--external` (Some(false)) / all (None).
     pub internal: Option<bool>,
-    /// Values of [`OVERRIDABLE_PARAMETERS`] from the manager's environment.
+    /// The manager's environment variables that may be template parameters
+    /// ([`may_be_template_parameter`]); each namespace takes those of its template.
     pub parameter_overrides: BTreeMap<String, String>,
 }
 
@@ -118,6 +207,22 @@ fn sharding(managed: &IntegrationManagedV1) -> Result<Option<Sharding>, String> 
     };
     match &block.integration_sharding_v12 {
         IntegrationShardingV12::StaticShardingV1(s) => sharding.shards = Some(i64::from(s.shards)),
+        IntegrationShardingV12::AwsaccountShardingV1(s) => {
+            sharding.shard_spec_overrides = s.shard_spec_overrides.as_ref().map(|overrides| {
+                overrides
+                    .iter()
+                    .map(|o| ShardSpecOverride {
+                        shard: qontract_sharding::strategies::ShardRef {
+                            name: o.shard.name.clone(),
+                        },
+                        image_ref: o.image_ref.clone(),
+                        resources: o.resources.as_ref().map(resources),
+                        disabled: o.disabled,
+                        sub_sharding: None,
+                    })
+                    .collect()
+            });
+        }
         IntegrationShardingV12::OpenshiftClusterShardingV1(s) => {
             sharding.shard_spec_overrides = s.shard_spec_overrides.as_ref().map(|overrides| {
                 overrides
@@ -249,6 +354,17 @@ pub fn desired_state(
                 ),
             })
             .collect(),
+        aws_accounts: data
+            .aws_accounts
+            .iter()
+            .flatten()
+            .map(|a| ShardingTarget {
+                name: a.name.clone(),
+                disabled_integrations: disabled_integrations(
+                    a.disable.as_ref().and_then(|d| d.integrations.as_ref()),
+                ),
+            })
+            .collect(),
         ..ShardingInputs::default()
     };
     // namespace path -> (namespace data, integrations in data order)
@@ -329,10 +445,22 @@ pub fn desired_state(
                 .inventory
                 .initialize_resource_type(cluster, &ns.name, kind, None);
         }
+        // Upstream `collect_parameters`: only the parameters of this namespace's template are
+        // taken from the manager's environment.
+        let names = template_parameters(&deployments);
+        let namespace_options = Options {
+            parameter_overrides: options
+                .parameter_overrides
+                .iter()
+                .filter(|(name, _)| names.contains(*name))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+            ..options.clone()
+        };
         let parameters = match parameters(
             ns.environment.parameters.as_ref().map(|j| j.0.as_str()),
             &ns.environment.name,
-            options,
+            &namespace_options,
         ) {
             Ok(p) => p,
             Err(e) => {
@@ -416,6 +544,256 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// A namespace of the integrations query (shape of upstream `integrations.gql`).
+    fn managed(integration: &str, spec: Value, sharding: Value) -> Value {
+        json!({
+            "namespace": {
+                "path": "/services/app-interface/namespaces/app-interface-production.yml",
+                "name": "app-interface-production",
+                "environment": {"name": "production", "parameters": null},
+                "cluster": {
+                    "name": "appsres09ue1",
+                    "serverUrl": "https://api.appsres09ue1.example:6443",
+                    "insecureSkipTLSVerify": null,
+                    "automationToken": {"path": "creds/appsres09ue1", "field": "token",
+                                        "version": null, "format": null},
+                    "clusterAdminAutomationToken": null,
+                    "internal": false,
+                    "disable": null,
+                },
+            },
+            "spec": spec,
+            "sharding": sharding,
+            "_integration": integration,
+        })
+    }
+
+    fn data(entries: Vec<Value>) -> IntegrationsManaged {
+        let integrations: Vec<Value> = entries
+            .into_iter()
+            .map(|mut m| {
+                let name = m["_integration"].take();
+                m.as_object_mut().expect("object").remove("_integration");
+                json!({"name": name, "upstream": null, "managed": [m]})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "integrations_v1": integrations,
+            "clusters_v1": [
+                {"name": "appsres09ue1", "disable": null},
+                {"name": "app-sre-prod-01",
+                 "disable": {"integrations": ["openshift-rolebindings"]}},
+                {"name": "hive-stage-01", "disable": null},
+            ],
+            "awsaccounts_v1": [
+                {"name": "app-sre", "disable": null},
+                {"name": "app-sre-stage", "disable": {"integrations": ["terraform-resources"]}},
+                {"name": "osio", "disable": {"integrations": ["other"]}},
+            ],
+        }))
+        .expect("query data")
+    }
+
+    fn spec() -> Value {
+        json!({
+            "cache": null, "command": null, "environmentAware": null, "extraArgs": "--light",
+            "extraEnv": null,
+            "resources": {"requests": {"cpu": "100m", "memory": "200Mi"},
+                          "limits": {"cpu": null, "memory": "400Mi"}},
+            "sleepDurationSecs": null, "state": null, "storage": null,
+            "storageClassName": null, "cron": null, "concurrencyPolicy": null,
+            "restartPolicy": null, "successfulJobHistoryLimit": null,
+            "failedJobHistoryLimit": null, "imageRef": null, "enablePushgateway": null,
+        })
+    }
+
+    fn options() -> Options {
+        Options {
+            integration: crate::NAME,
+            parameter_overrides: BTreeMap::from([
+                (
+                    "IMAGE".into(),
+                    "quay.io/app-sre/qontract-reconcile-rs".into(),
+                ),
+                ("IMAGE_TAG".into(), "0.1.0".into()),
+            ]),
+            ..Options::default()
+        }
+    }
+
+    fn deployments(state: &DesiredState) -> BTreeMap<String, Value> {
+        state
+            .inventory
+            .iter()
+            .flat_map(|(_, _, kind, types)| {
+                types
+                    .desired()
+                    .iter()
+                    .filter(move |_| kind == "Deployment")
+                    .map(|(name, entry)| (name.clone(), entry.resource.body().clone()))
+            })
+            .collect()
+    }
+
+    fn env_of(deployment: &Value, name: &str) -> Option<String> {
+        deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()?
+            .iter()
+            .find(|e| e["name"] == name)
+            .and_then(|e| e["value"].as_str().map(str::to_owned))
+    }
+
+    fn errors(state: &DesiredState) -> Vec<String> {
+        state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn per_openshift_cluster_works_for_every_registered_integration() {
+        // openshift-rolebindings was unknown to the manager: "does not support the provided
+        // argument. --cluster-name is required".
+        let data = data(vec![managed(
+            "openshift-rolebindings",
+            spec(),
+            json!({"strategy": "per-openshift-cluster", "__typename": "OpenshiftClusterSharding_v1",
+                   "shardSpecOverrides": null}),
+        )]);
+        let state = desired_state(&data, &options(), &crate::cli_meta);
+        assert!(errors(&state).is_empty(), "{:?}", errors(&state));
+        let names: Vec<String> = deployments(&state).into_keys().collect();
+        // app-sre-prod-01 disables the integration.
+        assert_eq!(
+            names,
+            [
+                "qontract-reconcile-openshift-rolebindings-appsres09ue1",
+                "qontract-reconcile-openshift-rolebindings-hive-stage-01",
+            ]
+        );
+    }
+
+    #[test]
+    fn per_aws_account_builds_a_shard_per_enabled_account_with_its_override() {
+        // Upstream `AWSAccountShardingStrategy`: one shard per account not disabling the
+        // integration, `--account-name <account>` appended to extraArgs, overrides by name.
+        let sharding = json!({
+            "strategy": "per-aws-account",
+            "__typename": "AWSAccountSharding_v1",
+            "shardSpecOverrides": [{
+                "shard": {"name": "osio", "disable": null},
+                "imageRef": "quay.io/app-sre/qontract-reconcile-rs:pinned",
+                "disabled": null,
+                "resources": null,
+            }],
+        });
+        let data = data(vec![managed("terraform-resources", spec(), sharding)]);
+        let meta = |name: &str| {
+            (name == "terraform-resources").then(|| IntegrationCliMeta {
+                args: vec!["--account-name".to_owned()],
+            })
+        };
+        let state = desired_state(&data, &options(), &meta);
+        assert!(errors(&state).is_empty(), "{:?}", errors(&state));
+        let deployments = deployments(&state);
+        assert_eq!(
+            deployments.keys().collect::<Vec<_>>(),
+            [
+                "qontract-reconcile-terraform-resources-app-sre",
+                "qontract-reconcile-terraform-resources-osio",
+            ]
+        );
+        let osio = &deployments["qontract-reconcile-terraform-resources-osio"];
+        assert_eq!(
+            env_of(osio, "INTEGRATION_EXTRA_ARGS").as_deref(),
+            Some("--light --account-name osio")
+        );
+        assert_eq!(env_of(osio, "SHARD_KEY").as_deref(), Some("osio"));
+        assert_eq!(
+            osio["spec"]["template"]["spec"]["containers"][0]["image"],
+            "quay.io/app-sre/qontract-reconcile-rs:pinned"
+        );
+
+        // An integration without --account-name: an error naming it, as upstream.
+        let state = desired_state(&data, &options(), &crate::cli_meta);
+        let errors = errors(&state);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].contains("terraform-resources") && errors[0].contains("--account-name"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn any_template_parameter_is_overridable_from_the_environment() {
+        // Upstream `collect_parameters`: every parameter of the rendered template that is an
+        // environment variable of the manager overrides the environment's parameters.
+        let mut with_sleep = spec();
+        with_sleep["sleepDurationSecs"] = json!("120");
+        let data = data(vec![
+            managed("openshift-rolebindings", spec(), Value::Null),
+            managed("openshift-routes", with_sleep, Value::Null),
+        ]);
+        let mut options = options();
+        options.parameter_overrides.extend([
+            ("DRY_RUN".to_owned(), "--no-dry-run".to_owned()),
+            (
+                "OPENSHIFT_ROLEBINDINGS_MEMORY_LIMIT".to_owned(),
+                "1Gi".to_owned(),
+            ),
+            (
+                "OPENSHIFT_ROUTES_SLEEP_DURATION_SECS".to_owned(),
+                "30".to_owned(),
+            ),
+            // Not parameters of this template: limits.cpu is not set by the spec, and
+            // openshift-rolebindings has no sleepDurationSecs.
+            (
+                "OPENSHIFT_ROLEBINDINGS_CPU_LIMIT".to_owned(),
+                "2".to_owned(),
+            ),
+            (
+                "OPENSHIFT_ROLEBINDINGS_SLEEP_DURATION_SECS".to_owned(),
+                "5".to_owned(),
+            ),
+        ]);
+        let state = desired_state(&data, &options, &crate::cli_meta);
+        assert!(errors(&state).is_empty(), "{:?}", errors(&state));
+        let deployments = deployments(&state);
+        let rolebindings = &deployments["qontract-reconcile-openshift-rolebindings"];
+        let routes = &deployments["qontract-reconcile-openshift-routes"];
+        assert_eq!(
+            env_of(rolebindings, "DRY_RUN").as_deref(),
+            Some("--no-dry-run")
+        );
+        assert_eq!(
+            rolebindings["spec"]["template"]["spec"]["containers"][0]["resources"],
+            json!({"requests": {"cpu": "100m", "memory": "200Mi"},
+                   "limits": {"memory": "1Gi"}})
+        );
+        assert_eq!(env_of(routes, "SLEEP_DURATION_SECS").as_deref(), Some("30"));
+        assert_ne!(
+            env_of(rolebindings, "SLEEP_DURATION_SECS").as_deref(),
+            Some("5")
+        );
+
+        let names = template_parameters(&[deployment_spec(
+            "openshift-rolebindings",
+            &data.integrations.as_ref().expect("integrations")[0]
+                .managed
+                .as_ref()
+                .expect("managed")[0]
+                .spec,
+        )]);
+        assert!(names.contains("OPENSHIFT_ROLEBINDINGS_MEMORY_REQUEST"));
+        assert!(!names.contains("OPENSHIFT_ROLEBINDINGS_CPU_LIMIT"));
+        assert!(may_be_template_parameter(
+            "OPENSHIFT_ROLEBINDINGS_CPU_LIMIT"
+        ));
+        assert!(!may_be_template_parameter("VAULT_TOKEN"));
     }
 
     #[test]

@@ -15,15 +15,17 @@
 //! multi-call binary logging to stderr, so there is no fluentd sidecar (upstream's template
 //! has one). Differences from upstream: `--image-tag-from-ref` and the
 //! `INTEGRATION_UPSTREAM_REPOS` parameter need GitHub to resolve a ref and are not supported
-//! (the first is refused, the second ignored with a warning); only the `static` and
-//! `per-openshift-cluster` sharding strategies are queried (the others are reported as errors).
+//! (the first is refused, the second ignored with a warning); the `static`,
+//! `per-openshift-cluster` and `per-aws-account` sharding strategies are queried
+//! (`per-ocm-organization` is reported as an error).
 
 pub mod desired;
+pub mod registry;
 pub mod render;
 
 use clap::{Args, Command};
 use qontract_gql_bindings::integrations_managed::IntegrationsManaged;
-use qontract_runtime::{Integration, IntegrationSpec, RunContext, RunOutcome};
+use qontract_runtime::{Integration, RunContext, RunOutcome};
 use qontract_sharding::IntegrationCliMeta;
 
 /// CLI name (and `integrations_v1` entry).
@@ -65,21 +67,12 @@ pub struct IntegrationsManagerArgs {
     pub show_unchanged: bool,
 }
 
-/// The integrations whose CLI options key sharding strategies may need (`--cluster-name`...).
-/// Integrations not listed have no options, so key strategies fail for them, as upstream does
-/// for integrations unknown to its CLI.
-fn known_integrations() -> Vec<IntegrationSpec> {
-    vec![
-        IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
-        IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
-        IntegrationSpec::of::<IntegrationsManager>(),
-    ]
-}
-
-/// The CLI options (`--long` names) of a known integration (upstream
-/// `get_integration_cli_meta`).
+/// The CLI options (`--long` names) of an integration of the [`registry`] (upstream
+/// `get_integration_cli_meta`). Integrations not implemented here (e.g. Go or Python-only ones)
+/// have none, so key strategies fail for them, as upstream does for integrations unknown to
+/// its CLI.
 pub fn cli_meta(integration: &str) -> Option<IntegrationCliMeta> {
-    let spec = known_integrations()
+    let spec = registry::integrations()
         .into_iter()
         .find(|s| s.name == integration)?;
     let command = spec.augment_args(Command::new(spec.name));
@@ -126,9 +119,8 @@ impl Integration for IntegrationsManager {
                 (_, true) => Some(false),
                 _ => None,
             },
-            parameter_overrides: desired::OVERRIDABLE_PARAMETERS
-                .iter()
-                .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+            parameter_overrides: std::env::vars()
+                .filter(|(name, _)| desired::may_be_template_parameter(name))
                 .collect(),
         };
         let desired = desired::desired_state(&data, &options, &cli_meta);
@@ -161,6 +153,23 @@ impl Integration for IntegrationsManager {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_registered_integration_has_its_cli_meta() {
+        // All ten, not only the three the manager used to know: per-openshift-cluster
+        // sharding works for every integration with --cluster-name.
+        let names: Vec<&str> = registry::integrations().iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), 10, "{names:?}");
+        for name in names {
+            let meta = cli_meta(name).unwrap_or_else(|| panic!("{name}: no cli meta"));
+            if name != NAME {
+                assert!(
+                    meta.args.iter().any(|a| a == "--cluster-name"),
+                    "{name}: {meta:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn cli_meta_lists_the_long_options_of_known_integrations() {

@@ -230,9 +230,16 @@ fn image(
         })
 }
 
-/// Resources: the shard override, else `spec.resources`, else the environment parameters
-/// `<NAME>_CPU_REQUEST`, `_MEMORY_REQUEST`, `_CPU_LIMIT`, `_MEMORY_LIMIT` (NAME upper-cased,
-/// `-` → `_`), else none.
+/// The prefix of an integration's template parameters: the name upper-cased, `-` → `_`
+/// (helm `upper | replace "-" "_"`).
+pub fn parameter_prefix(integration: &str) -> String {
+    integration.to_uppercase().replace('-', "_")
+}
+
+/// Resources: the shard override; else `spec.resources`, each field it sets read from the
+/// template parameter `<NAME>_{CPU,MEMORY}_{REQUEST,LIMIT}` whose default is that field (as
+/// upstream's template, so the environment parameters and the manager's environment override
+/// it); else those parameters when the environment sets them; else none.
 fn resources(
     integration: &IntegrationDeployment,
     shard: Option<&ShardSpec>,
@@ -241,11 +248,23 @@ fn resources(
     if let Some(r) = shard
         .and_then(|s| s.shard_spec_overrides.as_ref())
         .and_then(|o| o.resources.clone())
-        .or_else(|| integration.resources.clone())
     {
         return Some(r);
     }
-    let prefix = integration.name.to_uppercase().replace('-', "_");
+    let prefix = parameter_prefix(&integration.name);
+    if let Some(mut r) = integration.resources.clone() {
+        for (section, suffix) in [("requests", "REQUEST"), ("limits", "LIMIT")] {
+            if let Some(Value::Object(values)) = r.get_mut(section) {
+                for (resource, value) in values.iter_mut() {
+                    let key = format!("{prefix}_{}_{suffix}", resource.to_uppercase());
+                    if let (Some(v), true) = (ctx.parameter(&key), value.is_string()) {
+                        *value = Value::String(v.to_owned());
+                    }
+                }
+            }
+        }
+        return Some(r);
+    }
     let mut out = Map::new();
     for (section, suffix) in [("requests", "REQUEST"), ("limits", "LIMIT")] {
         let mut values = Map::new();
@@ -291,11 +310,19 @@ fn env(
         None => integration.extra_args.clone().unwrap_or_default(),
     };
     env.push(literal("INTEGRATION_EXTRA_ARGS", extra_args.trim()));
-    let sleep = integration
-        .sleep_duration_secs
-        .as_deref()
-        .or_else(|| ctx.parameter("SLEEP_DURATION_SECS"))
-        .unwrap_or(DEFAULT_SLEEP_DURATION_SECS);
+    // Upstream's template: `${<NAME>_SLEEP_DURATION_SECS}` (default `sleepDurationSecs`) when
+    // the spec sets it, else `${SLEEP_DURATION_SECS}`.
+    let sleep = match integration.sleep_duration_secs.as_deref() {
+        Some(own) => ctx
+            .parameter(&format!(
+                "{}_SLEEP_DURATION_SECS",
+                parameter_prefix(&integration.name)
+            ))
+            .unwrap_or(own),
+        None => ctx
+            .parameter("SLEEP_DURATION_SECS")
+            .unwrap_or(DEFAULT_SLEEP_DURATION_SECS),
+    };
     env.push(literal("SLEEP_DURATION_SECS", sleep));
     env.push(literal("CONFIG", format!("{CONFIG_DIR}/config.toml")));
     env.push(literal("PROMETHEUS_PORT", METRICS_PORT.to_string()));

@@ -18,18 +18,8 @@ fn main() -> ExitCode {
     cli.main()
 }
 
-/// Every integration this binary links.
+/// Every integration this binary links: the one registry, shared with the
+/// integrations-manager (which needs their CLI options for sharding).
 fn integrations() -> Vec<IntegrationSpec> {
-    vec![
-        IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
-        IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
-        IntegrationSpec::of::<qontract_integrations_manager::IntegrationsManager>(),
-        IntegrationSpec::of::<qontract_openshift_vault_secrets::OpenshiftVaultSecrets>(),
-        IntegrationSpec::of::<qontract_openshift_prometheus_rules::OpenshiftPrometheusRules>(),
-        IntegrationSpec::of::<qontract_openshift_network_policies::OpenshiftNetworkPolicies>(),
-        IntegrationSpec::of::<qontract_openshift_rolebindings::OpenshiftRolebindings>(),
-        IntegrationSpec::of::<qontract_openshift_limitranges::OpenshiftLimitRanges>(),
-        IntegrationSpec::of::<qontract_openshift_resourcequotas::OpenshiftResourceQuotas>(),
-        IntegrationSpec::of::<qontract_openshift_routes::OpenshiftRoutes>(),
-    ]
+    qontract_integrations_manager::registry::integrations()
 }

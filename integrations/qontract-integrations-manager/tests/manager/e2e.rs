@@ -404,7 +404,8 @@ async fn bad_input_is_a_clear_error_and_changes_nothing() {
         "the broken integration is left out"
     );
 
-    // A strategy this version does not query is reported for that integration only.
+    // per-aws-account for an integration without --account-name: an error for that
+    // integration only (upstream `check_integration_sharding_params`).
     fx.edit(
         "integrations/integrations-manager.yml",
         "    strategy: static\n    shards: 0\n",
@@ -415,7 +416,22 @@ async fn bad_input_is_a_clear_error_and_changes_nothing() {
     let output = text(&out);
     assert!(
         output.contains("integration integrations-manager")
-            && output.contains("\"per-aws-account\" is not supported"),
+            && output.contains("--account-name is required by the 'per-aws-account'"),
+        "{output}"
+    );
+
+    // A strategy this version does not query is reported for that integration only.
+    fx.edit(
+        "integrations/integrations-manager.yml",
+        "    strategy: per-aws-account\n",
+        "    strategy: per-ocm-organization\n",
+    );
+    let out = fx.run(&["--dry-run", "integrations-manager"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let output = text(&out);
+    assert!(
+        output.contains("integration integrations-manager")
+            && output.contains("\"per-ocm-organization\" is not supported"),
         "{output}"
     );
 }

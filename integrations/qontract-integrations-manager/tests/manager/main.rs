@@ -11,7 +11,7 @@ mod sample;
 
 use std::ffi::OsString;
 
-use qontract_runtime::{Cli, ExitStatus, IntegrationSpec};
+use qontract_runtime::{Cli, ExitStatus};
 
 /// Environment variable carrying the child's argv (a JSON array of strings).
 const CHILD_ARGV: &str = "QIM_CLI_ARGV";
@@ -19,11 +19,7 @@ const CHILD_ARGV: &str = "QIM_CLI_ARGV";
 fn cli() -> Cli {
     Cli::new(
         "qontract-reconcile",
-        vec![
-            IntegrationSpec::of::<qontract_openshift_namespaces::OpenshiftNamespaces>(),
-            IntegrationSpec::of::<qontract_openshift_resources::OpenshiftResources>(),
-            IntegrationSpec::of::<qontract_integrations_manager::IntegrationsManager>(),
-        ],
+        qontract_integrations_manager::registry::integrations(),
     )
 }
 
