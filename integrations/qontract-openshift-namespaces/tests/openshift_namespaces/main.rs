@@ -235,6 +235,14 @@ async fn wet_run_converges_and_a_second_run_plans_nothing() {
     );
     // c2 is plain Kubernetes: a Namespace.
     assert_eq!(writes(&env.c2), ["POST /api/v1/namespaces"]);
+    // The engine's action counters (served by the daemon's /metrics) count them.
+    let metrics = qontract_runtime::metrics::RunMetrics::new().encode();
+    for line in [
+        "qontract_reconcile_openshift_actions_total{integration=\"openshift-namespaces\",cluster=\"c2\",kind=\"Namespace\",action=\"create\",outcome=\"applied\"}",
+        "qontract_reconcile_openshift_actions_total{integration=\"openshift-namespaces\",cluster=\"c1\",kind=\"Namespace\",action=\"delete\",outcome=\"deleted\"}",
+    ] {
+        assert!(metrics.contains(line), "{line} missing in {metrics}");
+    }
     let before = (writes(&env.c1).len(), writes(&env.c2).len());
     let status = run(&env, &["--detailed-exitcode", "openshift-namespaces"]).await;
     assert_eq!(status, ExitStatus::Success, "second run has nothing to do");
