@@ -12,7 +12,10 @@
 //! ```
 //!
 //! Every table is also kept verbatim in [`Config::tables`], because the config-file secret
-//! reader treats the tables as a local secret store (`[path.to.secret] field = "value"`).
+//! reader treats the tables as a local secret store (`[path.to.secret] field = "value"`). So
+//! unknown top-level tables are allowed, except near-misses of the tables read here
+//! (`[grapql]`, `[vualt]`, `[Vault]`), which are refused with a "did you mean" error; unknown
+//! keys inside `[graphql]` and `[vault]` are refused too.
 
 use std::path::{Path, PathBuf};
 
@@ -82,8 +85,10 @@ impl std::fmt::Debug for GraphqlConfig {
     }
 }
 
-/// `[vault]`: how to reach and log in to Vault.
+/// `[vault]`: how to reach and log in to Vault (the keys upstream `VaultClient` reads, and
+/// `token`); any other key is an error.
 #[derive(Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct VaultConfig {
     /// Vault address, e.g. `https://vault.example.com`.
     pub server: String,
@@ -159,6 +164,12 @@ impl Config {
             message: e.to_string().trim_end().to_owned(),
         };
         let tables: toml::Table = toml::from_str(text).map_err(parse_err)?;
+        if let Some((table, known)) = tables.keys().find_map(|t| Some((t, near_miss(t)?))) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                message: format!("unknown table [{table}]: did you mean [{known}]?"),
+            });
+        }
         let section = |name: &str| -> Result<Option<toml::Value>, ConfigError> {
             match tables.get(name) {
                 None => Ok(None),
@@ -219,6 +230,45 @@ impl Config {
     }
 }
 
+/// The tables this crate reads.
+const KNOWN_TABLES: [&str; 2] = ["graphql", "vault"];
+
+/// The known table `table` is probably a misspelling of: not equal to it, but equal ignoring
+/// case or within a third of its length in edits (at least one; a swap of two neighbouring
+/// letters is one edit).
+fn near_miss(table: &str) -> Option<&'static str> {
+    KNOWN_TABLES.into_iter().find(|known| {
+        table != *known
+            && (table.eq_ignore_ascii_case(known)
+                || edit_distance(&table.to_ascii_lowercase(), known) <= (known.len() / 3).max(1))
+    })
+}
+
+/// Optimal string alignment distance (Levenshtein plus transpositions of neighbours).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,6 +324,58 @@ token = "xoxb"
         assert!(err.to_string().contains("[graphql]"), "{err}");
         let err = Config::load(Path::new("/nonexistent/c.toml")).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/c.toml"), "{err}");
+    }
+
+    #[test]
+    fn unknown_vault_key_is_rejected() {
+        let err = Config::parse(
+            "[vault]\nserver = \"https://vault.example.com\"\nrole = \"r\"\n",
+            Path::new("/x/c.toml"),
+        )
+        .unwrap_err();
+        let message = err.to_string();
+        assert!(
+            message.contains("[vault]")
+                && message.contains("role")
+                && message.contains("/x/c.toml"),
+            "{message}"
+        );
+        // Every key upstream reads is accepted.
+        Config::parse(
+            "[vault]\nserver = \"s\"\nrole_id = \"r\"\nsecret_id = \"s\"\n\
+             kube_auth_role = \"k\"\nkube_auth_mount = \"m\"\ntoken = \"t\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn a_misspelled_known_table_gets_a_did_you_mean_error() {
+        for (text, table, known) in [
+            ("[grapql]\nserver = \"x\"\n", "grapql", "graphql"),
+            ("[vualt]\nserver = \"x\"\n", "vualt", "vault"),
+            ("[Vault]\nserver = \"x\"\n", "Vault", "vault"),
+            ("[graphq]\nserver = \"x\"\n", "graphq", "graphql"),
+        ] {
+            let err = Config::parse(text, Path::new("/x/c.toml")).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid config file /x/c.toml: unknown table [{table}]: \
+                     did you mean [{known}]?"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn other_unknown_tables_are_allowed_for_the_secret_store() {
+        // Tables of upstream config.toml files and secret paths of the config-file reader.
+        let text = "[graphql]\nserver = \"x\"\n[smtp]\nsecret_path = \"p\"\n\
+                    [github]\ntoken = \"t\"\n[app-sre.creds]\na = \"b\"\n\
+                    [jenkins]\nx = 1\n[aws]\ny = 2\n[vault-creds]\nz = 3\n";
+        let c = Config::parse(text, Path::new("c.toml")).unwrap();
+        assert!(c.table_at("smtp").is_some() && c.table_at("vault-creds").is_some());
     }
 
     #[test]
