@@ -217,6 +217,29 @@ pub(crate) fn apply_defaults(
                 set_default(m, "type", json!("Opaque"));
             }
         }
+        // as the real server's rbac/v1 SetDefaults_RoleBinding, SetDefaults_ClusterRoleBinding
+        // and SetDefaults_Subject: an empty roleRef.apiGroup, and an empty apiGroup of a User or
+        // Group subject, become rbac.authorization.k8s.io
+        "RoleBinding" | "ClusterRoleBinding" if def.group == "rbac.authorization.k8s.io" => {
+            let rbac = || json!("rbac.authorization.k8s.io");
+            let empty = |m: &Map<String, Value>| m.get("apiGroup").is_none_or(|g| g == "");
+            if let Some(role_ref) = obj.get_mut("roleRef").and_then(Value::as_object_mut)
+                && empty(role_ref)
+            {
+                role_ref.insert("apiGroup".into(), rbac());
+            }
+            let subjects = obj.get_mut("subjects").and_then(Value::as_array_mut);
+            for subject in subjects
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut)
+            {
+                let kind = subject.get("kind").and_then(Value::as_str);
+                if matches!(kind, Some("User" | "Group")) && empty(subject) {
+                    subject.insert("apiGroup".into(), rbac());
+                }
+            }
+        }
         "Namespace" => {
             let name = obj
                 .pointer("/metadata/name")

@@ -562,3 +562,44 @@ async fn delete_collection_honours_selectors() {
         .collect();
     assert_eq!(left, vec!["c"]);
 }
+
+/// RoleBindings get the real server's rbac/v1 defaults: `roleRef.apiGroup` and the `apiGroup`
+/// of User/Group subjects (not of ServiceAccounts) become `rbac.authorization.k8s.io`
+/// (what the Python tool's `oc apply` of a RoleBinding without apiGroup leaves on a cluster).
+#[tokio::test]
+async fn role_binding_api_groups_are_defaulted() {
+    let s = server().await;
+    let c = client(&s).await;
+    let rbs = ns_api(
+        &c,
+        &ar(
+            "rbac.authorization.k8s.io",
+            "v1",
+            "RoleBinding",
+            "rolebindings",
+        ),
+        "default",
+    );
+    let rb = rbs
+        .create(
+            &PostParams::default(),
+            &dynobj(
+                json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": "edit-ada"},
+                "roleRef": {"kind": "ClusterRole", "name": "edit"},
+                "subjects": [{"kind": "User", "name": "ada"},
+                             {"kind": "ServiceAccount", "name": "bot", "namespace": "default"}]}),
+            ),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rb.data["roleRef"],
+        json!({"kind": "ClusterRole", "name": "edit", "apiGroup": "rbac.authorization.k8s.io"})
+    );
+    assert_eq!(
+        rb.data["subjects"][0]["apiGroup"],
+        "rbac.authorization.k8s.io"
+    );
+    assert!(rb.data["subjects"][1].get("apiGroup").is_none());
+}
