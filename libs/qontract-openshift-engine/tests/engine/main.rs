@@ -1,6 +1,7 @@
 //! Integration tests of the OpenShift engine against `qontract-kube-testserver` on loopback
 //! (plain HTTP, bearer tokens).
 
+mod drift;
 mod explain;
 mod fallbacks;
 mod faults;
