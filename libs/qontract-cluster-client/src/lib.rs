@@ -120,6 +120,10 @@ impl ClusterClientError {
     }
 }
 
+/// The log target of kube's per-connection `Server cert bypassed` warning. The runtime's log
+/// filter raises it to `error`: [`ClusterMap::build`] says it once per cluster instead.
+pub const KUBE_CERT_BYPASS_LOG_TARGET: &str = "kube_client::client::tls";
+
 /// Options of [`ClusterMap::build`].
 #[derive(Debug, Clone, Default)]
 pub struct ClusterMapOptions {
@@ -272,6 +276,19 @@ impl ClusterMap {
             if options.privileged.contains(&spec.name) {
                 jobs.push((spec, true));
             }
+        }
+        // Once per cluster and run, not once per client and TLS connection (kube logs it at
+        // every handshake; see KUBE_CERT_BYPASS_LOG_TARGET).
+        let insecure: BTreeSet<&str> = jobs
+            .iter()
+            .filter(|(spec, _)| spec.insecure_skip_tls_verify)
+            .map(|(spec, _)| spec.name.as_str())
+            .collect();
+        for cluster in insecure {
+            tracing::warn!(
+                "[{cluster}] Server cert bypassed: insecureSkipTLSVerify is set, the API \
+                 server's certificate is not verified"
+            );
         }
         let concurrency = options.concurrency.max(1);
         let results: Vec<_> = futures::stream::iter(jobs)
@@ -453,4 +470,111 @@ fn pem_to_der(pem: &[u8]) -> Vec<Vec<u8>> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use qontract_secrets::ConfigSecretReader;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    /// Collects the messages of WARN events.
+    #[derive(Clone, Default)]
+    struct Warnings(Arc<Mutex<Vec<String>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Warnings {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _ctx: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            struct Message<'a>(&'a mut String);
+            impl tracing::field::Visit for Message<'_> {
+                fn record_debug(
+                    &mut self,
+                    field: &tracing::field::Field,
+                    value: &dyn std::fmt::Debug,
+                ) {
+                    if field.name() == "message" {
+                        *self.0 = format!("{value:?}");
+                    }
+                }
+            }
+            if *event.metadata().level() == tracing::Level::WARN {
+                let mut message = String::new();
+                event.record(&mut Message(&mut message));
+                self.0.lock().expect("lock").push(message);
+            }
+        }
+    }
+
+    fn spec(name: &str, insecure: bool) -> ClusterSpec {
+        let token = |path: &str| VaultSecret {
+            path: path.to_owned(),
+            field: "token".to_owned(),
+            version: None,
+            format: None,
+        };
+        ClusterSpec {
+            name: name.to_owned(),
+            // Nothing listens on port 1: connecting fails fast.
+            server_url: "https://127.0.0.1:1".to_owned(),
+            insecure_skip_tls_verify: insecure,
+            automation_token: Some(token("creds/token")),
+            cluster_admin_automation_token: Some(token("creds/admin")),
+            internal: None,
+            disabled_integrations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_insecure_cluster_is_reported_once_per_run_not_per_client() {
+        let warnings = Warnings::default();
+        let subscriber = tracing_subscriber::registry().with(warnings.clone());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let reader: Arc<dyn SecretReader> = Arc::new(
+            ConfigSecretReader::from_toml_str(
+                "[creds.token]\ntoken = \"t\"\n[creds.admin]\ntoken = \"a\"\n",
+                "test",
+            )
+            .expect("TOML"),
+        );
+        let options = ClusterMapOptions {
+            integration: "openshift-resources".to_owned(),
+            // Two clients of the insecure cluster: plain and privileged.
+            privileged: BTreeSet::from(["insecure".to_owned()]),
+            concurrency: 4,
+            request_timeout: Some(Duration::from_secs(2)),
+            ..ClusterMapOptions::default()
+        };
+        let map = tracing::subscriber::with_default(subscriber, || {
+            runtime.block_on(ClusterMap::build(
+                vec![spec("insecure", true), spec("verified", false)],
+                reader,
+                &options,
+            ))
+        });
+        assert_eq!(map.errors().len(), 3, "every client failed to connect");
+        let bypassed: Vec<String> = warnings
+            .0
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|m| m.contains("cert bypassed"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            bypassed,
+            [
+                "[insecure] Server cert bypassed: insecureSkipTLSVerify is set, the API server's \
+              certificate is not verified"
+            ]
+        );
+    }
 }

@@ -79,9 +79,11 @@ pub fn init(level: LogLevel, format: LogFormat, dry_run: bool) {
         .ok()
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| {
-            // Our crates at the chosen level; chatty dependencies one notch quieter.
+            // Our crates at the chosen level; chatty dependencies one notch quieter. kube's
+            // per-connection "Server cert bypassed" is said once per cluster by
+            // qontract-cluster-client instead.
             EnvFilter::new(format!(
-                "{lvl},hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube_client=warn",
+                "{lvl},hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube_client=warn,kube_client::client::tls=error",
                 lvl = level.directive()
             ))
         });
