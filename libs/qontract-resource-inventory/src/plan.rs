@@ -855,7 +855,9 @@ fn carry_over_restarted_at(inventory: &mut ResourceInventory) {
             };
             let carried: Vec<(&str, &Value)> = RESTARTED_AT_ANNOTATIONS
                 .iter()
+                // `if (value := current_annotations.get(k))`: only truthy values.
                 .filter_map(|key| current_annotations.get(*key).map(|value| (*key, value)))
+                .filter(|(_, value)| py_truthy(value))
                 .collect();
             if carried.is_empty() {
                 continue;
@@ -888,6 +890,18 @@ fn carry_over_restarted_at(inventory: &mut ResourceInventory) {
                     .or_insert_with(|| value.clone());
             }
         }
+    }
+}
+
+/// Python truthiness of a JSON value.
+fn py_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|number| number != 0.0),
+        Value::String(text) => !text.is_empty(),
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => !map.is_empty(),
     }
 }
 

@@ -633,6 +633,36 @@ fn rollout_restart_annotation_is_carried_over() {
     assert_eq!(kept, Some(json!("2024-12-02T10:00:00Z")));
 }
 
+/// Upstream `patch_desired_resource_for_recycle_annotations` copies only truthy values
+/// (`if (value := current_annotations.get(k))`): an empty `restartedAt` is not carried over,
+/// so the desired object (and its sha256sum) stays as declared.
+#[test]
+fn empty_rollout_restart_annotation_is_not_carried_over() {
+    let mut cluster_body = applied(&deployment("web", "quay.io/app/web:1"));
+    cluster_body["spec"]["template"]["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/restartedAt": ""});
+    let mut inventory = inventory(
+        "Deployment",
+        vec![desired(deployment("web", "quay.io/app/web:1"))],
+        vec![current(cluster_body)],
+    );
+    let plan = qontract_resource_inventory::compute_plan(&mut inventory, &PlanOptions::default());
+    assert_eq!(
+        plan.actions[0].action,
+        Action::NoOp,
+        "{:?}",
+        plan.actions[0].reason
+    );
+    let desired_annotations = inventory
+        .get_desired(CLUSTER, NAMESPACE, "Deployment", "web")
+        .expect("desired web")
+        .resource
+        .body()
+        .pointer("/spec/template/metadata/annotations")
+        .cloned();
+    assert_eq!(desired_annotations, None);
+}
+
 #[test]
 fn caller_conflicts_in_a_cluster_with_errors_are_not_checked() {
     let cluster_body = applied_by(&desired_with_caller(configmap("cfg", "a"), "saas-other"));
