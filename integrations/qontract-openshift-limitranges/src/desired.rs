@@ -216,6 +216,80 @@ mod tests {
     }
 
     #[test]
+    fn the_python_applied_half_filled_limit_range_is_reapplied_as_upstream_does() {
+        // The sha256sum matches, but upstream's three-way comparison (jsonpatch from the
+        // cluster's object to the desired one) sees `add .../memory: null` and applies again,
+        // every run: `three_way_diff_using_hash(current, desired)` is False for exactly this
+        // pair in the 0.10.1 venv (current upstream's is the same). Same verdict here.
+        use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
+        let declared = LimitRangeV1 {
+            name: "shop-limits".to_owned(),
+            limits: vec![
+                LimitRangeItemV1 {
+                    default: values(Some("500m"), None),
+                    default_request: values(None, Some("256Mi")),
+                    max: None,
+                    max_limit_request_ratio: None,
+                    min: values(None, None),
+                    type_: Some("Container".to_owned()),
+                },
+                LimitRangeItemV1 {
+                    default: None,
+                    default_request: None,
+                    max: values(Some("2"), Some("1Gi")),
+                    max_limit_request_ratio: None,
+                    min: None,
+                    type_: Some("Pod".to_owned()),
+                },
+            ],
+        };
+        let mut state = desired_state(
+            &[namespace("sandbox", "shop-production", Some(declared))],
+            &filter(),
+        );
+        // As the API server stores what the Python tool applied: the nulls are gone, the
+        // annotations carry the sha256sum of the body with them (see the test below).
+        let applied = json!({
+            "apiVersion": "v1",
+            "kind": "LimitRange",
+            "metadata": {
+                "name": "shop-limits",
+                "namespace": "shop-production",
+                "annotations": {
+                    "qontract.integration": "openshift-limitranges",
+                    "qontract.integration_version": "0.1.0",
+                    "qontract.sha256sum":
+                        "741fabe7dc7f86dd7bca538da4ada8a60663e07a55390f838f6cbc82fd4af814",
+                    "qontract.update": "2026-12-06T19:58:00",
+                },
+                "resourceVersion": "42",
+                "uid": "6f1f2c1e-0000-4000-8000-000000000002",
+            },
+            "spec": {"limits": [
+                {"default": {"cpu": "500m"}, "defaultRequest": {"memory": "256Mi"},
+                 "type": "Container"},
+                {"max": {"cpu": "2", "memory": "1Gi"}, "type": "Pod"},
+            ]},
+        });
+        let current =
+            OpenshiftResource::from_cluster(applied, NAME, VERSION, "current").expect("valid");
+        state
+            .inventory
+            .add_current("sandbox", "shop-production", MANAGED_TYPE, current)
+            .expect("initialized");
+        let plan = compute_plan(&mut state.inventory, &PlanOptions::default());
+        let actions: Vec<(Action, &str)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.action, a.name.as_str()))
+            .collect();
+        assert_eq!(actions, [(Action::Update, "shop-limits")]);
+        // Not because of the sha256sum (that one matches the Python tool's) but the nulls.
+        let reason = plan.actions[0].reason.to_string();
+        assert!(reason.starts_with("drift: /spec/limits/0/"), "{reason}");
+    }
+
+    #[test]
     fn half_filled_sub_maps_keep_their_nulls_as_upstream() {
         // Expected body and sha256sum computed with upstream's own code in the 0.10.1 venv
         // (current upstream's `construct_resources` is the same):
