@@ -6,7 +6,6 @@
 //! are managed in those namespaces (upstream `canonicalize_namespaces`' override).
 
 use clap::Args;
-use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
 use qontract_openshift_resources::desired::{self, Filter, Providers};
 use qontract_runtime::{Integration, RunContext, RunOutcome};
 
@@ -41,8 +40,7 @@ impl Integration for OpenshiftPrometheusRules {
         "Apply the prometheus-rule openshiftResources declared on namespaces as PrometheusRules";
 
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        use cynic::QueryBuilder;
-        let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
+        let (data, templates) = qontract_openshift_resources::query_namespaces(&ctx).await?;
         let filter = Filter {
             integration: NAME,
             cluster_name: args.target.cluster_name,
@@ -55,13 +53,15 @@ impl Integration for OpenshiftPrometheusRules {
             },
             managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
             repo_url: desired::repo_url(data.settings.as_deref()),
+            templates,
         };
-        let desired = desired::desired_state_for(
-            &data.namespaces.unwrap_or_default(),
-            &filter,
+        let desired = qontract_openshift_resources::desired_state_blocking(
+            data.namespaces.unwrap_or_default(),
+            filter,
             NAME,
             VERSION,
-        );
+        )
+        .await?;
         tracing::info!(
             "desired state: {} PrometheusRule(s) in {} namespace(s), {} error(s)",
             desired.inventory.len().0,

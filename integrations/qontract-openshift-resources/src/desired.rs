@@ -11,6 +11,7 @@
 //! `ri.register_error()` without a cluster, so the other objects are still applied).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::openshift_resources_namespaces::{
@@ -46,6 +47,43 @@ pub struct Filter {
     /// The settings' `repoUrl`, base of the `html_url` annotation of PrometheusRule rules
     /// (`None`: upstream's default, [`DEFAULT_REPO_URL`]).
     pub repo_url: Option<String>,
+    /// How templates are rendered (helpers' services, the `resource` variable).
+    pub templates: TemplateInputs,
+}
+
+/// What templates are rendered with: the renderer (the services of `vault()`, `query()`,
+/// `url()`) and the namespaces exactly as queried, in the order of the typed ones, from which
+/// the `resource` variable is built (upstream `fetch_openshift_resource`: the openshiftResource
+/// entry with `namespace` = its namespace). Without them (unit tests) the I/O helpers are
+/// errors and `resource` holds only the namespace's name, path and cluster name.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateInputs {
+    /// Renders the templates of a run (shares the run's lookup cache).
+    pub renderer: qontract_templates::Renderer,
+    /// `data.namespaces` of the query, as JSON.
+    pub namespaces: Arc<Vec<Value>>,
+}
+
+/// The raw openshiftResources entries of a namespace as queried, in the order of
+/// [`namespace_resources_with_origin`] (its own, then its shared resources files').
+fn raw_namespace_resources(raw: &Value) -> Vec<&Value> {
+    let own = raw
+        .get("openshiftResources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let shared = raw
+        .get("sharedResources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            s.get("openshiftResources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        });
+    own.chain(shared).collect()
 }
 
 /// Base of the `html_url` annotation when the settings have no `repoUrl` (upstream
@@ -294,8 +332,31 @@ pub fn desired_state_for(
     version: &str,
 ) -> DesiredState {
     let mut state = DesiredState::default();
-    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+    for (index, ns) in namespaces
+        .iter()
+        .enumerate()
+        .filter(|(_, ns)| in_scope(ns, filter))
+    {
         let cluster = &ns.cluster.name;
+        // The template variable `resource.namespace`: the namespace as queried, its
+        // openshiftResources the handled ones of its own and shared (upstream
+        // `canonicalize_namespaces`).
+        let fallback = serde_json::json!({
+            "name": ns.name,
+            "path": ns.path,
+            "cluster": {"name": ns.cluster.name},
+        });
+        let raw_ns = filter.templates.namespaces.get(index).unwrap_or(&fallback);
+        let raw_resources = raw_namespace_resources(raw_ns);
+        let mut ns_json = raw_ns.clone();
+        if let Value::Object(map) = &mut ns_json {
+            let handled: Vec<Value> = namespace_resources(ns)
+                .zip(raw_resources.iter())
+                .filter(|(r, _)| source(r, &filter.providers).is_some())
+                .map(|(_, raw)| (*raw).clone())
+                .collect();
+            map.insert("openshiftResources".to_owned(), Value::Array(handled));
+        }
         state.namespaces += 1;
         state
             .clusters
@@ -328,7 +389,7 @@ pub fn desired_state_for(
                 .initialize_resource_type(cluster, &ns.name, resource_type, managed);
         }
         let repo_url = filter.repo_url.as_deref().unwrap_or(DEFAULT_REPO_URL);
-        for (declared, resource) in namespace_resources_with_origin(ns) {
+        for (position, (declared, resource)) in namespace_resources_with_origin(ns).enumerate() {
             let (content, path, template) = match source(resource, &filter.providers) {
                 None => continue,
                 Some(Ok(found)) => found,
@@ -341,10 +402,19 @@ pub fn desired_state_for(
                 }
             };
             let origin = format!("[{cluster}/{}] {path}", ns.name);
-            let built = parse_resource(content, template, &origin).and_then(|mut body| {
-                add_html_url(&mut body, path, repo_url);
-                construct(body, &origin, integration, version)
-            });
+            let empty = Value::Object(serde_json::Map::new());
+            let raw_resource = raw_resources.get(position).copied().unwrap_or(&empty);
+            let inputs = RenderInputs {
+                renderer: &filter.templates.renderer,
+                resource: raw_resource,
+                namespace: &ns_json,
+            };
+            let built = parse_resource_with(content, template, &origin, Some(inputs)).and_then(
+                |mut body| {
+                    add_html_url(&mut body, path, repo_url);
+                    construct(body, &origin, integration, version)
+                },
+            );
             match built {
                 Ok(or) => {
                     let privileged = ns.cluster_admin.unwrap_or(false);
@@ -466,9 +536,31 @@ fn parse_resource(
     template: Option<Template<'_>>,
     origin: &str,
 ) -> Result<serde_json::Map<String, Value>, String> {
+    parse_resource_with(content, template, origin, None)
+}
+
+/// What a template is rendered with besides its variables.
+#[derive(Clone, Copy)]
+struct RenderInputs<'a> {
+    renderer: &'a qontract_templates::Renderer,
+    /// The openshiftResource entry as queried.
+    resource: &'a Value,
+    /// Its namespace as queried (`resource.namespace`).
+    namespace: &'a Value,
+}
+
+/// [`parse_resource`] with the run's renderer and the `resource` variable.
+fn parse_resource_with(
+    content: &str,
+    template: Option<Template<'_>>,
+    origin: &str,
+    inputs: Option<RenderInputs<'_>>,
+) -> Result<serde_json::Map<String, Value>, String> {
     let text = match template {
         None => content.to_owned(),
-        Some(template) => render(template, content).map_err(|e| format!("{origin}: {e}"))?,
+        Some(template) => {
+            render(template, content, inputs).map_err(|e| format!("{origin}: {e}"))?
+        }
     };
     let parsed = qontract_yaml::load(&text).map_err(|e| format!("{origin}: invalid YAML: {e}"))?;
     let Some(Value::Object(mut body)) = parsed else {
@@ -490,31 +582,47 @@ fn construct(
         .map_err(|e| format!("{origin}: {e}"))
 }
 
-/// Render a template of either flavour.
-fn render(template: Template<'_>, content: &str) -> Result<String, String> {
-    match template.flavour {
-        TemplateFlavour::Jinja2 => render_template(content, template.variables),
-        TemplateFlavour::ExtraCurlyJinja2 => {
-            Err("extracurlyjinja2 templates are not rendered yet".to_owned())
-        }
-    }
+/// Render a template of either flavour as upstream `process_jinja2_template` /
+/// `process_extracurlyjinja2_template` (crate `qontract-templates`), with the variables of
+/// upstream `fetch_openshift_resource`: the parsed `variables` and `resource`.
+fn render(
+    template: Template<'_>,
+    content: &str,
+    inputs: Option<RenderInputs<'_>>,
+) -> Result<String, String> {
+    let flavour = match template.flavour {
+        TemplateFlavour::Jinja2 => qontract_templates::Flavour::Jinja2,
+        TemplateFlavour::ExtraCurlyJinja2 => qontract_templates::Flavour::ExtraCurlyJinja2,
+    };
+    let default_renderer = qontract_templates::Renderer::default();
+    let empty = Value::Object(serde_json::Map::new());
+    let (renderer, resource, namespace) = match inputs {
+        Some(i) => (i.renderer, i.resource, i.namespace),
+        None => (&default_renderer, &empty, &empty),
+    };
+    let vars = qontract_templates::resource_template_vars(template.variables, resource, namespace)?;
+    renderer
+        .render(
+            content,
+            vars,
+            flavour,
+            qontract_templates::RenderOptions::default(),
+        )
+        .map_err(|e| e.to_string())
 }
 
-/// Render a jinja2 template with its `variables` (a JSON object, as the `json` scalar).
+/// Render a `jinja2` template with its `variables` (the `json` scalar, read as upstream's
+/// `anymarkup.parse`), without services (`vault()`, `query()` fail) and without `resource`.
 pub fn render_template(template: &str, variables: Option<&str>) -> Result<String, String> {
-    let vars: Value = match variables {
-        Some(text) => {
-            serde_json::from_str(text).map_err(|e| format!("variables are not JSON: {e}"))?
-        }
-        None => Value::Object(serde_json::Map::new()),
-    };
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.render_str(
-        template,
-        minijinja::Value::from(minijinja::value::Serde(&vars)),
-    )
-    .map_err(|e| format!("template does not render: {e:#}"))
+    let vars = qontract_templates::parse_variables(variables)?;
+    qontract_templates::Renderer::default()
+        .render(
+            template,
+            vars,
+            qontract_templates::Flavour::Jinja2,
+            qontract_templates::RenderOptions::default(),
+        )
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -540,9 +648,9 @@ mod tests {
             "{err}"
         );
         let err = render_template("x: {{ broken }", None).unwrap_err();
-        assert!(err.contains("does not render"), "{err}");
-        let err = render_template("x: 1", Some("not json")).unwrap_err();
-        assert!(err.contains("not JSON"), "{err}");
+        assert!(err.contains("error processing jinja2 template"), "{err}");
+        let err = render_template("x: 1", Some("[not a mapping]")).unwrap_err();
+        assert!(err.contains("not a mapping"), "{err}");
     }
 
     #[test]
@@ -570,5 +678,175 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// A namespace as the typed query returns it (the file under `path`) with `resources`.
+    fn query_namespace(resources: Value) -> Value {
+        serde_json::json!({
+            "name": "shop-production",
+            "path": "/services/shop/namespaces/shop-production.yml",
+            "delete": null, "clusterAdmin": null, "managedByExternal": null,
+            "managedResourceTypes": ["ConfigMap"],
+            "managedResourceTypeOverrides": null, "managedResourceNames": null,
+            "sharedResources": null,
+            "openshiftResources": resources,
+            "environment": {"name": "production", "parameters": null},
+            "app": {"name": "shop"},
+            "cluster": {
+                "name": "appsres03ue1", "serverUrl": "https://api.appsres03ue1.example:6443",
+                "insecureSkipTLSVerify": null, "automationToken": null,
+                "clusterAdminAutomationToken": null, "internal": null, "disable": null,
+            },
+        })
+    }
+
+    fn template_entry(path: &str, content: &str, type_: Option<&str>, vars: Option<&str>) -> Value {
+        serde_json::json!({
+            "provider": "resource-template",
+            "__typename": "NamespaceOpenshiftResourceResourceTemplate_v1",
+            "path": {"path": path, "content": content},
+            "type": type_, "variables": vars,
+        })
+    }
+
+    /// The desired state of `raw` with its templates rendered by `renderer`.
+    fn state_of(raw: Value, renderer: qontract_templates::Renderer) -> DesiredState {
+        let typed: NamespaceV1 = serde_json::from_value(raw.clone()).expect("typed namespace");
+        let filter = Filter {
+            integration: "openshift-resources",
+            templates: TemplateInputs {
+                renderer,
+                namespaces: Arc::new(vec![crate::upstream_shape(&raw)]),
+            },
+            ..Filter::default()
+        };
+        desired_state(&[typed], &filter)
+    }
+
+    fn config_map(state: &DesiredState, name: &str) -> Value {
+        state
+            .inventory
+            .get_desired("appsres03ue1", "shop-production", "ConfigMap", name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "ConfigMap {name} desired; errors: {:?}",
+                    state.inventory.errors()
+                )
+            })
+            .resource
+            .body()
+            .clone()
+    }
+
+    #[test]
+    fn resource_templates_render_both_flavours_with_the_resource_variable() {
+        // Expected values computed with the Python tool 0.10.1:
+        // process_jinja2_template / process_extracurlyjinja2_template with tv["resource"] =
+        // the entry and tv["resource"]["namespace"] = the namespace (fetch_openshift_resource).
+        let settings = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ resource.namespace.name }}-settings\n\
+                        data:\n  cluster: {{ resource.namespace.cluster.name }}\n  file: {{ resource.resource.path }}\n\
+                        \x20 replicas: \"{{ replicas }}\"\n  debug: \"{{ debug }}\"\n";
+        let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n\
+                     \x20 env: {{{ resource.namespace.environment.name }}}\n  literal: \"{{ not_a_variable }}\"\n\
+                     \x20 encoded: {{% b64encode %}}{{{ resource.namespace.name }}}{{% endb64encode %}}\n";
+        let raw = query_namespace(serde_json::json!([
+            template_entry(
+                "/shop/settings.yml",
+                settings,
+                None,
+                Some(r#"{"replicas": 3, "debug": false}"#)
+            ),
+            template_entry("/shop/extra.yml", extra, Some("extracurlyjinja2"), None),
+        ]));
+        let state = state_of(raw, qontract_templates::Renderer::default());
+        assert!(
+            state.inventory.errors().is_empty(),
+            "{:?}",
+            state.inventory.errors()
+        );
+        assert_eq!(
+            config_map(&state, "shop-production-settings")["data"],
+            serde_json::json!({"cluster": "appsres03ue1", "file": "/shop/settings.yml", "replicas": "3", "debug": "False"})
+        );
+        assert_eq!(
+            config_map(&state, "extra")["data"],
+            serde_json::json!({"env": "production", "literal": "{{ not_a_variable }}", "encoded": "c2hvcC1wcm9kdWN0aW9u"})
+        );
+    }
+
+    /// A secret store of one secret, for `vault()`.
+    struct OneSecret;
+
+    impl qontract_templates::TemplateContext for OneSecret {
+        fn read_secret(
+            &self,
+            path: &str,
+            _version: Option<u64>,
+        ) -> Result<Option<BTreeMap<String, String>>, String> {
+            Ok((path == "app-sre/shop/db")
+                .then(|| BTreeMap::from([("user".to_owned(), "shop".to_owned())])))
+        }
+        fn resource_content(&self, path: &str) -> Result<String, String> {
+            Err(format!("no {path}"))
+        }
+        fn graphql(&self, _query: &str) -> Result<Value, String> {
+            Err("no GraphQL".to_owned())
+        }
+        fn url_makes_sense(&self, _url: &str) -> Result<bool, String> {
+            Ok(false)
+        }
+    }
+
+    #[test]
+    fn template_helpers_use_the_runs_renderer() {
+        let content = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\ndata:\n  user: {{ vault('app-sre/{{ resource.namespace.app.name }}/db', 'user') }}\n";
+        let raw = query_namespace(serde_json::json!([template_entry(
+            "/shop/db.yml",
+            content,
+            None,
+            None
+        )]));
+        let state = state_of(
+            raw.clone(),
+            qontract_templates::Renderer::new(Arc::new(OneSecret)),
+        );
+        assert_eq!(config_map(&state, "db")["data"]["user"], "shop");
+        // Without services, vault() is an error that names the template (and disables deletes).
+        let state = state_of(raw, qontract_templates::Renderer::default());
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.len() == 1
+                && errors[0].contains("[appsres03ue1/shop-production] /shop/db.yml")
+                && errors[0].contains("vault()"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn an_undefined_template_variable_is_an_error_naming_the_template() {
+        let content = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ missing }}\n";
+        let raw = query_namespace(serde_json::json!([template_entry(
+            "/shop/bad.yml",
+            content,
+            None,
+            None
+        )]));
+        let state = state_of(raw, qontract_templates::Renderer::default());
+        let errors: Vec<String> = state
+            .inventory
+            .errors()
+            .iter()
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.len() == 1
+                && errors[0].contains("[appsres03ue1/shop-production] /shop/bad.yml: error processing jinja2 template: 'missing' is undefined"),
+            "{errors:?}"
+        );
     }
 }

@@ -76,6 +76,17 @@ pub enum SecretSource {
     Lazy(Arc<dyn Fn() -> ReaderFuture + Send + Sync>),
 }
 
+impl SecretSource {
+    /// A reader built by `factory` on the first `vault()` call.
+    pub fn lazy<F, Fut>(factory: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Arc<dyn SecretReader>, String>> + Send + 'static,
+    {
+        Self::Lazy(Arc::new(move || -> ReaderFuture { Box::pin(factory()) }))
+    }
+}
+
 impl std::fmt::Debug for SecretSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
