@@ -352,6 +352,67 @@ mod tests {
     }
 
     #[test]
+    fn the_python_applied_secret_is_unchanged() {
+        use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
+        let mut d = declared();
+        d.path = "app-sre/shop/db".into();
+        d.version = 3;
+        d.namespace = "shop".into();
+        d.labels = None;
+        let body = secret_body(
+            &d,
+            &data(&[
+                ("password", "s3cret"),
+                ("empty", ""),
+                ("cert_QB64", "QUJD\nREVG\n"),
+                ("ca_qb64", ""),
+                ("external-resources/updated_at", "2026-12-06T10:00:00Z"),
+            ]),
+        )
+        .unwrap();
+        let desired =
+            OpenshiftResource::new(body, crate::NAME, crate::VERSION, "test", None).expect("valid");
+        let mut inventory = ResourceInventory::new();
+        inventory.initialize_resource_type(&d.cluster, &d.namespace, "Secret", None);
+        inventory
+            .add_desired_resource(&d.cluster, &d.namespace, desired, false)
+            .expect("added");
+        // `fetch_provider_vault_secret(...).annotate().body` in the 0.10.1 venv (see above),
+        // as the API server returns it; upstream's `three_way_diff_using_hash` says equal.
+        let applied = json!({
+            "apiVersion": "v1",
+            "data": {"ca": "", "cert": "QUJDREVG", "empty": "", "password": "czNjcmV0"},
+            "kind": "Secret",
+            "metadata": {
+                "annotations": {
+                    "qontract.integration": "openshift-vault-secrets",
+                    "qontract.integration_version": "1.9.3",
+                    "qontract.sha256sum":
+                        "bdfb7f4d0a81aa2d072c78804ccf53700bf8a7d448b188991e3c701896b2bba3",
+                    "qontract.update": "2026-12-06T20:14:44",
+                },
+                "name": "db",
+                "namespace": "shop",
+                "resourceVersion": "7",
+                "uid": "0b3f4c1e-0000-4000-8000-000000000003",
+            },
+            "type": "Opaque",
+        });
+        let current = OpenshiftResource::from_cluster(applied, crate::NAME, crate::VERSION, "c")
+            .expect("valid");
+        inventory
+            .add_current(&d.cluster, &d.namespace, "Secret", current)
+            .expect("initialized");
+        let plan = compute_plan(&mut inventory, &PlanOptions::default());
+        let actions: Vec<(Action, &str)> = plan
+            .actions
+            .iter()
+            .map(|a| (a.action, a.name.as_str()))
+            .collect();
+        assert_eq!(actions, [(Action::NoOp, "db")], "{:?}", plan.actions);
+    }
+
+    #[test]
     fn only_the_updated_at_key_is_excluded_and_no_data_without_fields() {
         let body = secret_body(
             &declared(),
