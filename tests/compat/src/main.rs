@@ -11,6 +11,9 @@
 //! 2. after the Python tool applied, ours plans nothing;
 //! 3. after ours applied (on a fresh cluster), the Python tool plans nothing.
 //!
+//! Where the applying tool does not converge on its own apply (it plans again right after), the
+//! other tool must plan exactly that again (reported as a note), not nothing.
+//!
 //! A scenario listed in `tests/compat/expected-differences` (`<scenario>: <reason>`) must
 //! differ (0.10.1 differs from current upstream there and we follow upstream); every other
 //! scenario must be identical. The last line printed is
@@ -388,7 +391,7 @@ impl Env {
         scenario: &Scenario,
         dry_run: bool,
         log: &Path,
-    ) -> Result<(i32, BTreeSet<Action>)> {
+    ) -> Result<(i32, BTreeMap<Action, String>)> {
         let mut cmd = Command::new(self.bin.join("qontract-reconcile"));
         cmd.arg("--config").arg(&self.config);
         if dry_run {
@@ -399,7 +402,7 @@ impl Env {
         std::fs::write(log, text(&out))?;
         let code = out.status.code().unwrap_or(-1);
         if !dry_run {
-            return Ok((code, BTreeSet::new()));
+            return Ok((code, BTreeMap::new()));
         }
         let plan: Value = match serde_json::from_slice(&out.stdout) {
             Ok(plan) => plan,
@@ -518,9 +521,16 @@ fn python_actions(integration: &str, stderr: &str) -> BTreeSet<Action> {
 
 /// The actions of our `--output json` plan, in the Python vocabulary (`create`/`update` are
 /// `apply`; for openshift-namespaces `create`/`delete` of the namespace).
-fn our_actions(integration: &str, plan: &Value) -> BTreeSet<Action> {
-    let mut actions = BTreeSet::new();
+fn our_actions(integration: &str, plan: &Value) -> BTreeMap<Action, String> {
+    let mut actions = BTreeMap::new();
     let field = |a: &Value, k: &str| a[k].as_str().unwrap_or_default().to_owned();
+    let reason = |a: &Value| {
+        a["reason"]["message"]
+            .as_str()
+            .or_else(|| a["reason"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
     for a in plan["actions"].as_array().into_iter().flatten() {
         let action = field(a, "action");
         let verb = match action.as_str() {
@@ -533,17 +543,23 @@ fn our_actions(integration: &str, plan: &Value) -> BTreeSet<Action> {
             let name = Some(field(a, "name"))
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| field(a, "namespace"));
-            actions.insert((verb.into(), "Namespace".into(), String::new(), name));
+            actions.insert(
+                (verb.into(), "Namespace".into(), String::new(), name),
+                reason(a),
+            );
         } else {
             let kind = Some(field(a, "resource_type"))
                 .filter(|k| !k.is_empty())
                 .unwrap_or_else(|| field(a, "kind"));
-            actions.insert((
-                verb.into(),
-                kind_of(&kind),
-                field(a, "namespace"),
-                field(a, "name"),
-            ));
+            actions.insert(
+                (
+                    verb.into(),
+                    kind_of(&kind),
+                    field(a, "namespace"),
+                    field(a, "name"),
+                ),
+                reason(a),
+            );
         }
     }
     actions
@@ -560,6 +576,24 @@ fn show(actions: &BTreeSet<Action>) -> String {
                 format!("{a} {k} {n}")
             } else {
                 format!("{a} {k} {ns}/{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`show`] with our plan's reason after each action.
+fn show_with_reasons(actions: &BTreeSet<Action>, reasons: &BTreeMap<Action, String>) -> String {
+    if actions.is_empty() {
+        return "nothing".into();
+    }
+    actions
+        .iter()
+        .map(|a| {
+            let one = show(&BTreeSet::from([a.clone()]));
+            match reasons.get(a).filter(|r| !r.is_empty()) {
+                Some(reason) => format!("{one} ({reason})"),
+                None => one,
             }
         })
         .collect::<Vec<_>>()
@@ -610,8 +644,9 @@ fn load_scenario(dir: &Path) -> Result<Scenario> {
     })
 }
 
-/// Runs one scenario; returns the differences found (empty: identical).
-fn run_scenario(env: &mut Env, s: &Scenario) -> Result<Vec<String>> {
+/// Runs one scenario; returns the differences found (empty: identical), the Python tool's
+/// dry-run plan on the starting cluster, and notes (both tools re-planning after an apply).
+fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec<String>)> {
     let logs = env.work.join("logs").join(&s.name);
     std::fs::create_dir_all(&logs)?;
     let before = s.dir.join("before");
@@ -621,6 +656,8 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<Vec<String>> {
     let before = before.transpose()?;
     let after = env.bundle(&s.name, &s.dir)?;
     let mut diffs = Vec::new();
+    let mut notes = Vec::new();
+    let planned;
 
     // 1. the same starting cluster (before applied by the Python tool): the same plan
     {
@@ -636,14 +673,16 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<Vec<String>> {
         }
         env.serve(&after)?;
         let (py_code, py) = env.python(s, true, &logs.join("py-dry-run.log"))?;
-        let (our_code, ours) = env.ours(s, true, &logs.join("ours-dry-run.log"))?;
+        planned = show(&py);
+        let (our_code, reasons) = env.ours(s, true, &logs.join("ours-dry-run.log"))?;
+        let ours: BTreeSet<Action> = reasons.keys().cloned().collect();
         if py != ours {
             let only_py: BTreeSet<_> = py.difference(&ours).cloned().collect();
             let only_ours: BTreeSet<_> = ours.difference(&py).cloned().collect();
             diffs.push(format!(
                 "dry-run plans differ: only Python: {}; only ours: {}",
                 show(&only_py),
-                show(&only_ours)
+                show_with_reasons(&only_ours, &reasons)
             ));
         }
         if py_code != our_code {
@@ -652,21 +691,35 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<Vec<String>> {
             ));
         }
 
-        // 2. after the Python tool applied, ours plans nothing
+        // 2. after the Python tool applied, ours plans nothing (or, where the Python tool does
+        //    not converge on its own apply, exactly what it plans again)
         let (code, _) = env.python(s, false, &logs.join("py-apply.log"))?;
         if code != 0 {
             diffs.push(format!("the Python tool's apply exited {code}"));
         }
-        let (_, ours) = env.ours(s, true, &logs.join("ours-after-py.log"))?;
-        if !ours.is_empty() {
+        let (_, py_again) = env.python(s, true, &logs.join("py-after-py.log"))?;
+        let (_, reasons) = env.ours(s, true, &logs.join("ours-after-py.log"))?;
+        let ours: BTreeSet<Action> = reasons.keys().cloned().collect();
+        if ours != py_again {
             diffs.push(format!(
-                "after the Python tool applied, ours plans: {}",
-                show(&ours)
+                "after the Python tool applied, ours plans: {}{}",
+                show_with_reasons(&ours, &reasons),
+                if py_again.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (the Python tool itself plans: {})", show(&py_again))
+                }
+            ));
+        } else if !py_again.is_empty() {
+            notes.push(format!(
+                "after the Python tool applied, both plan again: {}",
+                show_with_reasons(&ours, &reasons)
             ));
         }
     }
 
-    // 3. after ours applied (fresh cluster, before applied by ours), the Python tool plans nothing
+    // 3. after ours applied (fresh cluster, before applied by ours), the Python tool plans
+    //    nothing (or exactly what ours plans again)
     {
         let _kube = env.fresh_cluster(s, &logs.join("kube-3.log"))?;
         if let Some(before) = &before {
@@ -681,15 +734,30 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<Vec<String>> {
         if code != 0 {
             diffs.push(format!("our apply exited {code}"));
         }
+        let (_, reasons) = env.ours(s, true, &logs.join("ours-after-ours.log"))?;
+        let ours_again: BTreeSet<Action> = reasons.keys().cloned().collect();
         let (_, py) = env.python(s, true, &logs.join("py-after-ours.log"))?;
-        if !py.is_empty() {
+        if py != ours_again {
             diffs.push(format!(
-                "after ours applied, the Python tool plans: {}",
+                "after ours applied, the Python tool plans: {}{}",
+                show(&py),
+                if ours_again.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (ours itself plans: {})",
+                        show_with_reasons(&ours_again, &reasons)
+                    )
+                }
+            ));
+        } else if !py.is_empty() {
+            notes.push(format!(
+                "after ours applied, both plan again: {}",
                 show(&py)
             ));
         }
     }
-    Ok(diffs)
+    Ok((diffs, planned, notes))
 }
 
 fn expected_differences() -> Result<BTreeMap<String, String>> {
@@ -787,13 +855,21 @@ fn run() -> Result<bool> {
     let (mut identical, mut expected_seen, mut failed) = (0, 0, Vec::new());
     for s in &scenarios {
         let started = Instant::now();
-        let diffs =
-            run_scenario(&mut env, s).unwrap_or_else(|e| vec![format!("harness error: {e:#}")]);
+        let (diffs, planned, notes) = run_scenario(&mut env, s).unwrap_or_else(|e| {
+            (
+                vec![format!("harness error: {e:#}")],
+                "?".into(),
+                Vec::new(),
+            )
+        });
         let secs = started.elapsed().as_secs();
         match (diffs.is_empty(), expected.get(&s.name)) {
             (true, None) => {
                 identical += 1;
-                println!("ok       {} ({} s)", s.name, secs);
+                println!("ok       {} ({} s): both plan {}", s.name, secs, planned);
+                for n in &notes {
+                    println!("           note: {n}");
+                }
             }
             (false, Some(reason)) => {
                 expected_seen += 1;
@@ -862,9 +938,8 @@ mod tests {
             {"action": "update", "cluster": "c", "namespace": "n", "resource_type": "ConfigMap", "name": "a"},
             {"action": "no_op", "cluster": "c", "namespace": "n", "resource_type": "ConfigMap", "name": "b"},
         ]});
-        assert_eq!(
-            show(&our_actions("openshift-resources", &plan)),
-            "apply ConfigMap n/a"
-        );
+        let ours = our_actions("openshift-resources", &plan);
+        let keys: BTreeSet<Action> = ours.keys().cloned().collect();
+        assert_eq!(show(&keys), "apply ConfigMap n/a");
     }
 }
