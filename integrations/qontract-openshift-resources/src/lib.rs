@@ -49,13 +49,44 @@ pub async fn query_namespaces(
         operation_name: operation.operation_name.map(|n| n.into_owned()),
     };
     let data = ctx.gql.query(&request).await?;
-    let namespaces = data
+    let ours: Vec<serde_json::Value> = data
         .get("namespaces")
         .and_then(serde_json::Value::as_array)
         .map(|list| list.iter().map(upstream_shape).collect())
         .unwrap_or_default();
     let typed: OpenshiftResourcesNamespaces = serde_json::from_value(data)
         .map_err(|e| anyhow::anyhow!("decoding the namespaces query: {e}"))?;
+    // Templates see the namespace as upstream queries it. Only asked when there are templates;
+    // a schema without some of upstream's fields (this project's example) leaves ours.
+    let has_templates = typed
+        .namespaces
+        .iter()
+        .flatten()
+        .flat_map(desired::namespace_resources)
+        .any(|r| matches!(r.provider.as_str(), "resource-template" | "prometheus-rule"));
+    let upstream = if has_templates {
+        match ctx
+            .gql
+            .query(&qontract_gql::GqlRequest::new(UPSTREAM_NAMESPACES_QUERY))
+            .await
+        {
+            Ok(data) => data
+                .get("namespaces")
+                .and_then(serde_json::Value::as_array)
+                .cloned(),
+            Err(e) => {
+                tracing::info!(
+                    "templates see this tool's namespace fields only: the GraphQL schema lacks \
+                     some fields of upstream's namespaces query"
+                );
+                tracing::debug!("upstream's namespaces query: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let namespaces = prefer_upstream(ours, upstream);
     let secrets = ctx.secrets.clone();
     let secrets = qontract_templates::SecretSource::lazy(move || {
         let provider = secrets.clone();
@@ -71,6 +102,33 @@ pub async fn query_namespaces(
         namespaces: std::sync::Arc::new(namespaces),
     };
     Ok((typed, templates))
+}
+
+/// Upstream's `NAMESPACES_QUERY` (`openshift_resources_base.py`), verbatim.
+pub const UPSTREAM_NAMESPACES_QUERY: &str = include_str!("upstream_namespaces.graphql");
+
+/// Every namespace of `ours` replaced by upstream's query result for the same namespace
+/// `path`, when there is one.
+pub fn prefer_upstream(
+    ours: Vec<serde_json::Value>,
+    upstream: Option<Vec<serde_json::Value>>,
+) -> Vec<serde_json::Value> {
+    let Some(upstream) = upstream else {
+        return ours;
+    };
+    let by_path: std::collections::HashMap<&str, &serde_json::Value> = upstream
+        .iter()
+        .filter_map(|ns| Some((ns.get("path")?.as_str()?, ns)))
+        .collect();
+    ours.into_iter()
+        .map(|ns| {
+            ns.get("path")
+                .and_then(|p| p.as_str())
+                .and_then(|p| by_path.get(p))
+                .map(|u| (*u).clone())
+                .unwrap_or(ns)
+        })
+        .collect()
 }
 
 /// A namespace as upstream's NAMESPACES_QUERY returns it to templates: the file of an
@@ -233,5 +291,70 @@ impl Integration for OpenshiftResources {
             }
         }
         Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod template_input_tests {
+    use serde_json::json;
+
+    #[test]
+    fn templates_see_files_under_resource_as_upstreams_query_returns_them() {
+        let ours = json!({
+            "path": "/ns.yml",
+            "openshiftResources": [
+                {"provider": "resource-template", "__typename": "NamespaceOpenshiftResourceResourceTemplate_v1",
+                 "path": {"path": "/a.yml", "content": "x"}, "type": null, "variables": null},
+                {"provider": "vault-secret", "__typename": "NamespaceOpenshiftResourceVaultSecret_v1",
+                 "path": "app-sre/x", "version": 1},
+            ],
+            "sharedResources": [{"path": "/shared.yml", "openshiftResources": [
+                {"provider": "resource", "__typename": "NamespaceOpenshiftResourceResource_v1",
+                 "path": {"path": "/b.yml", "content": "y"}, "validate_json": null},
+            ]}],
+        });
+        assert_eq!(
+            super::upstream_shape(&ours),
+            json!({
+                "path": "/ns.yml",
+                "openshiftResources": [
+                    {"provider": "resource-template", "type": null, "variables": null,
+                     "resource": {"path": "/a.yml", "content": "x"}},
+                    {"provider": "vault-secret", "path": "app-sre/x", "version": 1},
+                ],
+                "sharedResources": [{"path": "/shared.yml", "openshiftResources": [
+                    {"provider": "resource", "validate_json": null,
+                     "resource": {"path": "/b.yml", "content": "y"}},
+                ]}],
+            })
+        );
+    }
+
+    #[test]
+    fn upstreams_namespace_replaces_ours_by_path() {
+        let ours = vec![
+            json!({"path": "/a.yml", "name": "a"}),
+            json!({"path": "/b.yml", "name": "b"}),
+        ];
+        let upstream = vec![
+            json!({"path": "/b.yml", "name": "b", "cluster": {"spec": {"region": "us-east-1"}}}),
+        ];
+        let merged = super::prefer_upstream(ours.clone(), Some(upstream.clone()));
+        assert_eq!(merged, vec![ours[0].clone(), upstream[0].clone()]);
+        assert_eq!(super::prefer_upstream(ours.clone(), None), ours);
+    }
+
+    #[test]
+    fn the_upstream_query_is_upstreams() {
+        // Fields templates commonly reach that this tool's own query does not ask for.
+        for field in [
+            "spec {",
+            "network {",
+            "labels",
+            "enable_query_support",
+            "sharedResources {",
+        ] {
+            assert!(super::UPSTREAM_NAMESPACES_QUERY.contains(field), "{field}");
+        }
     }
 }
