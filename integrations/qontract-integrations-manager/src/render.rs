@@ -37,8 +37,9 @@ pub const DEFAULT_STORAGE_CLASS: &str = "gp2";
 /// `DRY_RUN` of the deployed integrations when the environment has no `DRY_RUN` parameter:
 /// the safe choice.
 pub const DEFAULT_DRY_RUN: &str = "--dry-run";
-/// `SLEEP_DURATION_SECS` when neither the spec nor the environment sets it.
-pub const DEFAULT_SLEEP_DURATION_SECS: &str = "600";
+/// `SLEEP_DURATION_SECS` when neither the spec nor the environment sets it (upstream
+/// helm `templates/template.yaml` parameter default).
+pub const DEFAULT_SLEEP_DURATION_SECS: &str = "300";
 
 /// Why an integration's objects cannot be rendered. Every message names the integration and
 /// the namespace it is deployed to.

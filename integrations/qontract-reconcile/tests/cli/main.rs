@@ -1029,7 +1029,7 @@ async fn rolebindings_are_applied_converge_and_removed_access_is_deleted() {
     );
     assert_eq!(
         binding["subjects"],
-        serde_json::json!([{"kind": "User", "name": "linus-example"}])
+        serde_json::json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "linus-example"}])
     );
     assert_eq!(
         binding["metadata"]["annotations"]["qontract.integration"],
