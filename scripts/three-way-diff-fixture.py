@@ -835,6 +835,81 @@ def build_cases() -> None:
     )
 
 
+def integration_shaped_cases() -> None:
+    """Desired bodies shaped as the integrations build them upstream."""
+    # openshift-vault-secrets: build_secret-like body, annotations None, type Opaque.
+    vault_secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": "app-creds", "annotations": None},
+        "data": {"token": "dDBrM24=", "empty": ""},
+    }
+    case("vault_secret_as_served", vault_secret, server_metadata(applied(vault_secret)))
+    # openshift-limitranges: half-filled sub-maps keep their nulls; the API server drops them.
+    limit_range = {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "shop-limits"},
+        "spec": {
+            "limits": [
+                {
+                    "default": {"cpu": "500m", "memory": None},
+                    "defaultRequest": {"cpu": None, "memory": "256Mi"},
+                    "type": "Container",
+                }
+            ]
+        },
+    }
+
+    def nulls_dropped(b):
+        limit = b["spec"]["limits"][0]
+        limit["default"].pop("memory")
+        limit["defaultRequest"].pop("cpu")
+
+    case(
+        "limitrange_nulls_dropped_by_server",
+        limit_range,
+        edited(limit_range, nulls_dropped, lambda d: server_metadata(applied(d))),
+    )
+    # openshift-network-policies
+    network_policy = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-from-shop-stage-namespace"},
+        "spec": {
+            "ingress": [
+                {
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "shop-stage"}
+                            }
+                        }
+                    ]
+                }
+            ],
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+        },
+    }
+    case("networkpolicy_as_served", network_policy, server_metadata(applied(network_policy)))
+    # openshift-resourcequotas
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "compute"},
+        "spec": {"hard": {"limits.cpu": "4", "requests.memory": "8Gi", "pods": "20"}},
+    }
+
+    def quota_served(d):
+        body = server_metadata(applied(d))
+        body["status"] = {"hard": dict(d["spec"]["hard"]), "used": {"pods": "3"}}
+        return body
+
+    case("resourcequota_as_served", quota, quota_served(quota))
+
+
 # ---------------------------------------------------------------------------------------------
 # random pairs, to pin the jsonpatch diff algorithm (moves, index shifts, replace merging)
 
@@ -948,6 +1023,7 @@ def evaluate(desired_body: dict, current_body: dict) -> dict:
 
 def main() -> int:
     build_cases()
+    integration_shaped_cases()
     random_cases(300)
     names = [name for name, _, _ in CASES]
     assert len(names) == len(set(names)), "duplicate case names"
