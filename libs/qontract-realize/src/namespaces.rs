@@ -84,11 +84,9 @@ pub async fn realize_namespaces(
         })
         .collect();
     for error in clusters.errors() {
-        let message = error.to_string();
-        let prefix = format!("[{}] ", error.cluster());
         let registered = RegisteredError {
             cluster: Some(error.cluster().to_owned()),
-            message: message.strip_prefix(&prefix).unwrap_or(&message).to_owned(),
+            message: error.to_string(),
         };
         if !errors.contains(&registered) {
             errors.push(registered);

@@ -97,11 +97,23 @@ pub struct RegisteredError {
 
 impl fmt::Display for RegisteredError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Messages that already name their cluster (`[c] ...`, `[c/ns] ...`) are not prefixed
+        // twice.
         match &self.cluster {
-            Some(cluster) => write!(formatter, "[{cluster}] {}", self.message),
-            None => formatter.write_str(&self.message),
+            Some(cluster) if !names_cluster(&self.message, cluster) => {
+                write!(formatter, "[{cluster}] {}", self.message)
+            }
+            _ => formatter.write_str(&self.message),
         }
     }
+}
+
+/// Whether `message` starts with `[cluster]` or `[cluster/...]`.
+fn names_cluster(message: &str, cluster: &str) -> bool {
+    message
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_prefix(cluster))
+        .is_some_and(|rest| rest.starts_with(']') || rest.starts_with('/'))
 }
 
 /// A desired object and whether it is applied with the cluster-admin token.
@@ -471,5 +483,27 @@ fn prune_current(body: &mut Value) {
         if let Some(Value::Object(annotations)) = metadata.get_mut("annotations") {
             annotations.shift_remove(LAST_APPLIED_CONFIGURATION);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_names_its_cluster_once() {
+        let shown = |cluster: Option<&str>, message: &str| {
+            RegisteredError {
+                cluster: cluster.map(str::to_owned),
+                message: message.to_owned(),
+            }
+            .to_string()
+        };
+        assert_eq!(shown(Some("c1"), "unreachable"), "[c1] unreachable");
+        assert_eq!(shown(Some("c1"), "[c1] unreachable"), "[c1] unreachable");
+        assert_eq!(shown(Some("c1"), "[c1/ns] bad file"), "[c1/ns] bad file");
+        // Another cluster's name, or a longer one with the same start, is still prefixed.
+        assert_eq!(shown(Some("c1"), "[c10] x"), "[c1] [c10] x");
+        assert_eq!(shown(None, "[c1] x"), "[c1] x");
     }
 }
