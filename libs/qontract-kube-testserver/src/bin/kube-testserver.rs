@@ -2,7 +2,9 @@
 //!
 //! Prints the URL and the path of a kubeconfig, then serves until Ctrl-C / SIGTERM.
 //! Flags: `--http` (plain HTTP), `--port N`, `--token T` (default `sandbox`),
-//! `--readonly-token T`, `--kubeconfig PATH`, `--crd FILE.json` (repeatable).
+//! `--readonly-token T`, `--kubeconfig PATH`, `--crd FILE.json` (repeatable),
+//! `--openshift-projects` (serve `project.openshift.io/v1` Projects and ProjectRequests, as an
+//! OpenShift cluster does).
 
 use qontract_kube_testserver::KubeTestServer;
 
@@ -16,6 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--http" => builder = builder.https(false),
+            "--openshift-projects" => builder = builder.openshift_projects(true),
             "--port" => builder = builder.port(args.next().ok_or("--port needs a value")?.parse()?),
             "--token" => token = args.next().ok_or("--token needs a value")?,
             "--readonly-token" => {
@@ -30,7 +33,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "-h" | "--help" => {
                 println!(
-                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]..."
+                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]... [--openshift-projects]"
                 );
                 return Ok(());
             }
