@@ -99,9 +99,14 @@ pub struct Drift {
 impl fmt::Display for Drift {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.kind {
-            DriftKind::Missing => write!(formatter, "{} is missing on the cluster", self.path),
-            DriftKind::Changed => write!(formatter, "{} differs on the cluster", self.path),
+            DriftKind::Missing => write!(formatter, "{} is missing on the cluster", self.path)?,
+            DriftKind::Changed => write!(formatter, "{} differs on the cluster", self.path)?,
         }
+        if self.upstream_raises {
+            formatter
+                .write_str(" (the Python tool stops with JsonPointerException on this object)")?;
+        }
+        Ok(())
     }
 }
 
@@ -1135,6 +1140,21 @@ mod tests {
         assert!(!matches_env_value_pointer("/spec/env//value"));
         assert!(!matches_env_value_pointer("/env/0/value"));
         assert!(!matches_env_value_pointer("/spec/env/x/value"));
+    }
+
+    #[test]
+    fn a_missing_cpu_is_drift_where_upstream_raises() {
+        let desired = json!({"kind": "Deployment", "metadata": {"name": "w"},
+            "spec": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}});
+        let current = json!({"kind": "Deployment", "metadata": {"name": "w"},
+            "spec": {"resources": {"requests": {"memory": "1Gi"}}}});
+        let drift = find_declared_drift(&current, &desired).expect("cpu missing");
+        assert!(drift.upstream_raises);
+        assert_eq!(
+            drift.to_string(),
+            "/spec/resources/requests/cpu is missing on the cluster (the Python tool stops with \
+             JsonPointerException on this object)"
+        );
     }
 
     #[test]
