@@ -29,6 +29,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("center", center);
     env.add_filter("format", format_filter);
     env.add_filter("wordcount", wordcount);
+    env.add_filter("escape", escape);
+    env.add_filter("e", escape);
+    env.add_filter("forceescape", escape);
+    env.add_filter("pprint", pprint);
     // upstream compile_jinja2_template's filters
     env.add_filter("json_to_dict", json_to_dict);
     env.add_filter("yaml_to_dict", yaml_to_dict);
@@ -384,6 +388,33 @@ fn wordcount(value: &Value) -> Result<Value, Error> {
     Ok(Value::from(re.find_iter(&py_str(value)).count()))
 }
 
+/// Jinja2's `escape` (markupsafe): `&`, `<`, `>`, `'` and `"` as `&amp;`, `&lt;`, `&gt;`,
+/// `&#39;`, `&#34;`; already safe strings are kept.
+fn escape(value: &Value) -> Result<Value, Error> {
+    if value.is_safe() {
+        return Ok(value.clone());
+    }
+    let text = py_str(value)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&#39;")
+        .replace('"', "&#34;");
+    Ok(Value::from_safe_string(text))
+}
+
+/// Jinja2's `pprint` (`pprint.pformat`): the `repr()` of values that fit on one line of 80
+/// characters; longer ones (which pformat wraps) are an error rather than different output.
+fn pprint(value: &Value) -> Result<Value, Error> {
+    let text = py_repr(value);
+    if text.chars().count() > 80 {
+        return Err(invalid(
+            "pprint of a value longer than 80 characters is not supported (pformat wraps it)",
+        ));
+    }
+    Ok(Value::from(text))
+}
+
 /// `json_to_dict`: `json.loads`.
 fn json_to_dict(input: &Value) -> Result<Value, Error> {
     let text = needs_str(input, "json_to_dict")?;
@@ -537,6 +568,10 @@ pub(crate) fn plain_render(text: &str, vars: &Value) -> Result<String, String> {
     env.add_filter("center", center);
     env.add_filter("format", format_filter);
     env.add_filter("wordcount", wordcount);
+    env.add_filter("escape", escape);
+    env.add_filter("e", escape);
+    env.add_filter("forceescape", escape);
+    env.add_filter("pprint", pprint);
     env.render_str(text, vars).map_err(|e| {
         let detail = e
             .detail()

@@ -21,9 +21,14 @@ pub(crate) fn py_str(value: &Value) -> String {
         ValueKind::Undefined => String::new(),
         ValueKind::None => "None".to_owned(),
         ValueKind::Bool => if value.is_true() { "True" } else { "False" }.to_owned(),
-        ValueKind::Number | ValueKind::Seq | ValueKind::Map => {
-            qontract_pyjson::python_str(&to_json(value))
-        }
+        ValueKind::Number if value.is_integer() => value.to_string(),
+        ValueKind::Number => match f64::try_from(value.clone()) {
+            Ok(f) if f.is_nan() => "nan".to_owned(),
+            Ok(f) if f.is_infinite() => if f > 0.0 { "inf" } else { "-inf" }.to_owned(),
+            Ok(f) => qontract_pyjson::python_float_repr(f),
+            Err(_) => value.to_string(),
+        },
+        ValueKind::Seq | ValueKind::Map => qontract_pyjson::python_str(&to_json(value)),
         _ => value.to_string(),
     }
 }

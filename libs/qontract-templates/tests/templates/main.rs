@@ -151,20 +151,38 @@ fn every_upstream_case_renders_identically() {
     );
 }
 
-#[test]
-fn url_helper_asks_the_context_once_per_url() {
-    let cases = cases();
-    let renderer = Renderer::new(Arc::new(MemoryContext::new(&cases)));
-    let out = renderer
-        .render(
-            "{{ url('https://good.example/x') }} {{ url('  ') }} {{ url('https://bad.example') }}",
+#[tokio::test]
+async fn url_helper_probes_with_a_get_as_upstream_url_makes_sense() {
+    // A server answering 200 on /sha256 and 404 elsewhere; a closed port refuses connections.
+    let server =
+        qontract_test_support::FakeQontractServer::start("sha", |_| (200, json!({}))).await;
+    let base = server.graphql_url().trim_end_matches("/graphql").to_owned();
+    let closed = format!("http://127.0.0.1:{}/", services::free_port());
+    let ctx = TokioContext::new(tokio::runtime::Handle::current(), SecretSource::None, None);
+    let renderer = Renderer::new(Arc::new(ctx));
+    let body = format!(
+        "{{{{ url('{base}/sha256') }}}} {{{{ url('  {base}/sha256  ') }}}} {{{{ url('{base}/missing') }}}} {{{{ url('{closed}') }}}} {{{{ url('  ') }}}}"
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        renderer.render(
+            &body,
             serde_json::Map::new(),
             Flavour::Jinja2,
             RenderOptions::default(),
         )
-        .unwrap();
-    // upstream url_makes_sense: an empty URL is False without a request.
-    assert_eq!(out, "True False False");
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // upstream: status < 404 is True, 404 False, a connection error False, an empty URL False
+    // without a request; the URL is stripped first (so the second call is a cache hit).
+    assert_eq!(out, "True True False False False");
+    let probes = server
+        .request_lines()
+        .iter()
+        .filter(|l| l.starts_with("GET /sha256"))
+        .count();
+    assert_eq!(probes, 1, "{:?}", server.request_lines());
 }
 
 #[test]
