@@ -227,8 +227,8 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Strin
     let mut metadata = Map::new();
     metadata.insert("name".into(), Value::String(d.name.clone()));
     // Upstream writes `annotations: None` when none are declared; the canonical form turns that
-    // into `{}`, so omitting the key gives the same sha256sum without declaring "no annotations"
-    // (which would read as drift against the qontract.* annotations on the cluster).
+    // into `{}`, so omitting the key gives the same sha256sum (and the three-way comparison
+    // normalises both to `{}`).
     if let Some(annotations) = json_object(d.annotations.as_deref(), "annotations")? {
         metadata.insert("annotations".into(), annotations);
     }
