@@ -30,6 +30,30 @@ pub trait TemplateContext: Send + Sync {
     /// Upstream `checkpoint.url_makes_sense`: whether a GET of `url` answers with a status
     /// below 404 (a connection error is `false`).
     fn url_makes_sense(&self, url: &str) -> Result<bool, String>;
+
+    /// Upstream `lookup_s3_object`: the content (UTF-8) of `key` in `bucket` of the AWS account
+    /// `account` (`region` `None`: the account's `resourcesDefaultRegion`).
+    fn s3_object(
+        &self,
+        account: &str,
+        _bucket: &str,
+        _key: &str,
+        _region: Option<&str>,
+    ) -> Result<String, String> {
+        Err(format!("no S3 client is available (account {account})"))
+    }
+
+    /// Upstream `list_s3_objects`: the keys directly under `prefix` (delimiter `/`), newest
+    /// first.
+    fn s3_list(
+        &self,
+        account: &str,
+        _bucket: &str,
+        _prefix: &str,
+        _region: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        Err(format!("no S3 client is available (account {account})"))
+    }
 }
 
 /// A context without services: every I/O helper is an error naming it.
@@ -102,6 +126,7 @@ impl std::fmt::Debug for SecretSource {
 /// (`tokio::task::spawn_blocking`): blocking a runtime thread stalls that thread's other tasks.
 pub struct TokioContext {
     handle: tokio::runtime::Handle,
+    s3_endpoint: Option<String>,
     secrets: SecretSource,
     reader: OnceCell<Arc<dyn SecretReader>>,
     gql: Option<Arc<qontract_gql::GqlClient>>,
@@ -130,8 +155,14 @@ impl TokioContext {
             .timeout(std::time::Duration::from_secs(60))
             .build()
             .unwrap_or_default();
+        // boto3 honours these too (a local S3 such as moto).
+        let s3_endpoint = std::env::var("AWS_ENDPOINT_URL_S3")
+            .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+            .ok()
+            .filter(|e| !e.is_empty());
         Self {
             handle,
+            s3_endpoint,
             secrets,
             reader: OnceCell::new(),
             gql,
@@ -152,6 +183,88 @@ impl TokioContext {
                 Err(panic) => std::panic::resume_unwind(panic),
             },
         )
+    }
+
+    /// Use this S3 endpoint instead of AWS's (default: `AWS_ENDPOINT_URL_S3` or
+    /// `AWS_ENDPOINT_URL`, as boto3).
+    #[must_use]
+    pub fn with_s3_endpoint(mut self, endpoint: Option<String>) -> Self {
+        self.s3_endpoint = endpoint;
+        self
+    }
+
+    /// An S3 client for `bucket` with the credentials of AWS account `account` (upstream
+    /// `AWSApi`: `awsaccounts_v1(name:)`, its `automationToken` secret's
+    /// `aws_access_key_id` / `aws_secret_access_key`, region `resourcesDefaultRegion`).
+    async fn s3_store(
+        &self,
+        account: &str,
+        bucket: &str,
+        region: Option<&str>,
+    ) -> Result<object_store::aws::AmazonS3, String> {
+        #[derive(serde::Deserialize)]
+        struct Token {
+            path: String,
+            version: Option<u64>,
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Account {
+            name: String,
+            resources_default_region: Option<String>,
+            automation_token: Option<Token>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Data {
+            accounts: Option<Vec<Account>>,
+        }
+        let gql = self.gql("s3()")?;
+        let request = qontract_gql::GqlRequest::new(
+            "query AwsAccount($name: String) { accounts: awsaccounts_v1(name: $name) { name resourcesDefaultRegion automationToken { path field version format } } }",
+        )
+        .with_variables(serde_json::json!({ "name": account }));
+        let data: Data = gql
+            .query_json(&request)
+            .await
+            .map_err(|e| format!("reading AWS account {account}: {e}"))?;
+        let found = data
+            .accounts
+            .into_iter()
+            .flatten()
+            .find(|a| a.name == account)
+            .ok_or_else(|| format!("aws account not found: {account}"))?;
+        let token = found
+            .automation_token
+            .ok_or_else(|| format!("AWS account {account} has no automationToken"))?;
+        let reader = self.reader().await?;
+        let secret = reader
+            .read_all(&token.path, token.version)
+            .await
+            .map_err(|e| format!("AWS account {account} credentials: {e}"))?;
+        let field = |name: &str| {
+            secret
+                .get(name)
+                .map(|s| s.expose().to_owned())
+                .ok_or_else(|| format!("AWS account {account} credentials lack {name}"))
+        };
+        let region = region
+            .map(str::to_owned)
+            .or(found.resources_default_region)
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let mut builder = object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region(region)
+            .with_access_key_id(field("aws_access_key_id")?)
+            .with_secret_access_key(field("aws_secret_access_key")?);
+        if let Some(endpoint) = &self.s3_endpoint {
+            builder = builder
+                .with_endpoint(endpoint)
+                .with_allow_http(endpoint.starts_with("http://"))
+                .with_virtual_hosted_style_request(false);
+        }
+        builder
+            .build()
+            .map_err(|e| format!("S3 client for account {account}: {e}"))
     }
 
     async fn reader(&self) -> Result<Arc<dyn SecretReader>, String> {
@@ -230,6 +343,57 @@ impl TemplateContext for TokioContext {
             gql.query(&qontract_gql::GqlRequest::new(query.to_owned()))
                 .await
                 .map_err(|e| e.to_string())
+        })
+    }
+
+    fn s3_object(
+        &self,
+        account: &str,
+        bucket: &str,
+        key: &str,
+        region: Option<&str>,
+    ) -> Result<String, String> {
+        use object_store::ObjectStoreExt as _;
+        self.block_on(async {
+            let store = self.s3_store(account, bucket, region).await?;
+            let object = store
+                .get(&object_store::path::Path::from(key))
+                .await
+                .map_err(|e| format!("s3://{bucket}/{key}: {e}"))?;
+            let bytes = object
+                .bytes()
+                .await
+                .map_err(|e| format!("s3://{bucket}/{key}: {e}"))?;
+            String::from_utf8(bytes.to_vec())
+                .map_err(|_| format!("s3://{bucket}/{key} is not UTF-8"))
+        })
+    }
+
+    fn s3_list(
+        &self,
+        account: &str,
+        bucket: &str,
+        prefix: &str,
+        region: Option<&str>,
+    ) -> Result<Vec<String>, String> {
+        use object_store::ObjectStore as _;
+        self.block_on(async {
+            let store = self.s3_store(account, bucket, region).await?;
+            let prefix_path = object_store::path::Path::from(prefix);
+            let listed = store
+                .list_with_delimiter(Some(&prefix_path))
+                .await
+                .map_err(|e| format!("s3://{bucket}/{prefix}: {e}"))?;
+            if listed.objects.is_empty() {
+                // upstream: `list_objects_v2(...)["Contents"]` raises KeyError.
+                return Err(format!("s3://{bucket}/{prefix}: no objects ('Contents')"));
+            }
+            let mut objects = listed.objects;
+            objects.sort_by_key(|o| std::cmp::Reverse(o.last_modified));
+            Ok(objects
+                .into_iter()
+                .map(|o| o.location.to_string())
+                .collect())
         })
     }
 

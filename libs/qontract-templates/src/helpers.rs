@@ -33,10 +33,20 @@ pub(crate) fn register(env: &mut Environment<'static>, shared: &Arc<Shared>, var
     env.add_function("hash_list", hash_list);
     env.add_function("flatten_dict", flatten_dict);
     env.add_function("yesterday", yesterday);
+    {
+        let shared = Arc::clone(shared);
+        env.add_function("s3", move |args: Rest<Value>, kwargs: Kwargs| {
+            s3(&shared, &args, &kwargs, false)
+        });
+    }
+    {
+        let shared = Arc::clone(shared);
+        env.add_function("s3_ls", move |args: Rest<Value>, kwargs: Kwargs| {
+            s3(&shared, &args, &kwargs, true)
+        });
+    }
     for (name, what) in [
         ("github", "reads a file from GitHub"),
-        ("s3", "reads an object from an AWS account's S3 bucket"),
-        ("s3_ls", "lists an AWS account's S3 bucket"),
         ("sloth_alerts", "runs the sloth binary"),
     ] {
         env.add_function(
@@ -251,6 +261,54 @@ fn query(shared: &Arc<Shared>, args: &[Value], kwargs: &Kwargs) -> Result<Value,
         c.insert(key, first.clone());
     }
     Ok(from_json(&first))
+}
+
+/// `s3(a, b, p, r=None)` / `s3_ls(a, b, p, r=None)`: upstream `lookup_s3_object` /
+/// `list_s3_objects` (account, bucket, key or prefix, region), cached per run.
+fn s3(shared: &Arc<Shared>, args: &[Value], kwargs: &Kwargs, list: bool) -> Result<Value, Error> {
+    let helper = if list { "s3_ls" } else { "s3" };
+    if args.len() > 4 {
+        return Err(Error::new(
+            ErrorKind::TooManyArguments,
+            format!("{helper}() takes at most 4 arguments"),
+        ));
+    }
+    let account = py_str(&required(argument(args, kwargs, 0, "a")?, helper, "a")?);
+    let bucket = py_str(&required(argument(args, kwargs, 1, "b")?, helper, "b")?);
+    let path = py_str(&required(argument(args, kwargs, 2, "p")?, helper, "p")?);
+    let region = argument(args, kwargs, 3, "r")?
+        .filter(|r| !r.is_none())
+        .map(|r| py_str(&r));
+    kwargs.assert_all_used()?;
+    let key = (
+        helper.to_owned(),
+        qontract_pyjson::dumps_sorted(&serde_json::json!([account, bucket, path, region])),
+    );
+    if let Some(hit) = shared
+        .cache
+        .query
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&key).cloned())
+    {
+        return Ok(from_json(&hit));
+    }
+    let result = if list {
+        shared
+            .ctx
+            .s3_list(&account, &bucket, &path, region.as_deref())
+            .map(|keys| serde_json::json!(keys))
+    } else {
+        shared
+            .ctx
+            .s3_object(&account, &bucket, &path, region.as_deref())
+            .map(serde_json::Value::String)
+    }
+    .map_err(|e| invalid(format!("{helper}(): {e}")))?;
+    if let Ok(mut c) = shared.cache.query.lock() {
+        c.insert(key, result.clone());
+    }
+    Ok(from_json(&result))
 }
 
 /// `url(u)`: upstream `checkpoint.url_makes_sense` (a GET answering below 404).

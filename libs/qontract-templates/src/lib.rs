@@ -20,8 +20,8 @@
 //! dict methods work (`.items()`, `.split()`, `.startswith()`...), and the two tag extensions
 //! are supported. Helpers that need I/O go through the synchronous [`TemplateContext`]; the
 //! [`TokioContext`] adapter serves them from a secret reader and a GraphQL client (render on a
-//! blocking thread, e.g. `tokio::task::spawn_blocking`). `github`, `s3`, `s3_ls` and
-//! `sloth_alerts` are not available: calling them is an error naming the helper.
+//! blocking thread, e.g. `tokio::task::spawn_blocking`). `github` and `sloth_alerts` are not
+//! available: calling them is an error naming the helper.
 
 mod context;
 mod filters;
@@ -83,7 +83,7 @@ impl TemplateError {
 }
 
 /// The helpers upstream registers that this crate cannot serve (calling one is an error).
-pub const UNSUPPORTED_HELPERS: &[&str] = &["github", "s3", "s3_ls", "sloth_alerts"];
+pub const UNSUPPORTED_HELPERS: &[&str] = &["github", "sloth_alerts"];
 
 /// Names upstream adds to the template variables (they replace user variables of the same
 /// name, as `vars.update(...)` does upstream).
@@ -106,7 +106,8 @@ type SecretFields = Arc<BTreeMap<String, String>>;
 type VaultCache = HashMap<(String, Option<u64>), Option<SecretFields>>;
 
 /// The per-run cache of external lookups (upstream `Jinja2TemplateCache`): one secret read per
-/// `(path, version)`, one GraphQL query per `(query file, arguments)`. Failures are not cached.
+/// `(path, version)`, one GraphQL query per `(query file, arguments)`, one S3 read or listing
+/// per `(account, bucket, path, region)`. Failures are not cached.
 #[derive(Default)]
 pub(crate) struct Cache {
     pub(crate) vault: Mutex<VaultCache>,

@@ -339,3 +339,83 @@ async fn vault_and_query_helpers_against_openbao_and_a_graphql_server() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     drop(server);
 }
+
+/// `s3()` / `s3_ls()` as upstream `lookup_s3_object` / `list_s3_objects`: the account from
+/// GraphQL, its credentials from the secret reader (OpenBao), the bucket on moto.
+#[tokio::test]
+async fn s3_helpers_read_an_accounts_bucket_with_its_credentials() {
+    let bao = services::Bao::start().await;
+    let secrets = BTreeMap::from([(
+        "app-sre/creds/aws-app-sre".to_owned(),
+        BTreeMap::from([
+            ("aws_access_key_id".to_owned(), "testing".to_owned()),
+            ("aws_secret_access_key".to_owned(), "testing".to_owned()),
+        ]),
+    )]);
+    seed_openbao(&bao, &secrets).await;
+    let moto = services::Moto::start().await;
+    moto.create_bucket("app-sre-templates").await;
+    let http = reqwest::Client::new();
+    for (key, content) in [("dir/a.txt", "content of a\n"), ("dir/sub/c.txt", "c")] {
+        let response = http
+            .put(format!("{}/app-sre-templates/{key}", moto.url))
+            .body(content)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "put {key}: {}",
+            response.status()
+        );
+    }
+    let server = qontract_test_support::FakeQontractServer::start("sha", |body| {
+        let name = body["variables"]["name"].as_str().unwrap_or_default();
+        let accounts = if name == "app-sre" {
+            json!([{"name": "app-sre", "resourcesDefaultRegion": "us-east-1",
+                    "automationToken": {"path": "app-sre/creds/aws-app-sre", "field": "all",
+                                        "version": null, "format": null}}])
+        } else {
+            json!([])
+        };
+        (200, json!({"data": {"accounts": accounts}}))
+    })
+    .await;
+    let transport = qontract_gql::HttpTransport::new(&server.graphql_url(), None).unwrap();
+    let gql = qontract_gql::GqlClient::connect(Arc::new(transport), Default::default())
+        .await
+        .unwrap();
+    let reader =
+        qontract_secrets::VaultSecretReader::connect(qontract_secrets::VaultSettings::new(
+            bao.url.clone(),
+            qontract_secrets::VaultAuth::Token(qontract_secrets::Secret::new(
+                services::Bao::ROOT_TOKEN,
+            )),
+        ))
+        .await
+        .unwrap();
+    let ctx = TokioContext::new(
+        tokio::runtime::Handle::current(),
+        SecretSource::Reader(Arc::new(reader)),
+        Some(Arc::new(gql)),
+    )
+    .with_s3_endpoint(Some(moto.url.clone()));
+    let renderer = Renderer::new(Arc::new(ctx));
+    let (out, missing) = tokio::task::spawn_blocking(move || {
+        let render = |body: &str| {
+            renderer.render(body, serde_json::Map::new(), Flavour::Jinja2, RenderOptions::default())
+        };
+        (
+            render(
+                "{{ s3('app-sre', 'app-sre-templates', 'dir/a.txt') }}|{{ s3_ls('app-sre', 'app-sre-templates', 'dir/') }}|{{ s3(a='app-sre', b='app-sre-templates', p='dir/sub/c.txt', r='us-east-1') }}",
+            ),
+            render("{{ s3('nobody', 'app-sre-templates', 'dir/a.txt') }}"),
+        )
+    })
+    .await
+    .unwrap();
+    // The object's text as is; the keys directly under the prefix (not dir/sub/...).
+    assert_eq!(out.unwrap(), "content of a\n|['dir/a.txt']|c");
+    let err = missing.unwrap_err().to_string();
+    assert!(err.contains("s3(): aws account not found: nobody"), "{err}");
+}
