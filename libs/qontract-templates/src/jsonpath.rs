@@ -3,7 +3,7 @@
 //! `extract_jsonpath`, `matches_jsonpath` and `json_pointers` filters.
 //!
 //! Supported: `$`, `@`/`` `this` ``, fields (`a`, `'a b'`, `"a"`, `a,b`, `*`), `.`, `..`,
-//! `[n]`, `[*]`, `[start:end:step]`, `a|b`, and filters `[?expr & expr]` with `expr` =
+//! `[n]`, `[*]`, `[start:end]`, `a|b` (binding tighter than `.`, as `jsonpath_ng`), and filters `[?expr & expr]` with `expr` =
 //! `path` (exists) or `path OP literal` (`==`, `=`, `!=`, `<`, `<=`, `>`, `>=`, `=~`). The
 //! semantics follow `jsonpath_ng` 1.5: fields match only in objects, `*` is every value of an
 //! object, an index on a non-list matches nothing, a slice wraps a non-list in a list, a filter
@@ -287,8 +287,29 @@ impl Parser {
         }
     }
 
-    /// jsonpath := union
+    /// `jsonpath_ng`'s precedence, loosest first: `..`, `.`, `|`, then `[...]` on an atom
+    /// (so `a|b.c` is `(a|b).c` and `a..b.c` is `a..(b.c)`).
     fn path(&mut self) -> Result<Step, String> {
+        let mut left = self.dotted()?;
+        while self.peek() == Some(&Token::DoubleDot) {
+            self.next();
+            let right = self.dotted()?;
+            left = Step::Descendants(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn dotted(&mut self) -> Result<Step, String> {
+        let mut left = self.union()?;
+        while self.peek() == Some(&Token::Dot) {
+            self.next();
+            let right = self.union()?;
+            left = Step::Child(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn union(&mut self) -> Result<Step, String> {
         let mut left = self.chain()?;
         while self.peek() == Some(&Token::Pipe) {
             self.next();
@@ -298,28 +319,14 @@ impl Parser {
         Ok(left)
     }
 
-    /// A sequence of atoms joined by `.`, `..` and `[...]`.
+    /// An atom and its `[...]` suffixes.
     fn chain(&mut self) -> Result<Step, String> {
         let mut left = self.atom()?;
-        loop {
-            match self.peek() {
-                Some(Token::Dot) => {
-                    self.next();
-                    let right = self.atom()?;
-                    left = Step::Child(Box::new(left), Box::new(right));
-                }
-                Some(Token::DoubleDot) => {
-                    self.next();
-                    let right = self.atom()?;
-                    left = Step::Descendants(Box::new(left), Box::new(right));
-                }
-                Some(Token::LBracket) => {
-                    let right = self.bracket()?;
-                    left = Step::Child(Box::new(left), Box::new(right));
-                }
-                _ => return Ok(left),
-            }
+        while self.peek() == Some(&Token::LBracket) {
+            let right = self.bracket()?;
+            left = Step::Child(Box::new(left), Box::new(right));
         }
+        Ok(left)
     }
 
     fn atom(&mut self) -> Result<Step, String> {
@@ -401,19 +408,10 @@ impl Parser {
             }
             _ => None,
         };
-        let step = if self.peek() == Some(&Token::Colon) {
-            self.next();
-            match self.peek() {
-                Some(Token::Number(n)) => {
-                    let n = *n;
-                    self.next();
-                    Some(n)
-                }
-                _ => None,
-            }
-        } else {
-            None
-        };
+        if self.peek() == Some(&Token::Colon) {
+            return Err("a slice step is not supported (jsonpath_ng cannot parse it)".to_owned());
+        }
+        let step = None;
         Ok(Step::Slice(start, end, step))
     }
 
@@ -446,7 +444,7 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Result<Expression, String> {
-        let target = self.chain()?;
+        let target = self.path()?;
         let op = match self.peek().cloned() {
             Some(Token::Op(op)) => {
                 self.next();
@@ -540,6 +538,10 @@ fn find(step: &Step, root: &Value, datum: &Value, path: Vec<Segment>) -> Result<
                     }
                     None => Vec::new(),
                 }
+            }
+            // jsonpath_ng indexes the object with the number: `KeyError`.
+            Value::Object(map) if !map.is_empty() => {
+                return Err(format!("KeyError: {index} (an index on an object)"));
             }
             _ => Vec::new(),
         },
