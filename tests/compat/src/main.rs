@@ -316,6 +316,23 @@ impl Env {
         Ok(kube)
     }
 
+    /// Applies the scenario's `mutate` patches to the live objects.
+    fn mutate(&self, scenario: &Scenario) -> Result<()> {
+        for m in &scenario.mutate {
+            let field = |k: &str| m[k].as_str().unwrap_or_default().to_owned();
+            let out = self
+                .kubectl()
+                .args(["patch", &field("resource"), &field("name"), "-n"])
+                .arg(field("namespace"))
+                .args(["--type", "json", "-p", &m["patch"].to_string()])
+                .output()?;
+            if !out.status.success() {
+                bail!("{}: mutating {m}: {}", scenario.name, text(&out));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the objects of the scenario's namespaces (and the namespaces) to `file`, for
     /// the logs.
     fn dump(&self, scenario: &Scenario, file: &Path) -> Result<()> {
@@ -330,7 +347,7 @@ impl Env {
                 .kubectl()
                 .args([
                     "get",
-                    "configmaps,secrets,services,rolebindings,limitranges,prometheusrules",
+                    "configmaps,secrets,services,deployments,serviceaccounts,routes,networkpolicies,resourcequotas,rolebindings,limitranges,prometheusrules",
                     "-n",
                     ns,
                     "-o",
@@ -646,6 +663,12 @@ struct Scenario {
     vault: serde_json::Map<String, Value>,
     python_args: Vec<String>,
     our_args: Vec<String>,
+    /// JSON patches applied to live objects after each tool's apply (what a mutating webhook
+    /// or a controller would do): `{"resource", "namespace", "name", "patch"}`.
+    mutate: Vec<Value>,
+    /// Exit code both tools' dry runs must have (`"exit"`, default 0): a scenario where both
+    /// fail the same way early (bad data) proves nothing.
+    exit: i32,
 }
 
 fn load_scenario(dir: &Path) -> Result<Scenario> {
@@ -677,6 +700,8 @@ fn load_scenario(dir: &Path) -> Result<Scenario> {
         vault: v["vault"].as_object().cloned().unwrap_or_default(),
         python_args: strings("python_args"),
         our_args: strings("our_args"),
+        mutate: v["mutate"].as_array().cloned().unwrap_or_default(),
+        exit: v["exit"].as_i64().unwrap_or(0) as i32,
     })
 }
 
@@ -722,6 +747,13 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
                 show_with_reasons(&only_ours, &reasons)
             ));
         }
+        if py_code != s.exit {
+            diffs.push(format!(
+                "setup: the Python tool's dry-run exited {py_code}, the scenario expects {} (see {})",
+                s.exit,
+                logs.join("py-dry-run.log").display()
+            ));
+        }
         if py_code != our_code {
             diffs.push(format!(
                 "dry-run exit codes differ: Python {py_code}, ours {our_code}"
@@ -732,6 +764,7 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
         //    not converge on its own apply, exactly what it plans again)
         let (code, _) = env.python(s, false, &logs.join("py-apply.log"))?;
         py_apply_code = code;
+        env.mutate(s)?;
         env.dump(s, &logs.join("cluster-after-py.json"))?;
         let (_, py_again) = env.python(s, true, &logs.join("py-after-py.log"))?;
         let (_, reasons) = env.ours(s, true, &logs.join("ours-after-py.log"))?;
@@ -772,6 +805,7 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
                 "apply exit codes differ: Python {py_apply_code}, ours {our_apply_code}"
             ));
         }
+        env.mutate(s)?;
         env.dump(s, &logs.join("cluster-after-ours.json"))?;
         let (_, reasons) = env.ours(s, true, &logs.join("ours-after-ours.log"))?;
         let ours_again: BTreeSet<Action> = reasons.keys().cloned().collect();
@@ -878,8 +912,18 @@ fn run() -> Result<bool> {
         }
     }
 
-    let work = workspace().join("target/compat");
-    let _ = std::fs::remove_dir_all(&work);
+    // one directory per run (runs may overlap); those of finished runs are removed
+    let root = workspace().join("target/compat");
+    std::fs::create_dir_all(&root)?;
+    for entry in std::fs::read_dir(&root)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("run-")
+            && !Path::new("/proc").join(pid).exists()
+        {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+    let work = root.join(format!("run-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let mut env = Env::start(bin, work.clone(), schema)?;
     for s in &scenarios {
