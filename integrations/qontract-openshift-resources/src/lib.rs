@@ -49,11 +49,7 @@ pub async fn query_namespaces(
         operation_name: operation.operation_name.map(|n| n.into_owned()),
     };
     let data = ctx.gql.query(&request).await?;
-    let ours: Vec<serde_json::Value> = data
-        .get("namespaces")
-        .and_then(serde_json::Value::as_array)
-        .map(|list| list.iter().map(upstream_shape).collect())
-        .unwrap_or_default();
+    let ours: Vec<serde_json::Value> = raw_namespaces(&data).iter().map(upstream_shape).collect();
     let typed: OpenshiftResourcesNamespaces = serde_json::from_value(data)
         .map_err(|e| anyhow::anyhow!("decoding the namespaces query: {e}"))?;
     // Templates see the namespace as upstream queries it. Only asked when there are templates;
@@ -70,10 +66,7 @@ pub async fn query_namespaces(
             .query(&qontract_gql::GqlRequest::new(UPSTREAM_NAMESPACES_QUERY))
             .await
         {
-            Ok(data) => data
-                .get("namespaces")
-                .and_then(serde_json::Value::as_array)
-                .cloned(),
+            Ok(data) => Some(raw_namespaces(&data).to_vec()),
             Err(e) => {
                 tracing::info!(
                     "templates see this tool's namespace fields only: the GraphQL schema lacks \
@@ -102,6 +95,16 @@ pub async fn query_namespaces(
         namespaces: std::sync::Arc::new(namespaces),
     };
     Ok((typed, templates))
+}
+
+/// The namespaces of a namespaces query's `data`: `namespaces_v1` as the typed document asks
+/// for it (no alias), `namespaces` as upstream's query aliases it.
+pub fn raw_namespaces(data: &serde_json::Value) -> &[serde_json::Value] {
+    data.get("namespaces_v1")
+        .or_else(|| data.get("namespaces"))
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
 }
 
 /// Upstream's `NAMESPACES_QUERY` (`openshift_resources_base.py`), verbatim.
@@ -328,6 +331,19 @@ mod template_input_tests {
                 ]}],
             })
         );
+    }
+
+    #[test]
+    fn the_typed_documents_namespaces_are_found() {
+        use cynic::QueryBuilder;
+        // The typed operation asks for `namespaces_v1` without alias: that key must be read,
+        // or every template sees an empty namespace.
+        let query = super::OpenshiftResourcesNamespaces::build(()).query;
+        assert!(query.contains("namespaces_v1 {"), "{query}");
+        let data = json!({"namespaces_v1": [{"name": "a"}]});
+        assert_eq!(super::raw_namespaces(&data), &[json!({"name": "a"})]);
+        let data = json!({"namespaces": [{"name": "b"}]});
+        assert_eq!(super::raw_namespaces(&data), &[json!({"name": "b"})]);
     }
 
     #[test]
