@@ -666,8 +666,9 @@ struct Scenario {
     /// JSON patches applied to live objects after each tool's apply (what a mutating webhook
     /// or a controller would do): `{"resource", "namespace", "name", "patch"}`.
     mutate: Vec<Value>,
-    /// Exit code both tools' dry runs must have (`"exit"`, default 0): a scenario where both
-    /// fail the same way early (bad data) proves nothing.
+    /// Exit code the Python tool's dry run must have (`"exit"`, default 0; ours must match it
+    /// unless the scenario is an expected difference): a scenario where both fail the same
+    /// way early (bad test data) proves nothing.
     exit: i32,
 }
 
