@@ -283,14 +283,14 @@ impl Env {
 
     /// A fresh loopback cluster on the run's port, with the scenario's namespaces and seed.
     fn fresh_cluster(&self, scenario: &Scenario, log: &Path) -> Result<Proc> {
-        let mut kube = Proc::spawn(
-            "kube-testserver",
-            Command::new(self.bin.join("kube-testserver"))
-                .args(["--port", &self.kube_port.to_string(), "--token", KUBE_TOKEN])
-                .arg("--kubeconfig")
-                .arg(self.work.join("kubeconfig")),
-            log,
-        )?;
+        let mut cmd = Command::new(self.bin.join("kube-testserver"));
+        cmd.args(["--port", &self.kube_port.to_string(), "--token", KUBE_TOKEN])
+            .arg("--kubeconfig")
+            .arg(self.work.join("kubeconfig"));
+        if scenario.openshift {
+            cmd.arg("--openshift-projects");
+        }
+        let mut kube = Proc::spawn("kube-testserver", &mut cmd, log)?;
         wait_for("kube-testserver", || {
             kube.check_alive()?;
             Ok(std::fs::read_to_string(log).is_ok_and(|l| l.contains("url: ")))
@@ -583,14 +583,18 @@ fn our_actions(integration: &str, plan: &Value) -> BTreeMap<Action, String> {
     let deletion_disabled = plan["deletion_enabled"] == Value::Bool(false);
     for a in plan["actions"].as_array().into_iter().flatten() {
         let action = field(a, "action");
-        if action == "delete" && deletion_disabled {
-            continue;
-        }
+        let action = if action == "delete" && deletion_disabled {
+            "skip".to_owned()
+        } else {
+            action
+        };
+        // what is not an action (skip, no_op) is kept as `#<action>` for the report
+        let not_action = format!("#{action}");
         let verb = match action.as_str() {
             "create" | "update" | "apply" if integration == "openshift-namespaces" => "create",
             "create" | "update" | "apply" => "apply",
             "delete" => "delete",
-            _ => continue,
+            _ => not_action.as_str(),
         };
         if integration == "openshift-namespaces" {
             let name = Some(field(a, "name"))
@@ -635,6 +639,38 @@ fn show(actions: &BTreeSet<Action>) -> String {
         .join(", ")
 }
 
+/// The actions of our plan (without the `#skip` / `#no_op` entries kept for reasons).
+fn planned_actions(reasons: &BTreeMap<Action, String>) -> BTreeSet<Action> {
+    reasons
+        .keys()
+        .filter(|(action, ..)| !action.starts_with('#'))
+        .cloned()
+        .collect()
+}
+
+/// Python's actions that ours does not plan, each with what ours decided for that object.
+fn show_missing(actions: &BTreeSet<Action>, reasons: &BTreeMap<Action, String>) -> String {
+    if actions.is_empty() {
+        return "nothing".into();
+    }
+    actions
+        .iter()
+        .map(|a| {
+            let one = show(&BTreeSet::from([a.clone()]));
+            let ours = reasons.iter().find(|((action, kind, ns, name), _)| {
+                action.starts_with('#') && (kind, ns, name) == (&a.1, &a.2, &a.3)
+            });
+            match ours {
+                Some(((action, ..), reason)) => {
+                    format!("{one} (ours: {}: {reason})", &action[1..])
+                }
+                None => one,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// [`show`] with our plan's reason after each action.
 fn show_with_reasons(actions: &BTreeSet<Action>, reasons: &BTreeMap<Action, String>) -> String {
     if actions.is_empty() {
@@ -670,6 +706,8 @@ struct Scenario {
     /// unless the scenario is an expected difference): a scenario where both fail the same
     /// way early (bad test data) proves nothing.
     exit: i32,
+    /// The cluster serves OpenShift's `project.openshift.io` (`"openshift": true`).
+    openshift: bool,
 }
 
 fn load_scenario(dir: &Path) -> Result<Scenario> {
@@ -703,6 +741,7 @@ fn load_scenario(dir: &Path) -> Result<Scenario> {
         our_args: strings("our_args"),
         mutate: v["mutate"].as_array().cloned().unwrap_or_default(),
         exit: v["exit"].as_i64().unwrap_or(0) as i32,
+        openshift: v["openshift"].as_bool().unwrap_or(false),
     })
 }
 
@@ -738,13 +777,13 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
         let (py_code, py) = env.python(s, true, &logs.join("py-dry-run.log"))?;
         planned = show(&py);
         let (our_code, reasons) = env.ours(s, true, &logs.join("ours-dry-run.log"))?;
-        let ours: BTreeSet<Action> = reasons.keys().cloned().collect();
+        let ours = planned_actions(&reasons);
         if py != ours {
             let only_py: BTreeSet<_> = py.difference(&ours).cloned().collect();
             let only_ours: BTreeSet<_> = ours.difference(&py).cloned().collect();
             diffs.push(format!(
                 "dry-run plans differ: only Python: {}; only ours: {}",
-                show(&only_py),
+                show_missing(&only_py, &reasons),
                 show_with_reasons(&only_ours, &reasons)
             ));
         }
@@ -769,7 +808,7 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
         env.dump(s, &logs.join("cluster-after-py.json"))?;
         let (_, py_again) = env.python(s, true, &logs.join("py-after-py.log"))?;
         let (_, reasons) = env.ours(s, true, &logs.join("ours-after-py.log"))?;
-        let ours: BTreeSet<Action> = reasons.keys().cloned().collect();
+        let ours = planned_actions(&reasons);
         if ours != py_again {
             diffs.push(format!(
                 "after the Python tool applied, ours plans: {}{}",
@@ -809,7 +848,7 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
         env.mutate(s)?;
         env.dump(s, &logs.join("cluster-after-ours.json"))?;
         let (_, reasons) = env.ours(s, true, &logs.join("ours-after-ours.log"))?;
-        let ours_again: BTreeSet<Action> = reasons.keys().cloned().collect();
+        let ours_again = planned_actions(&reasons);
         let (_, py) = env.python(s, true, &logs.join("py-after-ours.log"))?;
         if py != ours_again {
             diffs.push(format!(
@@ -1024,7 +1063,7 @@ mod tests {
         let plan = serde_json::json!({"deletion_enabled": false, "actions": [
             {"action": "delete", "namespace": "ns", "resource_type": "ConfigMap", "name": "old"},
         ]});
-        assert!(our_actions("openshift-resources", &plan).is_empty());
+        assert!(planned_actions(&our_actions("openshift-resources", &plan)).is_empty());
     }
 
     #[test]
@@ -1034,7 +1073,7 @@ mod tests {
             {"action": "no_op", "cluster": "c", "namespace": "n", "resource_type": "ConfigMap", "name": "b"},
         ]});
         let ours = our_actions("openshift-resources", &plan);
-        let keys: BTreeSet<Action> = ours.keys().cloned().collect();
+        let keys = planned_actions(&ours);
         assert_eq!(show(&keys), "apply ConfigMap n/a");
     }
 }
