@@ -56,6 +56,13 @@ fn variables_are_read_as_anymarkup_reads_them() {
         serde_json::Value::Object(vars),
         serde_json::json!({"a": 1, "b": "x", "c": [true, null]})
     );
+    // ... so a JSON exponent without a dot is a string, as PyYAML reads it (computed with
+    // anymarkup.parse('{"a": 1e3, "c": 1.5}', force_types=None) == {'a': '1e3', 'c': 1.5}).
+    let vars = parse_variables(Some(r#"{"a": 1e3, "c": 1.5}"#)).unwrap();
+    assert_eq!(
+        serde_json::Value::Object(vars),
+        serde_json::json!({"a": "1e3", "c": 1.5})
+    );
     assert!(parse_variables(None).unwrap().is_empty());
     assert!(
         parse_variables(Some("[1]"))
