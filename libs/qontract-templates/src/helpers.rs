@@ -60,6 +60,19 @@ pub(crate) fn register(env: &mut Environment<'static>, shared: &Arc<Shared>, var
             },
         );
     }
+    // Jinja2's default globals that MiniJinja lacks.
+    env.add_function("joiner", |sep: Option<String>| {
+        Value::from_object(Joiner {
+            separator: sep.unwrap_or_else(|| ", ".to_owned()),
+            used: std::sync::atomic::AtomicBool::new(false),
+        })
+    });
+    env.add_function("cycler", |items: Rest<Value>| {
+        Value::from_object(Cycler {
+            items: items.0,
+            position: std::sync::atomic::AtomicUsize::new(0),
+        })
+    });
     env.add_function(
         tags::RAISE_ERROR_FUNCTION,
         |message: Value| -> Result<Value, Error> {
@@ -483,4 +496,68 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
         u32::try_from(m).unwrap_or(1),
         u32::try_from(d).unwrap_or(1),
     )
+}
+
+/// Jinja2's `joiner(sep=", ")`: a callable returning `""` the first time, `sep` afterwards.
+#[derive(Debug)]
+struct Joiner {
+    separator: String,
+    used: std::sync::atomic::AtomicBool,
+}
+
+impl minijinja::value::Object for Joiner {
+    fn call(
+        self: &Arc<Self>,
+        _state: &mut minijinja::State<'_, '_>,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        if self.used.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            Ok(Value::from(self.separator.as_str()))
+        } else {
+            Ok(Value::from(""))
+        }
+    }
+}
+
+/// Jinja2's `cycler(*items)`: `next()`, `current`, `reset()`.
+#[derive(Debug)]
+struct Cycler {
+    items: Vec<Value>,
+    position: std::sync::atomic::AtomicUsize,
+}
+
+impl minijinja::value::Object for Cycler {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match key.as_str()? {
+            "current" => self
+                .items
+                .get(self.position.load(std::sync::atomic::Ordering::SeqCst))
+                .cloned(),
+            _ => None,
+        }
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut minijinja::State<'_, '_>,
+        method: &str,
+        _args: &[Value],
+    ) -> Result<Value, Error> {
+        use std::sync::atomic::Ordering::SeqCst;
+        match method {
+            "next" => {
+                if self.items.is_empty() {
+                    return Err(invalid("cycler() has no items"));
+                }
+                let at = self.position.load(SeqCst);
+                self.position.store((at + 1) % self.items.len(), SeqCst);
+                Ok(self.items[at].clone())
+            }
+            "reset" => {
+                self.position.store(0, SeqCst);
+                Ok(Value::from(()))
+            }
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
 }
