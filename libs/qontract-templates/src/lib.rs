@@ -22,6 +22,21 @@
 //! [`TokioContext`] adapter serves them from a secret reader and a GraphQL client (render on a
 //! blocking thread, e.g. `tokio::task::spawn_blocking`). `github` and `sloth_alerts` are not
 //! available: calling them is an error naming the helper.
+//!
+//! Known differences from Jinja2 (each fails or is rare; none renders other text silently
+//! except the first):
+//!
+//! * Python tuples print as lists: `{{ d.items() | list }}` or `{{ d | dictsort }}` printed
+//!   whole show `[['a', 1]]` where Jinja2 shows `[('a', 1)]` (iterating them is the same).
+//! * The `%` string-formatting operator (`'%s' % x`) fails; the `format` and `str_format`
+//!   filters work.
+//! * Filters `wordwrap`, `filesizeformat`, `striptags`, `urlize`, `xmlattr`, `random` and the
+//!   global `lipsum` are unknown (an error); `pprint` fails for values longer than 80
+//!   characters.
+//! * `extract_jsonpath` & co. support the `jsonpath_ng` subset listed in [`JsonPath`]; other
+//!   syntax (`where`, arithmetic, sorting, `len`) is a parse error naming the expression.
+//! * `s3_ls(prefix)` lists the "directory" `prefix/` (object_store semantics), where S3's
+//!   `Prefix` is a plain string prefix (`dir/ab` would also match `dir/abc`).
 
 mod context;
 mod filters;
