@@ -379,16 +379,23 @@ impl TemplateContext for TokioContext {
         use object_store::ObjectStore as _;
         self.block_on(async {
             let store = self.s3_store(account, bucket, region).await?;
-            let prefix_path = object_store::path::Path::from(prefix);
+            // S3's `Prefix` + `Delimiter="/"`: the keys of the prefix's "directory" that start
+            // with the prefix.
+            let parent = prefix.rsplit_once('/').map_or("", |(dir, _)| dir);
+            let parent_path = (!parent.is_empty()).then(|| object_store::path::Path::from(parent));
             let listed = store
-                .list_with_delimiter(Some(&prefix_path))
+                .list_with_delimiter(parent_path.as_ref())
                 .await
                 .map_err(|e| format!("s3://{bucket}/{prefix}: {e}"))?;
-            if listed.objects.is_empty() {
+            let mut objects: Vec<_> = listed
+                .objects
+                .into_iter()
+                .filter(|o| o.location.as_ref().starts_with(prefix))
+                .collect();
+            if objects.is_empty() {
                 // upstream: `list_objects_v2(...)["Contents"]` raises KeyError.
                 return Err(format!("s3://{bucket}/{prefix}: no objects ('Contents')"));
             }
-            let mut objects = listed.objects;
             objects.sort_by_key(|o| std::cmp::Reverse(o.last_modified));
             Ok(objects
                 .into_iter()

@@ -35,8 +35,6 @@
 //!   characters.
 //! * `extract_jsonpath` & co. support the `jsonpath_ng` subset listed in [`JsonPath`]; other
 //!   syntax (`where`, arithmetic, sorting, `len`) is a parse error naming the expression.
-//! * `s3_ls(prefix)` lists the "directory" `prefix/` (object_store semantics), where S3's
-//!   `Prefix` is a plain string prefix (`dir/ab` would also match `dir/abc`).
 
 mod context;
 mod filters;

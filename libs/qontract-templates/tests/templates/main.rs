@@ -356,7 +356,11 @@ async fn s3_helpers_read_an_accounts_bucket_with_its_credentials() {
     let moto = services::Moto::start().await;
     moto.create_bucket("app-sre-templates").await;
     let http = reqwest::Client::new();
-    for (key, content) in [("dir/a.txt", "content of a\n"), ("dir/sub/c.txt", "c")] {
+    for (key, content) in [
+        ("dir/a.txt", "content of a\n"),
+        ("dir/b.txt", "b"),
+        ("dir/sub/c.txt", "c"),
+    ] {
         let response = http
             .put(format!("{}/app-sre-templates/{key}", moto.url))
             .body(content)
@@ -407,15 +411,20 @@ async fn s3_helpers_read_an_accounts_bucket_with_its_credentials() {
         };
         (
             render(
-                "{{ s3('app-sre', 'app-sre-templates', 'dir/a.txt') }}|{{ s3_ls('app-sre', 'app-sre-templates', 'dir/') }}|{{ s3(a='app-sre', b='app-sre-templates', p='dir/sub/c.txt', r='us-east-1') }}",
+                "{{ s3('app-sre', 'app-sre-templates', 'dir/a.txt') }}|{{ s3_ls('app-sre', 'app-sre-templates', 'dir/') | sort }}|{{ s3_ls('app-sre', 'app-sre-templates', 'dir/a') }}|{{ s3(a='app-sre', b='app-sre-templates', p='dir/sub/c.txt', r='us-east-1') }}",
             ),
             render("{{ s3('nobody', 'app-sre-templates', 'dir/a.txt') }}"),
         )
     })
     .await
     .unwrap();
-    // The object's text as is; the keys directly under the prefix (not dir/sub/...).
-    assert_eq!(out.unwrap(), "content of a\n|['dir/a.txt']|c");
+    // The object's text as is; the keys directly under the prefix (not dir/sub/...), a prefix
+    // being a plain string prefix as S3's.
+    // (sorted: the two objects may share their LastModified second)
+    assert_eq!(
+        out.unwrap(),
+        "content of a\n|['dir/a.txt', 'dir/b.txt']|['dir/a.txt']|c"
+    );
     let err = missing.unwrap_err().to_string();
     assert!(err.contains("s3(): aws account not found: nobody"), "{err}");
 }
