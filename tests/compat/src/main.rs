@@ -168,12 +168,15 @@ impl Env {
         let server_url = format!("https://127.0.0.1:{kube_port}");
         let mut bao = Proc::spawn(
             "bao",
-            Command::new("bao").args([
-                "server",
-                "-dev",
-                &format!("-dev-root-token-id={BAO_ROOT}"),
-                &format!("-dev-listen-address=127.0.0.1:{bao_port}"),
-            ]),
+            Command::new("bao")
+                .args([
+                    "server",
+                    "-dev",
+                    &format!("-dev-root-token-id={BAO_ROOT}"),
+                    &format!("-dev-listen-address=127.0.0.1:{bao_port}"),
+                ])
+                // the dev server writes its token to ~/.vault-token: keep it in the run directory
+                .env("HOME", &work),
             &work.join("bao.log"),
         )?;
         wait_for("OpenBao", || {
