@@ -971,10 +971,20 @@ fn run() -> Result<bool> {
     let mut env = Env::start(bin, work.clone(), schema)?;
     for s in &scenarios {
         for (path, data) in &s.vault {
-            let data = data
-                .as_object()
-                .with_context(|| format!("{}: vault.{path} must be an object", s.name))?;
-            env.vault_put(path, data)?;
+            // an object is version 1; a list of objects, versions 1, 2, ...
+            let versions = match data {
+                Value::Array(list) => list.clone(),
+                other => vec![other.clone()],
+            };
+            for data in &versions {
+                let data = data.as_object().with_context(|| {
+                    format!(
+                        "{}: vault.{path} must be an object or a list of objects",
+                        s.name
+                    )
+                })?;
+                env.vault_put(path, data)?;
+            }
         }
     }
 
