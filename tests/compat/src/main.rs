@@ -293,6 +293,11 @@ impl Env {
         if scenario.openshift {
             cmd.arg("--openshift-projects");
         }
+        for (i, crd) in scenario.crds.iter().enumerate() {
+            let file = self.work.join(format!("crd-{i}.json"));
+            std::fs::write(&file, crd.to_string())?;
+            cmd.arg("--crd").arg(file);
+        }
         let mut kube = Proc::spawn("kube-testserver", &mut cmd, log)?;
         wait_for("kube-testserver", || {
             kube.check_alive()?;
@@ -711,6 +716,8 @@ struct Scenario {
     exit: i32,
     /// The cluster serves OpenShift's `project.openshift.io` (`"openshift": true`).
     openshift: bool,
+    /// CustomResourceDefinitions the cluster serves from the start (`"crds"`).
+    crds: Vec<Value>,
 }
 
 fn load_scenario(dir: &Path) -> Result<Scenario> {
@@ -745,6 +752,7 @@ fn load_scenario(dir: &Path) -> Result<Scenario> {
         mutate: v["mutate"].as_array().cloned().unwrap_or_default(),
         exit: v["exit"].as_i64().unwrap_or(0) as i32,
         openshift: v["openshift"].as_bool().unwrap_or(false),
+        crds: v["crds"].as_array().cloned().unwrap_or_default(),
     })
 }
 
