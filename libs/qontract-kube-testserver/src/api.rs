@@ -193,6 +193,28 @@ fn key(def: &ResourceDef) -> Key {
     (def.group.clone(), def.plural.clone())
 }
 
+/// The objects of one kind stored in namespace `ns`, in key order: a range of the kind's map
+/// (keyed by namespace first), so a namespaced list or watch costs what it returns, not the
+/// number of objects of that kind in every namespace.
+fn in_namespace<'a>(
+    m: &'a BTreeMap<ObjKey, Value>,
+    ns: &'a str,
+) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
+    m.range((ns.to_string(), String::new())..)
+        .take_while(move |(k, _)| k.0 == ns)
+}
+
+/// The objects of one kind, in key order: those of namespace `ns` only when given.
+fn scoped<'a>(
+    m: &'a BTreeMap<ObjKey, Value>,
+    ns: Option<&'a str>,
+) -> Box<dyn Iterator<Item = (&'a ObjKey, &'a Value)> + 'a> {
+    match ns {
+        Some(ns) => Box::new(in_namespace(m, ns)),
+        None => Box::new(m.iter()),
+    }
+}
+
 impl State {
     pub(crate) fn new() -> Self {
         let mut s = State {
@@ -298,7 +320,7 @@ impl State {
             }
             _ => {
                 let empty = BTreeMap::new();
-                for ((n, _), o) in self.objects.get(&key(def)).unwrap_or(&empty) {
+                for ((n, _), o) in scoped(self.objects.get(&key(def)).unwrap_or(&empty), ns) {
                     if ns.is_some_and(|ns| ns != n)
                         || spec.labels.as_ref().is_some_and(|l| !l.matches(o))
                         || spec.fields.as_ref().is_some_and(|f| !f.matches(o))
@@ -405,7 +427,7 @@ impl State {
         self.objects
             .get(&key(&def))
             .map(|m| {
-                m.iter()
+                scoped(m, ns)
                     .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
                     .map(|(_, o)| self.present(&def, o, true))
                     .collect()
@@ -719,7 +741,7 @@ impl State {
         let mut items = Vec::new();
         let mut last: Option<&ObjKey> = None;
         let mut remaining = 0usize;
-        for (k, o) in all.iter() {
+        for (k, o) in scoped(all, ns) {
             if let Some(ns) = ns
                 && k.0 != ns
             {
@@ -1617,7 +1639,7 @@ impl State {
         if def.kind == "Namespace" && def.builtin {
             let mut gone: Vec<(Key, String, Value)> = Vec::new();
             for (k, m) in self.objects.iter_mut() {
-                let names: Vec<ObjKey> = m.keys().filter(|(n, _)| n == name).cloned().collect();
+                let names: Vec<ObjKey> = in_namespace(m, name).map(|(k, _)| k.clone()).collect();
                 for ok in names {
                     if let Some(o) = m.remove(&ok) {
                         gone.push((k.clone(), ok.0, o));
@@ -1647,8 +1669,13 @@ impl State {
             .to_string();
         let mut dependents: Vec<(ResourceDef, Option<String>, String)> = Vec::new();
         for r in &self.registry.resources {
+            // A namespaced owner's dependents live in its namespace (ownerReferences resolve in
+            // the dependent's namespace), so only that namespace is searched.
+            if ns.is_some() && !r.namespaced {
+                continue;
+            }
             if let Some(m) = self.objects.get(&key(r)) {
-                for ((n, nm), o) in m {
+                for ((n, nm), o) in scoped(m, ns) {
                     let owned = o
                         .pointer("/metadata/ownerReferences")
                         .and_then(Value::as_array)

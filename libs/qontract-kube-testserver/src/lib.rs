@@ -27,7 +27,7 @@ mod status;
 mod tls;
 mod util;
 
-pub use server::RecordedRequest;
+pub use server::{RecordedRequest, STATS_PATH};
 
 use api::{Caller, State};
 use serde_json::{Value, json};
@@ -71,6 +71,7 @@ pub struct KubeTestServerBuilder {
     crds: Vec<Value>,
     seeds: Vec<Value>,
     openshift_projects: bool,
+    latency: Duration,
 }
 
 impl Default for KubeTestServerBuilder {
@@ -83,6 +84,7 @@ impl Default for KubeTestServerBuilder {
             crds: Vec::new(),
             seeds: Vec::new(),
             openshift_projects: false,
+            latency: Duration::ZERO,
         }
     }
 }
@@ -120,6 +122,13 @@ impl KubeTestServerBuilder {
     /// with `openshift-` (403) and existing names (409 AlreadyExists).
     pub fn openshift_projects(mut self, on: bool) -> Self {
         self.openshift_projects = on;
+        self
+    }
+
+    /// Delay every request by `d` from the start (as [`KubeTestServer::set_latency`]): a fixed
+    /// per-request latency, to measure a client as against a remote API server.
+    pub fn latency(mut self, d: Duration) -> Self {
+        self.latency = d;
         self
     }
 
@@ -190,7 +199,7 @@ impl KubeTestServerBuilder {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             controls: Mutex::new(Controls {
-                latency: Duration::ZERO,
+                latency: self.latency,
                 rules: Vec::new(),
                 error_rate: None,
                 rng: util::Rng::new(),
@@ -199,6 +208,7 @@ impl KubeTestServerBuilder {
             tokens,
             unreachable,
             shutdown: shutdown_rx.clone(),
+            connections: std::sync::atomic::AtomicU64::new(0),
         });
         let task = tokio::spawn(server::run(
             listener,
@@ -333,6 +343,14 @@ impl KubeTestServer {
     /// Requests received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// Connections accepted so far (for HTTPS: TLS handshakes completed); also served at
+    /// [`STATS_PATH`] with the request counts.
+    pub fn connections(&self) -> u64 {
+        self.shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Forgets the request log.

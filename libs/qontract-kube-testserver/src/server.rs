@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -66,6 +67,29 @@ pub(crate) struct Shared {
     pub(crate) tokens: HashMap<String, Caller>,
     pub(crate) unreachable: watch::Sender<bool>,
     pub(crate) shutdown: watch::Receiver<bool>,
+    /// Connections accepted (for HTTPS: TLS handshakes completed) since start.
+    pub(crate) connections: AtomicU64,
+}
+
+/// The path of the server's own counters (not part of the Kubernetes API, never logged or
+/// counted, no auth): `{"requests": N, "connections": N, "verbs": {"list": N, ...}}`.
+pub const STATS_PATH: &str = "/debug/kube-testserver/stats";
+
+/// Requests (total and per verb) and accepted connections so far.
+pub(crate) fn stats(shared: &Shared) -> serde_json::Value {
+    let mut verbs: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let requests = {
+        let log = lock(&shared.requests);
+        for r in log.iter() {
+            *verbs.entry(r.verb.clone()).or_default() += 1;
+        }
+        log.len()
+    };
+    serde_json::json!({
+        "requests": requests,
+        "connections": shared.connections.load(Ordering::Relaxed),
+        "verbs": verbs,
+    })
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -233,6 +257,13 @@ async fn handle(
             std::io::ErrorKind::ConnectionReset,
             "unreachable",
         ));
+    }
+    if req.uri().path() == STATS_PATH {
+        return Ok(Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(stats(&shared).to_string())).boxed())
+            .unwrap_or_default());
     }
     let latency = lock(&shared.controls).latency;
     if !latency.is_zero() {
@@ -433,10 +464,14 @@ pub(crate) async fn run(
                     match tls {
                         Some(acceptor) => {
                             if let Ok(s) = acceptor.accept(stream).await {
+                                shared.connections.fetch_add(1, Ordering::Relaxed);
                                 serve_conn(s, shared, sd).await;
                             }
                         }
-                        None => serve_conn(stream, shared, sd).await,
+                        None => {
+                            shared.connections.fetch_add(1, Ordering::Relaxed);
+                            serve_conn(stream, shared, sd).await
+                        }
                     }
                 });
             }

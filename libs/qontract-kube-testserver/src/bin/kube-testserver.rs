@@ -4,7 +4,8 @@
 //! Flags: `--http` (plain HTTP), `--port N`, `--token T` (default `sandbox`),
 //! `--readonly-token T`, `--kubeconfig PATH`, `--crd FILE.json` (repeatable),
 //! `--openshift-projects` (serve `project.openshift.io/v1` Projects and ProjectRequests, as an
-//! OpenShift cluster does).
+//! OpenShift cluster does), `--latency-ms N` (delay every request by N ms). Request and connection
+//! counts are served at `/debug/kube-testserver/stats` (no auth).
 
 use qontract_kube_testserver::KubeTestServer;
 
@@ -20,6 +21,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--http" => builder = builder.https(false),
             "--openshift-projects" => builder = builder.openshift_projects(true),
             "--port" => builder = builder.port(args.next().ok_or("--port needs a value")?.parse()?),
+            "--latency-ms" => {
+                let ms: u64 = args.next().ok_or("--latency-ms needs a value")?.parse()?;
+                builder = builder.latency(std::time::Duration::from_millis(ms));
+            }
             "--token" => token = args.next().ok_or("--token needs a value")?,
             "--readonly-token" => {
                 builder =
@@ -33,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "-h" | "--help" => {
                 println!(
-                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]... [--openshift-projects]"
+                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]... [--openshift-projects] [--latency-ms N]"
                 );
                 return Ok(());
             }

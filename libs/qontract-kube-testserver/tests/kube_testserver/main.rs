@@ -7,6 +7,7 @@ mod errors;
 mod faults;
 mod patches;
 mod projects;
+mod scale;
 mod shapes;
 mod ssa;
 mod watch;
