@@ -10,6 +10,7 @@
 //!   configurable TTL (daemon mode); concurrent reads of one secret share one request. The token
 //!   is refreshed at two thirds of its TTL (new AppRole/Kubernetes login, or renewal of a static
 //!   token), and a token Vault no longer accepts (revoked, expired) triggers one new login.
+//!   Those deadlines read an injectable [`Clock`] ([`VaultSecretReader::connect_with_clock`]).
 //!   Transient failures (connection errors, 5xx, 429) are retried with bounded backoff; 404 and
 //!   403 never are. Auth settings come from [`VaultSettings::from_config`] (`[vault]` table +
 //!   environment).
@@ -28,6 +29,7 @@
 //! Secret values are wrapped in [`Secret`], whose `Debug`/`Display` never show the value; no
 //! log event or error message of this crate contains a secret value.
 
+mod clock;
 mod config_file;
 mod error;
 mod secret;
@@ -38,11 +40,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use config_file::ConfigSecretReader;
 pub use error::SecretError;
 pub use secret::Secret;
 pub use vault::{
-    DEFAULT_KUBE_SA_TOKEN_PATH, RetryPolicy, VaultAuth, VaultConfigFields, VaultSecretReader,
+    DEFAULT_KUBE_SA_TOKEN_PATH, KvEngine, RetryPolicy, VaultAuth, VaultConfigFields, VaultSecretReader,
     VaultSettings,
 };
 

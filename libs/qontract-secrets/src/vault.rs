@@ -12,10 +12,14 @@ use serde::Deserialize;
 use vaultrs::client::{Client as _, VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
+use crate::clock::{Clock, SystemClock};
 use crate::error::VersionLabel;
+
+mod kv_write;
 use crate::{
     Secret, SecretData, SecretError, SecretFuture, SecretReader, VaultSecret, apply_format,
 };
+pub use kv_write::KvEngine;
 
 /// Where the Kubernetes service-account JWT is read from unless `KUBE_SA_TOKEN_PATH` says otherwise.
 pub const DEFAULT_KUBE_SA_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -327,6 +331,8 @@ pub struct VaultSecretReader {
     in_flight: std::sync::Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>,
     logins: AtomicU64,
     vault_reads: AtomicU64,
+    /// "Now" for the token refresh deadline and the unpinned-cache TTL.
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for VaultSecretReader {
@@ -343,7 +349,17 @@ impl VaultSecretReader {
     /// [`SecretError::Login`] / [`SecretError::Unreachable`] if Vault rejects the credentials or
     /// cannot be reached.
     pub async fn connect(settings: VaultSettings) -> Result<Self, SecretError> {
-        let session = new_session(&settings).await?;
+        Self::connect_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`Self::connect`] with the clock that decides when the token is refreshed (two thirds
+    /// of its TTL after the login) and when unpinned cache entries expire: tests drive a
+    /// [`crate::ManualClock`] past those deadlines instead of sleeping.
+    pub async fn connect_with_clock(
+        settings: VaultSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, SecretError> {
+        let session = new_session(&settings, clock.as_ref()).await?;
         Ok(Self {
             settings,
             session: tokio::sync::RwLock::new(session),
@@ -353,6 +369,7 @@ impl VaultSecretReader {
             in_flight: std::sync::Mutex::new(HashMap::new()),
             logins: AtomicU64::new(1),
             vault_reads: AtomicU64::new(0),
+            clock,
         })
     }
 
@@ -380,23 +397,23 @@ impl VaultSecretReader {
     async fn client(&self) -> Result<Arc<VaultClient>, SecretError> {
         {
             let session = self.session.read().await;
-            if session.refresh_at.is_none_or(|at| Instant::now() < at) {
+            if session.refresh_at.is_none_or(|at| self.clock.now() < at) {
                 return Ok(session.client.clone());
             }
         }
         let _login = self.login_lock.lock().await;
         {
             let session = self.session.read().await;
-            if session.refresh_at.is_none_or(|at| Instant::now() < at) {
+            if session.refresh_at.is_none_or(|at| self.clock.now() < at) {
                 return Ok(session.client.clone());
             }
         }
         let refreshed = match &self.settings.auth {
             VaultAuth::Token(_) => {
                 let current = self.session.read().await.client.clone();
-                renew_token(&self.settings, current).await
+                renew_token(&self.settings, current, self.clock.as_ref()).await
             }
-            _ => new_session(&self.settings).await?,
+            _ => new_session(&self.settings, self.clock.as_ref()).await?,
         };
         tracing::info!(server = %self.settings.server, auth = %self.settings.auth.describe(),
             "renewed Vault token before expiry");
@@ -422,7 +439,7 @@ impl VaultSecretReader {
         if !Arc::ptr_eq(&before, &self.session.read().await.client) {
             return Ok(());
         }
-        let session = new_session(&self.settings).await?;
+        let session = new_session(&self.settings, self.clock.as_ref()).await?;
         tracing::info!(server = %self.settings.server, auth = %self.settings.auth.describe(),
             "Vault token no longer valid; logged in again");
         self.logins.fetch_add(1, Ordering::Relaxed);
@@ -581,7 +598,7 @@ impl VaultSecretReader {
             && self
                 .settings
                 .unpinned_cache_ttl
-                .is_some_and(|ttl| entry.fetched.elapsed() >= ttl)
+                .is_some_and(|ttl| self.clock.now().saturating_duration_since(entry.fetched) >= ttl)
         {
             return None;
         }
@@ -619,7 +636,7 @@ impl VaultSecretReader {
             }
             other => other?,
         };
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut cache = lock(&self.cache);
         cache.insert(
             (path.to_owned(), version),
@@ -831,12 +848,12 @@ fn build_client(settings: &VaultSettings, token: &str) -> Result<VaultClient, Se
     })
 }
 
-/// Two thirds of the TTL from now; `None` for non-expiring tokens.
-fn refresh_deadline(ttl_seconds: u64) -> Option<Instant> {
-    (ttl_seconds > 0).then(|| Instant::now() + Duration::from_millis(ttl_seconds * 2000 / 3))
+/// Two thirds of the TTL from `now`; `None` for non-expiring tokens.
+fn refresh_deadline(now: Instant, ttl_seconds: u64) -> Option<Instant> {
+    (ttl_seconds > 0).then(|| now + Duration::from_millis(ttl_seconds * 2000 / 3))
 }
 
-async fn new_session(settings: &VaultSettings) -> Result<Session, SecretError> {
+async fn new_session(settings: &VaultSettings, clock: &dyn Clock) -> Result<Session, SecretError> {
     let method = settings.auth.describe();
     let login_error = |failure: Failure, attempts: u32| match failure {
         Failure::Transport(reason) => SecretError::Unreachable {
@@ -871,7 +888,7 @@ async fn new_session(settings: &VaultSettings) -> Result<Session, SecretError> {
             .await
             .map_err(|(f, n)| login_error(f, n))?;
             let refresh_at = if lookup.renewable.unwrap_or(false) {
-                refresh_deadline(lookup.ttl)
+                refresh_deadline(clock.now(), lookup.ttl)
             } else {
                 None
             };
@@ -898,7 +915,7 @@ async fn new_session(settings: &VaultSettings) -> Result<Session, SecretError> {
             tracing::debug!(server = %settings.server, ttl = auth.lease_duration, "Vault AppRole login succeeded");
             Ok(Session {
                 client: Arc::new(client),
-                refresh_at: refresh_deadline(auth.lease_duration),
+                refresh_at: refresh_deadline(clock.now(), auth.lease_duration),
             })
         }
         VaultAuth::Kubernetes {
@@ -929,18 +946,22 @@ async fn new_session(settings: &VaultSettings) -> Result<Session, SecretError> {
             tracing::debug!(server = %settings.server, ttl = auth.lease_duration, "Vault Kubernetes login succeeded");
             Ok(Session {
                 client: Arc::new(client),
-                refresh_at: refresh_deadline(auth.lease_duration),
+                refresh_at: refresh_deadline(clock.now(), auth.lease_duration),
             })
         }
     }
 }
 
 /// Renews a static token; on failure keeps using it (and stops trying) with a warning.
-async fn renew_token(settings: &VaultSettings, client: Arc<VaultClient>) -> Session {
+async fn renew_token(
+    settings: &VaultSettings,
+    client: Arc<VaultClient>,
+    clock: &dyn Clock,
+) -> Session {
     match vaultrs::token::renew_self(client.as_ref(), None).await {
         Ok(auth) => Session {
             client,
-            refresh_at: refresh_deadline(auth.lease_duration),
+            refresh_at: refresh_deadline(clock.now(), auth.lease_duration),
         },
         Err(e) => {
             tracing::warn!(server = %settings.server, error = %error_chain(&e),

@@ -6,5 +6,6 @@ mod services;
 
 mod admin;
 mod config_file;
+mod kv_write;
 mod logs;
 mod vault;
