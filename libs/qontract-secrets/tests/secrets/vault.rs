@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use qontract_secrets::{
-    Secret, SecretBackendKind, SecretError, SecretReader, VaultAuth, VaultSecret,
+    ManualClock, Secret, SecretBackendKind, SecretError, SecretReader, VaultAuth, VaultSecret,
     VaultSecretReader, create_secret_reader,
 };
 use serde_json::json;
@@ -280,44 +280,95 @@ async fn token_auth_rejects_bad_tokens_and_kubernetes_names_the_jwt_file() {
     );
 }
 
+/// Two thirds of a 1 h TTL, in seconds: when the reader logs in again / renews.
+const REFRESH_AFTER_1H: u64 = 2400;
+
+/// Accessors of the tokens Vault issued through `display_name_prefix` logins (`approle`).
+async fn accessors_of(vault: &Vault, display_name_prefix: &str) -> Vec<String> {
+    let listed = vault.get("auth/token/accessors?list=true").await;
+    let mut found = Vec::new();
+    for accessor in listed["data"]["keys"].as_array().unwrap() {
+        let accessor = accessor.as_str().unwrap();
+        let info = vault
+            .post(
+                "auth/token/lookup-accessor",
+                json!({ "accessor": accessor }),
+            )
+            .await;
+        if info["data"]["display_name"]
+            .as_str()
+            .is_some_and(|n| n.starts_with(display_name_prefix))
+        {
+            found.push(accessor.to_owned());
+        }
+    }
+    found
+}
+
+/// The token is refreshed at two thirds of its TTL (as the reader's clock counts it), not
+/// before; the new token is the one used afterwards (the old one revoked, reads still work
+/// without another login).
 #[tokio::test]
-async fn relogin_before_the_token_expires() {
+async fn relogin_at_two_thirds_of_the_token_ttl() {
     let vault = Vault::start().await;
-    vault.put_v2("secret/ttl/a", json!({"k": "1"})).await;
-    vault.put_v2("secret/ttl/b", json!({"k": "2"})).await;
+    for (path, value) in [("a", "1"), ("b", "2"), ("c", "3")] {
+        vault
+            .put_v2(&format!("secret/ttl/{path}"), json!({ "k": value }))
+            .await;
+    }
     let (role_id, secret_id) = vault
         .approle(
             "short",
             r#"path "secret/data/ttl/*" { capabilities = ["read"] }"#,
-            "2s",
+            "1h",
         )
         .await;
-    let reader = VaultSecretReader::connect(vault.settings(VaultAuth::AppRole {
-        mount: "approle".into(),
-        role_id,
-        secret_id: Secret::new(secret_id),
-    }))
+    let clock = std::sync::Arc::new(ManualClock::new());
+    let reader = VaultSecretReader::connect_with_clock(
+        vault.settings(VaultAuth::AppRole {
+            mount: "approle".into(),
+            role_id,
+            secret_id: Secret::new(secret_id),
+        }),
+        clock.clone(),
+    )
     .await
     .unwrap();
-    assert_eq!(
-        reader
-            .read(&VaultSecret::new("secret/ttl/a", "k"))
-            .await
-            .unwrap()
-            .expose(),
-        "1"
-    );
+    let read = |path: &'static str| {
+        let reader = &reader;
+        async move {
+            reader
+                .read(&VaultSecret::new(format!("secret/ttl/{path}"), "k"))
+                .await
+                .unwrap()
+                .into_exposed()
+        }
+    };
+    assert_eq!(read("a").await, "1");
     assert_eq!(reader.login_count(), 1);
-    // Past the token's 2 s TTL: without a new login this read would be refused (403).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(
-        reader
-            .read(&VaultSecret::new("secret/ttl/b", "k"))
-            .await
-            .unwrap()
-            .expose(),
-        "2"
-    );
+    let first_login = accessors_of(&vault, "approle").await;
+    assert_eq!(first_login.len(), 1, "{first_login:?}");
+
+    // Just before the refresh point: the first token is still used.
+    clock.advance(Duration::from_secs(REFRESH_AFTER_1H - 1));
+    assert_eq!(read("b").await, "2");
+    assert_eq!(reader.login_count(), 1);
+
+    // Past it: the next call logs in again first.
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(read("c").await, "3");
+    assert_eq!(reader.login_count(), 2);
+    assert_eq!(accessors_of(&vault, "approle").await.len(), 2);
+
+    // Vault refuses the first token from now on; the reader no longer uses it.
+    vault
+        .post(
+            "auth/token/revoke-accessor",
+            json!({ "accessor": first_login[0] }),
+        )
+        .await;
+    reader.clear_cache();
+    assert_eq!(read("a").await, "1");
     assert_eq!(reader.login_count(), 2);
 }
 
@@ -429,51 +480,71 @@ async fn concurrent_reads_of_one_secret_fetch_it_once() {
     assert_eq!(reader.vault_read_count(), 1);
 }
 
+/// A renewable static token is renewed (server-side: Vault records the renewal) at two thirds
+/// of its TTL, not before, and the next renewal is scheduled from the renewed TTL.
 #[tokio::test]
-async fn renewable_tokens_are_renewed_before_they_expire() {
+async fn renewable_tokens_are_renewed_at_two_thirds_of_their_ttl() {
     let vault = Vault::start().await;
-    vault.put_v2("secret/renew/a", json!({"k": "1"})).await;
-    vault.put_v2("secret/renew/b", json!({"k": "2"})).await;
+    for (path, value) in [("a", "1"), ("b", "2"), ("c", "3"), ("d", "4")] {
+        vault
+            .put_v2(&format!("secret/renew/{path}"), json!({ "k": value }))
+            .await;
+    }
     let created = vault
         .post(
             "auth/token/create",
-            json!({"ttl": "3s", "explicit_max_ttl": "1h", "renewable": true, "policies": ["root"]}),
+            json!({"ttl": "1h", "explicit_max_ttl": "24h", "renewable": true, "policies": ["root"]}),
         )
         .await;
     let token = created["auth"]["client_token"].as_str().unwrap().to_owned();
-    let reader = VaultSecretReader::connect(vault.settings(VaultAuth::Token(Secret::new(token))))
-        .await
-        .unwrap();
-    assert_eq!(
-        reader
-            .read(&VaultSecret::new("secret/renew/a", "k"))
-            .await
-            .unwrap()
-            .expose(),
-        "1"
-    );
-    // Past two thirds of the TTL but before expiry: the next call renews the token first.
-    tokio::time::sleep(Duration::from_millis(2200)).await;
-    assert_eq!(
-        reader
-            .read(&VaultSecret::new("secret/renew/b", "k"))
-            .await
-            .unwrap()
-            .expose(),
-        "2"
-    );
+    let last_renewal = |token: String| {
+        let vault = &vault;
+        async move {
+            let info = vault
+                .post("auth/token/lookup", json!({ "token": token }))
+                .await;
+            info["data"]["last_renewal_time"].as_i64().unwrap_or(0)
+        }
+    };
+    let clock = std::sync::Arc::new(ManualClock::new());
+    let reader = VaultSecretReader::connect_with_clock(
+        vault.settings(VaultAuth::Token(Secret::new(token.clone()))),
+        clock.clone(),
+    )
+    .await
+    .unwrap();
+    let read = |path: &'static str| {
+        let reader = &reader;
+        async move {
+            reader
+                .read(&VaultSecret::new(format!("secret/renew/{path}"), "k"))
+                .await
+                .unwrap()
+                .into_exposed()
+        }
+    };
+    assert_eq!(read("a").await, "1");
+    clock.advance(Duration::from_secs(REFRESH_AFTER_1H - 1));
+    assert_eq!(read("b").await, "2");
+    assert_eq!(reader.login_count(), 1);
+    assert_eq!(last_renewal(token.clone()).await, 0, "renewed too early");
+
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(read("c").await, "3");
     assert_eq!(reader.login_count(), 2);
-    // The renewed token outlives the original 3 s TTL.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    reader.clear_cache();
-    assert_eq!(
-        reader
-            .read(&VaultSecret::new("secret/renew/a", "k"))
-            .await
-            .unwrap()
-            .expose(),
-        "1"
+    assert!(
+        last_renewal(token.clone()).await > 0,
+        "not renewed in Vault"
     );
+
+    // The next renewal is due two thirds of the renewed TTL after this one.
+    clock.advance(Duration::from_secs(REFRESH_AFTER_1H - 1));
+    reader.clear_cache();
+    assert_eq!(read("a").await, "1");
+    assert_eq!(reader.login_count(), 2);
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(read("d").await, "4");
+    assert_eq!(reader.login_count(), 3);
 }
 
 /// A fake Kubernetes API answering every TokenReview with "authenticated as
