@@ -4,7 +4,8 @@
 //! dispatcher and the `run-integration` daemon loop with its Prometheus metrics.
 //!
 //! An integration crate implements [`Integration`]; a binary lists the integrations it links
-//! in a [`Cli`] and calls [`Cli::main`].
+//! in a [`Cli`] and calls [`Cli::main`]; a per-integration binary is
+//! `fn main() -> ExitCode { qontract_runtime::main_single::<MyIntegration>() }` ([`single`]).
 //!
 //! Early exits: [`early_exit`] (`--early-exit-compare-sha`, merge-request checks) and
 //! [`extended_early_exit`] (`--enable-extended-early-exit`, a TTL result cache in the state
@@ -20,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod runner;
 pub mod secrets;
+pub mod single;
 
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;
@@ -28,3 +30,4 @@ pub use integration::{
 };
 pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory, ToolSpec};
 pub use secrets::SecretsProvider;
+pub use single::main_single;

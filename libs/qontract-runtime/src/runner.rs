@@ -112,13 +112,11 @@ impl Cli {
 
     /// The clap command of a single-integration binary.
     pub fn single_command(spec: &IntegrationSpec) -> Command {
+        // `about` last: `CommonArgs::augment_args` would set its own doc comment as the about.
         CommonArgs::augment_args(
-            spec.augment_args(
-                Command::new(spec.name)
-                    .about(spec.about)
-                    .version(env!("CARGO_PKG_VERSION")),
-            ),
+            spec.augment_args(Command::new(spec.name).version(env!("CARGO_PKG_VERSION"))),
         )
+        .about(spec.about)
     }
 
     /// `main` of a binary: dispatch on argv[0] (a link named after an integration, or

@@ -159,7 +159,7 @@ async fn run_binary(env: &Env, extra: &[&str]) -> std::process::Output {
     let mut args: Vec<String> = vec!["--config".into(), env.config.clone()];
     args.extend(extra.iter().map(|a| (*a).to_owned()));
     tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_qontract-openshift-namespaces"))
+        std::process::Command::new(env!("CARGO_BIN_EXE_openshift-namespaces"))
             .args(&args)
             .env_remove("RUST_LOG")
             .output()
