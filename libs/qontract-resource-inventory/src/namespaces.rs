@@ -13,8 +13,12 @@
 //! | `delete: true` | no | no-op |
 //! | any | could not be read | skip (the error is registered) |
 //!
-//! The run-wide rules of [`Planner::finish`] then apply as everywhere: any registered error
-//! disables every delete, and a cluster with an error gets no changes.
+//! A cluster with an error gets no changes, as everywhere ([`Planner::finish`]). But, as
+//! upstream `openshift_namespaces.run` (each namespace is managed on its own and the errors are
+//! raised at the end), an error does not disable the deletes of *other* namespaces: a delete
+//! here is declared (`delete: true`), never derived from ownership, so a data error elsewhere
+//! cannot make it wrong. The namespaces an error is about (duplicates, refused names, unread
+//! state) are never acted on.
 
 use std::collections::BTreeMap;
 
@@ -63,7 +67,10 @@ pub fn plan_namespaces(
     observed: &BTreeMap<(String, String), ObservedNamespace>,
     errors: Vec<RegisteredError>,
 ) -> Plan {
-    let mut planner = Planner::new(PlanOptions::default());
+    let mut planner = Planner::new(PlanOptions {
+        errors_disable_deletes: false,
+        ..PlanOptions::default()
+    });
     for error in errors {
         planner.register_error(error.cluster.as_deref(), error.message);
     }
@@ -219,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reserved_name_is_refused_with_an_error_that_disables_deletes() {
+    fn a_reserved_name_is_refused_with_an_error_and_other_declared_deletes_proceed() {
         let (mut d, mut o) = sample();
         d.push(desired("c1", "openshift-logging", false));
         o.insert(
@@ -227,7 +234,6 @@ mod tests {
             ObservedNamespace::Absent,
         );
         let plan = plan_namespaces(&d, &o, Vec::new());
-        assert!(!plan.deletion_enabled);
         assert_eq!(plan.errors.len(), 1, "{:?}", plan.errors);
         assert!(
             plan.errors[0].message.contains(
@@ -243,7 +249,13 @@ mod tests {
             .expect("planned");
         assert_eq!(refused.action, Action::Skip);
         assert_eq!(refused.reason.code(), "refused");
-        assert!(plan.changes().all(|a| a.action != Action::Delete));
+        // As upstream `openshift_namespaces.run`: the declared delete of another namespace is
+        // not disabled by this error (the error still fails the run).
+        assert!(plan.deletion_enabled);
+        assert!(
+            plan.changes()
+                .any(|a| a.action == Action::Delete && a.name == "legacy")
+        );
         // An existing reserved namespace is simply there.
         o.insert(
             ("c1".into(), "openshift-logging".into()),
@@ -253,7 +265,7 @@ mod tests {
     }
 
     #[test]
-    fn errors_disable_deletes_and_block_the_failed_cluster() {
+    fn errors_block_the_failed_cluster_only() {
         let (d, mut o) = sample();
         o.insert(
             ("c2".into(), "admin-ns".into()),
@@ -264,14 +276,15 @@ mod tests {
             message: "is unreachable: connection refused".into(),
         }];
         let plan = plan_namespaces(&d, &o, errors);
-        assert!(!plan.deletion_enabled);
+        // c1's declared delete is not c2's business (upstream manages each namespace on its
+        // own); nothing happens on c2.
+        assert!(plan.deletion_enabled);
         let legacy = plan
             .actions
             .iter()
             .find(|a| a.name == "legacy")
             .expect("planned");
-        assert_eq!(legacy.action, Action::Skip);
-        assert_eq!(legacy.reason.code(), "deletion_disabled_by_errors");
+        assert_eq!(legacy.action, Action::Delete);
         let unknown = plan
             .actions
             .iter()

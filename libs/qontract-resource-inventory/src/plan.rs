@@ -63,6 +63,11 @@ pub struct PlanOptions {
     pub dry_run: bool,
     /// In a wet run, apply changed objects without the caller check (upstream flag).
     pub no_dry_run_skip_compare: bool,
+    /// A registered error disables every delete of the run (upstream `realize_data`). Off only
+    /// where deletes are declared one by one rather than derived from ownership: upstream
+    /// `openshift_namespaces` deletes each namespace declared with `delete: true` on its own and
+    /// raises the errors at the end.
+    pub errors_disable_deletes: bool,
 }
 
 impl Default for PlanOptions {
@@ -75,6 +80,7 @@ impl Default for PlanOptions {
             recycle_pods: true,
             dry_run: true,
             no_dry_run_skip_compare: false,
+            errors_disable_deletes: true,
         }
     }
 }
@@ -631,7 +637,7 @@ impl Planner {
                 }),
         );
 
-        let deletion_disabled_reason = if !errors.is_empty() {
+        let deletion_disabled_reason = if !errors.is_empty() && options.errors_disable_deletes {
             Some(format!("{} error(s) registered in this run", errors.len()))
         } else if options.override_enable_deletion == Some(false) {
             Some("deletion disabled by configuration (override_enable_deletion)".to_owned())
@@ -639,7 +645,7 @@ impl Planner {
             None
         };
         if deletion_disabled_reason.is_some() {
-            let by_errors = !errors.is_empty();
+            let by_errors = !errors.is_empty() && options.errors_disable_deletes;
             for action in &mut actions {
                 if action.action == Action::Delete {
                     let would = Box::new(std::mem::replace(&mut action.reason, Reason::UpToDate));
