@@ -98,7 +98,8 @@ impl Cli {
                 .arg_required_else_help(true),
         );
         for spec in &self.integrations {
-            cmd = cmd.subcommand(spec.augment_args(Command::new(spec.name).about(spec.about)));
+            // `about` after the args: their derive would set the args struct's doc as the about.
+            cmd = cmd.subcommand(spec.augment_args(Command::new(spec.name)).about(spec.about));
         }
         for tool in &self.tools {
             cmd = cmd.subcommand((tool.command)().name(tool.name));

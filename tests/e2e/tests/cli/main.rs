@@ -7,12 +7,13 @@ use std::process::{Command, Output};
 use qontract_kube_testserver::KubeTestServer;
 use qontract_test_support::copy_dir;
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_qontract-reconcile"))
-}
+use qontract_e2e::workspace;
 
-fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+mod binaries;
+
+/// The multi-call binary.
+fn bin() -> PathBuf {
+    qontract_e2e::bin("qontract-reconcile")
 }
 
 fn text(out: &Output) -> String {
