@@ -3,8 +3,14 @@
 //! * `cargo xtask codegen [--check]`: regenerate (or check) `schemas/qontract.graphql` and
 //!   the typed GraphQL bindings in `codegen/src/generated/`.
 //! * `cargo xtask introspect --url URL [--out FILE]`: fetch the SDL of a live qontract-server.
+//! * `cargo xtask gen-app-interface --size small|medium|large [--seed N] --out DIR`: a seeded,
+//!   deterministic benchmark app-interface.
+//! * `cargo xtask bench-e2e [--size ...]` (`make bench-e2e`): ours and the Python tool side by
+//!   side on a generated app-interface.
 
+mod bench_e2e;
 mod codegen;
+mod gen_app_interface;
 mod introspect;
 
 use std::path::PathBuf;
@@ -17,8 +23,7 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-const USAGE: &str =
-    "usage: cargo xtask codegen [--check] | cargo xtask introspect --url URL [--out FILE]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask introspect --url URL [--out FILE] | cargo xtask gen-app-interface --size small|medium|large [--seed N] --out DIR | cargo xtask bench-e2e [--size small|medium|large] [--seed N] [--runs N] [--bin-dir DIR] [--latency-ms N] [--no-python]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -31,6 +36,8 @@ fn main() -> ExitCode {
             _ => Err(anyhow::anyhow!(USAGE)),
         },
         Some("introspect") => introspect::run(&args[1..]),
+        Some("gen-app-interface") => gen_app_interface::run(&args[1..]),
+        Some("bench-e2e") => bench_e2e::run(&args[1..]),
         _ => Err(anyhow::anyhow!(USAGE)),
     };
     match result {
