@@ -46,3 +46,17 @@ compat:
 		-p qontract-kube-testserver --bin kube-testserver
 	PEER_BIN="$$(sh scripts/install-compat-peer.sh)" && \
 		PATH="$$PEER_BIN:$$PATH" target/debug/qontract-compat $(COMPAT_SCENARIOS)
+
+# Side-by-side benchmark (`cargo xtask bench-e2e`, xtask/src/bench_e2e.rs): our release binaries
+# and the Python qontract-reconcile 0.10.1 (the differential suite's venv and shims) on a
+# generated app-interface. SIZE=small|medium|large, SEED=N; prints one table.
+.PHONY: bench-e2e
+SIZE ?= small
+SEED ?= 1
+bench-e2e:
+	bash scripts/install-test-services.sh
+	cargo build --release -p qontract-reconcile -p qontract-server -p qontract-bundler \
+		-p qontract-kube-testserver
+	PEER_BIN="$$(sh scripts/install-compat-peer.sh)" && \
+		PATH="$$PEER_BIN:$$PATH" cargo xtask bench-e2e --size $(SIZE) --seed $(SEED) \
+		--bin-dir target/release
