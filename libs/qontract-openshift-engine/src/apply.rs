@@ -698,6 +698,7 @@ impl Target {
                 }
             }
         }
+        strip_null_fields(&mut body);
         Ok(body)
     }
 
@@ -798,4 +799,20 @@ fn is_immutable_field_error(error: &kube::Error) -> bool {
 fn is_statefulset_update_forbidden(error: &kube::Error) -> bool {
     matches!(status_code(error), Some(422 | 403))
         && api_message(error).contains("updates to statefulset spec for fields other than")
+}
+
+/// Removes the fields whose value is `null`, at any depth (list items are kept, their null
+/// fields removed). The desired object keeps them for its `qontract.sha256sum` (upstream hashes
+/// them, e.g. a half-filled LimitRange's `memory: null`), but they are not sent: the Python
+/// tool's `oc apply` does not send them either, and a real API server would decode a null
+/// quantity as `0` rather than leave the field unset.
+fn strip_null_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, field| !field.is_null());
+            map.values_mut().for_each(strip_null_fields);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null_fields),
+        _ => {}
+    }
 }

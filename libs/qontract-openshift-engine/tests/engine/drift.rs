@@ -163,3 +163,53 @@ async fn webhook_appended_items_are_not_drift_but_an_edited_field_is() {
     let fourth = reconcile(&clusters, options(), &scenario(), true).await;
     assert_eq!(web_action(&fourth.plan).0, Action::NoOp);
 }
+
+/// A half-filled LimitRange (upstream `openshift_limitranges.construct_resources` keeps
+/// `memory: null`): the null is hashed but not sent, as the Python tool's `oc apply` does not
+/// send it, so the cluster holds no `memory` key (a real API server would store `0`).
+#[tokio::test]
+async fn null_fields_are_hashed_but_not_sent() {
+    let server = server(vec![namespace(NS)]).await;
+    let clusters = cluster_map(vec![(CLUSTER, kube_client(&server, true))]);
+    let scenario = Scenario::default()
+        .manage(CLUSTER, NS, &["LimitRange"])
+        .desire(
+            CLUSTER,
+            NS,
+            json!({
+                "apiVersion": "v1", "kind": "LimitRange",
+                "metadata": {"name": "limits"},
+                "spec": {"limits": [{
+                    "type": "Container",
+                    "default": {"cpu": "500m", "memory": null}
+                }]}
+            }),
+        );
+    let first = reconcile(&clusters, options(), &scenario, false).await;
+    assert!(!first.apply.has_errors(), "{:?}", first.apply.errors);
+    let applied = server
+        .get_object("v1", "LimitRange", Some(NS), "limits")
+        .expect("applied");
+    assert_eq!(
+        applied["spec"]["limits"][0]["default"],
+        json!({"cpu": "500m"}),
+        "{applied}"
+    );
+    // The sha256sum is the one of the declared body, nulls included.
+    let desired = qontract_openshift_resource::OpenshiftResource::new(
+        json!({
+            "apiVersion": "v1", "kind": "LimitRange",
+            "metadata": {"name": "limits"},
+            "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m", "memory": null}}]}
+        }),
+        "test",
+        "1.0.0",
+        "test",
+        None,
+    )
+    .expect("resource");
+    assert_eq!(
+        applied["metadata"]["annotations"]["qontract.sha256sum"],
+        json!(desired.sha256sum())
+    );
+}
