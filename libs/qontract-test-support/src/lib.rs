@@ -4,7 +4,12 @@
 //!   (`/sha256`, `/git-commit-info/<sha>`, `/graphql`, `/graphqlsha/<sha>`), recording every
 //!   request, with injectable HTTP failures — for client behaviour that a real server cannot
 //!   be made to show on demand (5xx bursts, forbidden schemas).
+//! * [`UnleashServer`]: a real unleash-server on a private PostgreSQL cluster (kill-switch
+//!   tests).
 //! * [`shared_dir`]: the read-only reference data (`../shared` beside the workspace).
+
+pub mod unleash;
+pub use unleash::UnleashServer;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

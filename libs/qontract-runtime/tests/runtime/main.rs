@@ -5,6 +5,7 @@
 mod services;
 
 mod extended_early_exit;
+mod unleash;
 
 use std::ffi::OsString;
 use std::path::Path;
