@@ -13,7 +13,8 @@ pub mod desired;
 
 use clap::Args;
 use qontract_gql_bindings::limitranges_namespaces::LimitRangesNamespaces;
-use qontract_runtime::{DesiredStateShardConfig, Integration, RunContext, RunOutcome};
+use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
+use qontract_runtime::{ArgsOf, InventoryIntegration, RunContext};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-limitranges";
@@ -28,12 +29,9 @@ pub const MANAGED_TYPE: &str = "LimitRange";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftLimitRanges;
 
-/// Arguments of `openshift-limitranges`.
+/// Arguments of `openshift-limitranges` (beyond the common target arguments).
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftLimitRangesArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
     /// Leave LimitRanges this integration did not create alone (upstream --no-take-over; by
     /// default undeclared LimitRanges in managed namespaces are deleted)
     #[arg(long, env = "QONTRACT_NO_TAKE_OVER", overrides_with = "take_over")]
@@ -50,74 +48,31 @@ impl OpenshiftLimitRangesArgs {
     }
 }
 
-/// Query app-interface and build the desired state of this run.
-async fn fetch_desired(
-    ctx: &RunContext,
-    args: &OpenshiftLimitRangesArgs,
-) -> anyhow::Result<desired::DesiredState> {
-    use cynic::QueryBuilder;
-    let data = ctx.gql.run(LimitRangesNamespaces::build(())).await?;
-    let filter = desired::Filter {
-        integration: NAME,
-        cluster_name: args.target.cluster_name.clone(),
-        namespace_name: args.target.namespace_name.clone(),
-        shard: ctx.shard,
-    };
-    Ok(desired::desired_state(
-        &data.namespaces.unwrap_or_default(),
-        &filter,
-    ))
-}
-
-impl Integration for OpenshiftLimitRanges {
+impl InventoryIntegration for OpenshiftLimitRanges {
     type Args = OpenshiftLimitRangesArgs;
+    type Query = LimitRangesNamespaces;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str = "Create the LimitRange declared by each namespace's limitRanges";
     const VERSION: &'static str = VERSION;
+    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
 
-    async fn early_exit_desired_state(
-        ctx: RunContext,
-        args: Self::Args,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let desired = fetch_desired(&ctx, &args).await?;
-        Ok(Some(desired.early_exit_state()))
+    async fn desired(
+        _: &RunContext,
+        data: LimitRangesNamespaces,
+        scope: &NamespaceFilter,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
+        Ok(desired::desired_state(
+            &data.namespaces.unwrap_or_default(),
+            scope,
+        ))
     }
 
-    fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
-        Some(DesiredStateShardConfig { max_shards: 2 })
-    }
-
-    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.target.cluster_name = Some(shard.to_owned());
-        args
-    }
-
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        let desired = fetch_desired(&ctx, &args).await?;
-        tracing::info!(
-            "desired state: {} LimitRange(s) in {} namespace(s), {} error(s)",
-            desired.inventory.len().0,
-            desired.namespaces.len(),
-            desired.inventory.errors().len()
-        );
-        qontract_realize::realize_with(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: NAME,
-                version: VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-            qontract_realize::RealizeOptions {
-                take_over: args.take_over(),
-                ..Default::default()
-            },
-        )
-        .await
+    fn realize_options(args: &ArgsOf<Self>) -> RealizeOptions {
+        RealizeOptions {
+            take_over: args.extra.take_over(),
+            ..Default::default()
+        }
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::namespaces_minimal::NamespaceV1;
 use qontract_resource_inventory::DesiredNamespace;
 
@@ -23,37 +22,7 @@ pub struct Filter {
 }
 
 /// The desired state: the namespaces to act on and the duplicate declarations.
-#[derive(Debug, Clone, Default)]
-pub struct DesiredState {
-    /// Namespaces, sorted by cluster then name.
-    pub namespaces: Vec<DesiredNamespace>,
-    /// Duplicate declarations (never acted upon; each is a run error).
-    pub errors: Vec<String>,
-    /// Connection data of every cluster involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-}
-
-impl DesiredState {
-    /// The early-exit desired state: `{"state": {<cluster>: [namespaces]}, "errors": [...]}`,
-    /// one shard per cluster so that `--check-only-affected-shards` dry-runs only the clusters
-    /// that changed.
-    pub fn early_exit_state(&self) -> serde_json::Value {
-        let mut state = serde_json::Map::new();
-        for namespace in &self.namespaces {
-            let entry = state
-                .entry(namespace.cluster.clone())
-                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
-            if let serde_json::Value::Array(list) = entry {
-                list.push(serde_json::json!({
-                    "namespace": namespace.name,
-                    "delete": namespace.delete,
-                    "privileged": namespace.privileged,
-                }));
-            }
-        }
-        serde_json::json!({ "state": state, "errors": self.errors })
-    }
-}
+pub type DesiredState = qontract_realize::DesiredNamespaces;
 
 /// Compute the desired state from the namespaces of app-interface, as upstream
 /// `get_namespaces`: the namespaces of this shard are grouped by `"<cluster>/<namespace>"`; a

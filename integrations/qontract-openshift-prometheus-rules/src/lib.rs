@@ -5,9 +5,10 @@
 //! objects. Only `PrometheusRule.monitoring.coreos.com` and `PrometheusRule.monitoring.rhobs`
 //! are managed in those namespaces (upstream `canonicalize_namespaces`' override).
 
-use clap::Args;
+use qontract_openshift_resources::NamespacesQuery;
 use qontract_openshift_resources::desired::{self, Filter, Providers};
-use qontract_runtime::{Integration, RunContext, RunOutcome};
+use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
+use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-prometheus-rules";
@@ -25,64 +26,44 @@ pub const MANAGED_TYPES: [&str; 2] = [
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftPrometheusRules;
 
-/// Arguments of `openshift-prometheus-rules`.
-#[derive(Debug, Clone, Args)]
-pub struct OpenshiftPrometheusRulesArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
-}
-
-impl Integration for OpenshiftPrometheusRules {
-    type Args = OpenshiftPrometheusRulesArgs;
+impl InventoryIntegration for OpenshiftPrometheusRules {
+    type Args = NoArgs;
+    type Query = NamespacesQuery;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "Apply the prometheus-rule openshiftResources declared on namespaces as PrometheusRules";
+    const VERSION: &'static str = VERSION;
+    const MANAGED_TYPES: &'static [&'static str] = &MANAGED_TYPES;
+    const EARLY_EXIT: bool = false;
 
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        let (data, templates) = qontract_openshift_resources::query_namespaces(&ctx).await?;
+    async fn desired(
+        _: &RunContext,
+        query: NamespacesQuery,
+        scope: &NamespaceFilter,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
         let filter = Filter {
-            integration: NAME,
-            cluster_name: args.target.cluster_name,
-            namespace_name: args.target.namespace_name,
-            shard: ctx.shard,
             providers: Providers {
                 resource: false,
                 resource_template: false,
                 prometheus_rule: true,
             },
             managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
-            repo_url: desired::repo_url(data.settings.as_deref()),
-            templates,
+            repo_url: desired::repo_url(query.data.settings.as_deref()),
+            templates: query.templates,
+            ..Filter::scoped(scope)
         };
-        let desired = qontract_openshift_resources::desired_state_blocking(
-            data.namespaces.unwrap_or_default(),
+        qontract_openshift_resources::desired_state_blocking(
+            query.data.namespaces.unwrap_or_default(),
             filter,
             NAME,
             VERSION,
         )
-        .await?;
-        tracing::info!(
-            "desired state: {} PrometheusRule(s) in {} namespace(s), {} error(s)",
-            desired.inventory.len().0,
-            desired.namespaces,
-            desired.inventory.errors().len()
-        );
-        qontract_realize::realize_with(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: NAME,
-                version: VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-            desired::realize_options(),
-        )
         .await
+    }
+
+    fn realize_options(_: &ArgsOf<Self>) -> RealizeOptions {
+        desired::realize_options()
     }
 }

@@ -12,9 +12,9 @@
 
 pub mod desired;
 
-use clap::Args;
 use qontract_gql_bindings::resourcequotas_namespaces::ResourceQuotasNamespaces;
-use qontract_runtime::{DesiredStateShardConfig, Integration, RunContext, RunOutcome};
+use qontract_realize::{DesiredInventory, NamespaceFilter};
+use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-resourcequotas";
@@ -29,78 +29,24 @@ pub const MANAGED_TYPE: &str = "ResourceQuota";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftResourceQuotas;
 
-/// Arguments of `openshift-resourcequotas`.
-#[derive(Debug, Clone, Args)]
-pub struct OpenshiftResourceQuotasArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
-}
-
-/// Query app-interface and build the desired state of this run.
-async fn fetch_desired(
-    ctx: &RunContext,
-    args: &OpenshiftResourceQuotasArgs,
-) -> anyhow::Result<desired::DesiredState> {
-    use cynic::QueryBuilder;
-    let data = ctx.gql.run(ResourceQuotasNamespaces::build(())).await?;
-    let filter = desired::Filter {
-        integration: NAME,
-        cluster_name: args.target.cluster_name.clone(),
-        namespace_name: args.target.namespace_name.clone(),
-        shard: ctx.shard,
-    };
-    Ok(desired::desired_state(
-        &data.namespaces.unwrap_or_default(),
-        &filter,
-    ))
-}
-
-impl Integration for OpenshiftResourceQuotas {
-    type Args = OpenshiftResourceQuotasArgs;
+impl InventoryIntegration for OpenshiftResourceQuotas {
+    type Args = NoArgs;
+    type Query = ResourceQuotasNamespaces;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str = "Create the ResourceQuotas declared by each namespace's quota";
     const VERSION: &'static str = VERSION;
+    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
 
-    async fn early_exit_desired_state(
-        ctx: RunContext,
-        args: Self::Args,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let desired = fetch_desired(&ctx, &args).await?;
-        Ok(Some(desired.early_exit_state()))
-    }
-
-    fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
-        Some(DesiredStateShardConfig { max_shards: 2 })
-    }
-
-    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.target.cluster_name = Some(shard.to_owned());
-        args
-    }
-
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        let desired = fetch_desired(&ctx, &args).await?;
-        tracing::info!(
-            "desired state: {} ResourceQuota(s) in {} namespace(s), {} error(s)",
-            desired.inventory.len().0,
-            desired.namespaces.len(),
-            desired.inventory.errors().len()
-        );
-        qontract_realize::realize(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: NAME,
-                version: VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-        )
-        .await
+    async fn desired(
+        _: &RunContext,
+        data: ResourceQuotasNamespaces,
+        scope: &NamespaceFilter,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
+        Ok(desired::desired_state(
+            &data.namespaces.unwrap_or_default(),
+            scope,
+        ))
     }
 }

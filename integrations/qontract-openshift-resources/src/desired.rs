@@ -10,7 +10,7 @@
 //! they fail the run and disable every delete (upstream `fetch_desired_state` calls
 //! `ri.register_error()` without a cluster, so the other objects are still applied).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use qontract_cluster_client::ClusterSpec;
@@ -49,6 +49,20 @@ pub struct Filter {
     pub repo_url: Option<String>,
     /// How templates are rendered (helpers' services, the `resource` variable).
     pub templates: TemplateInputs,
+}
+
+impl Filter {
+    /// The filter of a run narrowed by `scope`, with the default providers and no template
+    /// inputs.
+    pub fn scoped(scope: &qontract_realize::NamespaceFilter) -> Self {
+        Self {
+            integration: scope.integration,
+            cluster_name: scope.cluster_name.clone(),
+            namespace_name: scope.namespace_name.clone(),
+            shard: scope.shard,
+            ..Self::default()
+        }
+    }
 }
 
 /// What templates are rendered with: the renderer (the services of `vault()`, `query()`,
@@ -257,18 +271,8 @@ fn source<'a>(
     }
 }
 
-/// The desired state of a run.
-#[derive(Debug, Default)]
-pub struct DesiredState {
-    /// Desired objects and managed types per (cluster, namespace).
-    pub inventory: ResourceInventory,
-    /// Connection data of the clusters involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-    /// (cluster, namespace) pairs that use the cluster-admin client.
-    pub privileged: BTreeSet<(String, String)>,
-    /// Number of managed namespaces.
-    pub namespaces: usize,
-}
+/// The desired state of a run (see `qontract_realize::DesiredInventory`).
+pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// How the integrations built on openshiftResources realize their plan: objects labelled
 /// `app.kubernetes.io/part-of: argocd` are left out of the current state (upstream
@@ -357,7 +361,7 @@ pub fn desired_state_for(
                 .collect();
             map.insert("openshiftResources".to_owned(), Value::Array(handled));
         }
-        state.namespaces += 1;
+        state.namespaces.insert((cluster.clone(), ns.name.clone()));
         state
             .clusters
             .entry(cluster.clone())

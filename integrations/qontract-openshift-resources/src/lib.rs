@@ -13,9 +13,9 @@ pub mod desired;
 #[cfg(test)]
 mod tests;
 
-use clap::Args;
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
-use qontract_runtime::{Integration, RunContext, RunOutcome};
+use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
+use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, Query, RunContext};
 
 /// CLI name (and `integrations_v1` entry).
 pub const NAME: &str = "openshift-resources";
@@ -24,12 +24,21 @@ pub const NAME: &str = "openshift-resources";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftResources;
 
-/// Arguments of `openshift-resources`.
-#[derive(Debug, Clone, Args)]
-pub struct OpenshiftResourcesArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
+/// The namespaces query of a run with what its templates are rendered with
+/// ([`query_namespaces`]).
+#[derive(Debug)]
+pub struct NamespacesQuery {
+    /// The typed query.
+    pub data: OpenshiftResourcesNamespaces,
+    /// The namespaces as queried and the renderer of the run's templates.
+    pub templates: desired::TemplateInputs,
+}
+
+impl Query for NamespacesQuery {
+    async fn fetch(ctx: &RunContext) -> anyhow::Result<Self> {
+        let (data, templates) = query_namespaces(ctx).await?;
+        Ok(Self { data, templates })
+    }
 }
 
 /// The namespaces query of a run, typed, with what its templates are rendered with: the
@@ -176,7 +185,7 @@ pub async fn desired_state_blocking(
     filter: desired::Filter,
     integration: &'static str,
     version: &'static str,
-) -> anyhow::Result<desired::DesiredState> {
+) -> anyhow::Result<DesiredInventory> {
     tokio::task::spawn_blocking(move || {
         desired::desired_state_for(&namespaces, &filter, integration, version)
     })
@@ -204,55 +213,46 @@ pub fn shard_by_cluster(data: &serde_json::Value) -> serde_json::Value {
     serde_json::json!({ "state": state })
 }
 
-impl Integration for OpenshiftResources {
-    type Args = OpenshiftResourcesArgs;
+impl InventoryIntegration for OpenshiftResources {
+    type Args = NoArgs;
+    type Query = NamespacesQuery;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "Apply the openshiftResources declared on namespaces (resource, resource-template)";
+    const VERSION: &'static str = desired::INTEGRATION_VERSION;
+    const ANNOTATION_NAME: &'static str = desired::ANNOTATION_NAME;
 
-    /// The namespaces data the desired state is built from (resources' content included).
-    async fn early_exit_desired_state(
-        ctx: RunContext,
-        _args: Self::Args,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let request = qontract_gql::GqlRequest::new(
-            qontract_gql_bindings::openshift_resources_namespaces::QUERY,
-        );
-        let data = ctx.gql.query(&request).await?;
-        Ok(Some(shard_by_cluster(&data)))
-    }
-
-    fn desired_state_shard_config() -> Option<qontract_runtime::DesiredStateShardConfig> {
-        // Upstream's sharded_run_review accepts at most two shards.
-        Some(qontract_runtime::DesiredStateShardConfig { max_shards: 2 })
-    }
-
-    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.target.cluster_name = Some(shard.to_owned());
-        args
-    }
-
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        let (data, templates) = query_namespaces(&ctx).await?;
+    async fn desired(
+        _: &RunContext,
+        query: NamespacesQuery,
+        scope: &NamespaceFilter,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
         let filter = desired::Filter {
-            integration: NAME,
-            cluster_name: args.target.cluster_name,
-            namespace_name: args.target.namespace_name,
-            shard: ctx.shard,
-            repo_url: desired::repo_url(data.settings.as_deref()),
-            templates,
-            ..Default::default()
+            repo_url: desired::repo_url(query.data.settings.as_deref()),
+            templates: query.templates,
+            ..desired::Filter::scoped(scope)
         };
-        let desired = desired_state_blocking(
-            data.namespaces.unwrap_or_default(),
+        desired_state_blocking(
+            query.data.namespaces.unwrap_or_default(),
             filter,
-            desired::ANNOTATION_NAME,
-            desired::INTEGRATION_VERSION,
+            Self::ANNOTATION_NAME,
+            Self::VERSION,
         )
-        .await?;
-        // Only clusters this run reaches (`--internal` / `--external`), as upstream's inventory.
+        .await
+    }
+
+    fn realize_options(_: &ArgsOf<Self>) -> RealizeOptions {
+        desired::realize_options()
+    }
+
+    /// Upstream `openshift_resources.run` calls `check_unused_resource_types` after
+    /// `realize_data`, and only when the run had no error (it exits 1 before); only clusters
+    /// this run reaches (`--internal` / `--external`), as upstream's inventory.
+    fn warnings_after_clean_run(desired: &DesiredInventory, args: &ArgsOf<Self>) -> Vec<String> {
         let internal = args.target.scope.internal();
-        let unused: Vec<String> = desired::unused_resource_types(&desired.inventory)
+        desired::unused_resource_types(&desired.inventory)
             .into_iter()
             .filter(|(cluster, _)| {
                 internal.is_none_or(|want| {
@@ -263,37 +263,19 @@ impl Integration for OpenshiftResources {
                 })
             })
             .map(|(_, warning)| warning)
-            .collect();
-        let (desired_objects, _) = desired.inventory.len();
-        tracing::info!(
-            "desired state: {desired_objects} object(s) in {} namespace(s), {} error(s)",
-            desired.namespaces,
-            desired.inventory.errors().len()
+            .collect()
+    }
+
+    /// The namespaces data the desired state is built from (resources' content included).
+    async fn early_exit_desired_state(
+        ctx: &RunContext,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<Option<serde_json::Value>> {
+        let request = qontract_gql::GqlRequest::new(
+            qontract_gql_bindings::openshift_resources_namespaces::QUERY,
         );
-        let outcome = qontract_realize::realize_with(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: desired::ANNOTATION_NAME,
-                version: desired::INTEGRATION_VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-            desired::realize_options(),
-        )
-        .await?;
-        // Upstream `openshift_resources.run` calls `check_unused_resource_types` after
-        // `realize_data`, and only when the run had no error (it exits 1 before).
-        if outcome.errors.is_empty() {
-            for warning in &unused {
-                tracing::warn!("{warning}");
-            }
-        }
-        Ok(outcome)
+        let data = ctx.gql.query(&request).await?;
+        Ok(Some(shard_by_cluster(&data)))
     }
 }
 

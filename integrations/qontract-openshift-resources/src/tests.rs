@@ -306,7 +306,7 @@ fn a_namespace_with_only_shared_resources_is_managed() {
         )))])),
     );
     let state = desired_state(&[ns], &filter());
-    assert_eq!(state.namespaces, 1);
+    assert_eq!(state.namespaces.len(), 1);
     assert_eq!(desired_names(&state, "ConfigMap"), vec!["shared-ca-bundle"]);
 }
 
@@ -320,7 +320,7 @@ fn managed_by_external_namespaces_are_managed() {
         json!({"managedByExternal": true}),
     );
     let state = desired_state(&[ns], &filter());
-    assert_eq!(state.namespaces, 1);
+    assert_eq!(state.namespaces.len(), 1);
     assert_eq!(desired_names(&state, "ConfigMap"), vec!["settings"]);
 }
 
@@ -329,7 +329,7 @@ fn a_namespace_without_resources_of_the_providers_is_not_managed() {
     // Upstream `canonicalize_namespaces` drops it: its owned ConfigMaps are left alone.
     let ns = namespace(&["ConfigMap", "Secret"], json!([vault_secret()]), json!({}));
     let state = desired_state(&[ns], &filter());
-    assert_eq!(state.namespaces, 0);
+    assert_eq!(state.namespaces.len(), 0);
     assert!(!state.inventory.is_initialized(CLUSTER, NS, "ConfigMap"));
 }
 

@@ -18,7 +18,8 @@ pub mod desired;
 
 use clap::Args;
 use qontract_gql_bindings::rolebindings_roles::RolebindingsRoles;
-use qontract_runtime::{DesiredStateShardConfig, Integration, RunContext, RunOutcome};
+use qontract_realize::{DesiredInventory, NamespaceFilter};
+use qontract_runtime::{ArgsOf, InventoryIntegration, RunContext};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-rolebindings";
@@ -33,12 +34,9 @@ pub const MANAGED_TYPE: &str = "RoleBinding.rbac.authorization.k8s.io";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftRolebindings;
 
-/// Arguments of `openshift-rolebindings`.
+/// Arguments of `openshift-rolebindings` (beyond the common target arguments).
 #[derive(Debug, Clone, Args)]
 pub struct OpenshiftRolebindingsArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
     /// Bind an access `role` as the namespace's Role of that name instead of the ClusterRole
     /// (upstream `--support-role-ref`, which takes a value: true/false, yes/no, on/off, 1/0)
     #[arg(long, value_name = "BOOL", default_value = "false", action = clap::ArgAction::Set,
@@ -55,77 +53,32 @@ fn parse_click_bool(value: &str) -> Result<bool, String> {
     }
 }
 
-/// Query app-interface and build the desired state of this run.
-async fn fetch_desired(
-    ctx: &RunContext,
-    args: &OpenshiftRolebindingsArgs,
-) -> anyhow::Result<desired::DesiredState> {
-    use cynic::QueryBuilder;
-    let data = ctx.gql.run(RolebindingsRoles::build(())).await?;
-    let filter = desired::Filter {
-        scope: qontract_realize::NamespaceFilter {
-            integration: NAME,
-            cluster_name: args.target.cluster_name.clone(),
-            namespace_name: args.target.namespace_name.clone(),
-            shard: ctx.shard,
-        },
-        today: desired::today_utc(),
-        support_role_ref: args.support_role_ref,
-    };
-    Ok(desired::desired_state(
-        &data.roles.unwrap_or_default(),
-        &data.namespaces.unwrap_or_default(),
-        &filter,
-    ))
-}
-
-impl Integration for OpenshiftRolebindings {
+impl InventoryIntegration for OpenshiftRolebindings {
     type Args = OpenshiftRolebindingsArgs;
+    type Query = RolebindingsRoles;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "Bind the users of every role to the ClusterRoles their namespace access grants";
     const VERSION: &'static str = VERSION;
+    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
 
-    async fn early_exit_desired_state(
-        ctx: RunContext,
-        args: Self::Args,
-    ) -> anyhow::Result<Option<serde_json::Value>> {
-        let desired = fetch_desired(&ctx, &args).await?;
-        Ok(Some(desired.early_exit_state()))
-    }
-
-    fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
-        Some(DesiredStateShardConfig { max_shards: 2 })
-    }
-
-    fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
-        args.target.cluster_name = Some(shard.to_owned());
-        args
-    }
-
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        let desired = fetch_desired(&ctx, &args).await?;
-        tracing::info!(
-            "desired state: {} RoleBinding(s) in {} namespace(s), {} error(s)",
-            desired.inventory.len().0,
-            desired.namespaces.len(),
-            desired.inventory.errors().len()
-        );
-        qontract_realize::realize(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: NAME,
-                version: VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-        )
-        .await
+    async fn desired(
+        _: &RunContext,
+        data: RolebindingsRoles,
+        scope: &NamespaceFilter,
+        args: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
+        let filter = desired::Filter {
+            scope: scope.clone(),
+            today: desired::today_utc(),
+            support_role_ref: args.extra.support_role_ref,
+        };
+        Ok(desired::desired_state(
+            &data.roles.unwrap_or_default(),
+            &data.namespaces.unwrap_or_default(),
+            &filter,
+        ))
     }
 }
 

@@ -27,17 +27,7 @@ pub const TLS_KEYS: [&str; 6] = [
 ];
 
 /// What narrows a run.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// CLI integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
-    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
-    pub shard: qontract_sharding::ShardConfig,
-}
+pub type Filter = qontract_realize::NamespaceFilter;
 
 /// Where a route's TLS fields are read from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,8 +67,8 @@ pub struct Declared {
     pub clusters: BTreeMap<String, ClusterSpec>,
     /// (cluster, namespace) pairs that use the cluster-admin client.
     pub privileged: BTreeSet<(String, String)>,
-    /// Number of managed namespaces.
-    pub namespaces: usize,
+    /// The managed (cluster, namespace) pairs.
+    pub namespaces: BTreeSet<(String, String)>,
 }
 
 /// Whether a namespace is in scope of this run (declared routes are checked separately).
@@ -87,18 +77,8 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .cluster
         .disable
         .as_ref()
-        .and_then(|d| d.integrations.as_ref())
-        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
-    !disabled
-        && !ns.delete.unwrap_or(false)
-        && filter
-            .cluster_name
-            .as_ref()
-            .is_none_or(|c| c == &ns.cluster.name)
-        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
-        && filter
-            .shard
-            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
+        .and_then(|d| d.integrations.as_deref());
+    filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
 }
 
 /// The declared `route` resources of the namespaces in scope (namespaces without any are not
@@ -117,7 +97,7 @@ pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared 
             continue;
         }
         let cluster = &ns.cluster.name;
-        out.namespaces += 1;
+        out.namespaces.insert((cluster.clone(), ns.name.clone()));
         out.clusters
             .entry(cluster.clone())
             .or_insert_with(|| cluster_spec(&ns.cluster));
@@ -182,17 +162,7 @@ pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared 
 }
 
 /// The desired state handed to `qontract-realize`.
-#[derive(Debug, Default)]
-pub struct DesiredState {
-    /// Desired Routes and the managed entries.
-    pub inventory: ResourceInventory,
-    /// Connection data of the clusters involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-    /// (cluster, namespace) pairs that use the cluster-admin client.
-    pub privileged: BTreeSet<(String, String)>,
-    /// Number of managed namespaces.
-    pub namespaces: usize,
-}
+pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// Read every TLS secret once (bounded concurrency) and build the inventory. A secret that
 /// cannot be read, or a certificate that does not match the host, is an error naming the

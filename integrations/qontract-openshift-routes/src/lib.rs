@@ -16,9 +16,9 @@ pub mod desired;
 #[cfg(test)]
 mod tests;
 
-use clap::Args;
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
-use qontract_runtime::{Integration, RunContext, RunOutcome};
+use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
+use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
 
 /// CLI name, also the `qontract.integration` annotation of the Routes.
 pub const NAME: &str = "openshift-routes";
@@ -34,56 +34,30 @@ pub const MANAGED_TYPE: &str = "Route.route.openshift.io";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftRoutes;
 
-/// Arguments of `openshift-routes`.
-#[derive(Debug, Clone, Args)]
-pub struct OpenshiftRoutesArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
-}
-
-impl Integration for OpenshiftRoutes {
-    type Args = OpenshiftRoutesArgs;
+impl InventoryIntegration for OpenshiftRoutes {
+    type Args = NoArgs;
+    type Query = OpenshiftResourcesNamespaces;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str = "Apply the route openshiftResources declared on namespaces, with TLS fields from the secret store";
     const VERSION: &'static str = VERSION;
+    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
+    const EARLY_EXIT: bool = false;
 
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        use cynic::QueryBuilder;
-        let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
-        let filter = desired::Filter {
-            integration: NAME,
-            cluster_name: args.target.cluster_name,
-            namespace_name: args.target.namespace_name,
-            shard: ctx.shard,
-        };
-        let declared = desired::declared_routes(&data.namespaces.unwrap_or_default(), &filter);
+    async fn desired(
+        ctx: &RunContext,
+        data: OpenshiftResourcesNamespaces,
+        scope: &NamespaceFilter,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
+        let declared = desired::declared_routes(&data.namespaces.unwrap_or_default(), scope);
         let secrets = ctx.secrets.reader().await?;
-        let desired =
-            desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await;
-        tracing::info!(
-            "desired state: {} Route(s) in {} namespace(s), {} error(s)",
-            desired.inventory.len().0,
-            desired.namespaces,
-            desired.inventory.errors().len()
-        );
-        qontract_realize::realize_with(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: NAME,
-                version: VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-            // Upstream orb.fetch_current_state: ArgoCD Operator objects are not read.
-            qontract_openshift_resources::desired::realize_options(),
-        )
-        .await
+        Ok(desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await)
+    }
+
+    /// Upstream orb.fetch_current_state: ArgoCD Operator objects are not read.
+    fn realize_options(_: &ArgsOf<Self>) -> RealizeOptions {
+        qontract_openshift_resources::desired::realize_options()
     }
 }
 

@@ -103,7 +103,7 @@ async fn a_route_without_tls_secret_is_the_resource_file() {
         namespace("sandbox", "shop-stage", json!([])),
     ];
     let declared = declared_routes(&namespaces, &filter());
-    assert_eq!(declared.namespaces, 1, "shop-stage declares no route");
+    assert_eq!(declared.namespaces.len(), 1, "shop-stage declares no route");
     let state = desired_state(declared, &reader(""), 4).await;
     assert_eq!(errors(&state), Vec::<String>::new());
     let route = state
@@ -219,7 +219,7 @@ async fn invalid_files_and_other_kinds_are_errors_and_filtered_namespaces_are_no
             ..filter()
         },
     );
-    assert_eq!(declared.namespaces, 1);
+    assert_eq!(declared.namespaces.len(), 1);
     assert_eq!(declared.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
     let state = desired_state(declared, &reader(""), 4).await;
     let errors = errors(&state);

@@ -130,17 +130,7 @@ pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &Filter) -> Declared
 }
 
 /// The desired state handed to `qontract-realize`.
-#[derive(Debug, Default)]
-pub struct DesiredState {
-    /// Desired Secrets and the managed entries.
-    pub inventory: ResourceInventory,
-    /// Connection data of the clusters involved.
-    pub clusters: BTreeMap<String, ClusterSpec>,
-    /// (cluster, namespace) pairs that use the cluster-admin client.
-    pub privileged: BTreeSet<(String, String)>,
-    /// Number of managed namespaces.
-    pub namespaces: usize,
-}
+pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// Read every declared secret (bounded concurrency) and build the inventory. A secret that
 /// cannot be read or built is an error naming cluster/namespace/path (never a value).
@@ -191,7 +181,7 @@ pub async fn desired_state(
     }
     DesiredState {
         inventory,
-        namespaces: declared.namespaces.len(),
+        namespaces: declared.namespaces.keys().cloned().collect(),
         clusters: declared.clusters,
         privileged: declared.privileged,
     }

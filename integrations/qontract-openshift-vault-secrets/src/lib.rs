@@ -10,9 +10,10 @@
 
 pub mod desired;
 
-use clap::Args;
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
-use qontract_runtime::{Integration, RunContext, RunOutcome};
+use qontract_openshift_resources::desired::Filter;
+use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
+use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
 
 /// CLI name, also the `qontract.integration` annotation of the Secrets.
 pub const NAME: &str = "openshift-vault-secrets";
@@ -21,60 +22,38 @@ pub const NAME: &str = "openshift-vault-secrets";
 /// `openshift_vault_secrets.QONTRACT_INTEGRATION_VERSION`.
 pub const VERSION: &str = "1.9.3";
 
+/// The managed type.
+pub const MANAGED_TYPE: &str = "Secret";
+
 /// The integration.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftVaultSecrets;
 
-/// Arguments of `openshift-vault-secrets`.
-#[derive(Debug, Clone, Args)]
-pub struct OpenshiftVaultSecretsArgs {
-    /// Which namespaces and clusters, and how the plan is shown
-    #[command(flatten)]
-    pub target: qontract_realize::TargetArgs,
-}
-
-impl Integration for OpenshiftVaultSecrets {
-    type Args = OpenshiftVaultSecretsArgs;
+impl InventoryIntegration for OpenshiftVaultSecrets {
+    type Args = NoArgs;
+    type Query = OpenshiftResourcesNamespaces;
+    type Desired = DesiredInventory;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str =
         "Create a Secret for every vault-secret openshiftResource declared on namespaces";
+    const VERSION: &'static str = VERSION;
+    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
+    const EARLY_EXIT: bool = false;
 
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
-        use cynic::QueryBuilder;
-        let data = ctx.gql.run(OpenshiftResourcesNamespaces::build(())).await?;
-        let filter = qontract_openshift_resources::desired::Filter {
-            integration: NAME,
-            cluster_name: args.target.cluster_name,
-            namespace_name: args.target.namespace_name,
-            shard: ctx.shard,
-            ..Default::default()
-        };
+    async fn desired(
+        ctx: &RunContext,
+        data: OpenshiftResourcesNamespaces,
+        scope: &NamespaceFilter,
+        _: &ArgsOf<Self>,
+    ) -> anyhow::Result<DesiredInventory> {
+        let filter = Filter::scoped(scope);
         let declared = desired::declared_secrets(&data.namespaces.unwrap_or_default(), &filter);
         let secrets = ctx.secrets.reader().await?;
-        let desired =
-            desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await;
-        tracing::info!(
-            "desired state: {} Secret(s) in {} namespace(s), {} error(s)",
-            desired.inventory.len().0,
-            desired.namespaces,
-            desired.inventory.errors().len()
-        );
-        qontract_realize::realize_with(
-            &ctx,
-            qontract_realize::Realize {
-                integration: NAME,
-                annotation_name: NAME,
-                version: VERSION,
-                inventory: desired.inventory,
-                clusters: desired.clusters,
-                privileged: desired.privileged,
-                show_unchanged: args.target.show_unchanged,
-                caller: None,
-                internal: args.target.scope.internal(),
-            },
-            // Upstream orb.fetch_current_state: ArgoCD Operator objects are not read.
-            qontract_openshift_resources::desired::realize_options(),
-        )
-        .await
+        Ok(desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await)
+    }
+
+    /// Upstream orb.fetch_current_state: ArgoCD Operator objects are not read.
+    fn realize_options(_: &ArgsOf<Self>) -> RealizeOptions {
+        qontract_openshift_resources::desired::realize_options()
     }
 }

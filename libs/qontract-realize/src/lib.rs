@@ -8,7 +8,8 @@
 
 mod namespaces;
 
-pub use namespaces::{RealizeNamespaces, realize_namespaces};
+pub use namespaces::{DesiredNamespaces, RealizeNamespaces, realize_namespaces};
+pub use qontract_runtime::{ClusterScope, NamespaceFilter, TargetArgs};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +18,7 @@ use qontract_openshift_engine::{Engine, EngineMetrics, EngineOptions};
 use qontract_resource_inventory::{
     PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
 };
-use qontract_runtime::{OutputFormat, RunContext, RunOutcome};
+use qontract_runtime::{OutputFormat, Realizable, RealizeTarget, RunContext, RunOutcome};
 
 /// What an integration hands over after building its desired state.
 #[derive(Debug, Default)]
@@ -53,45 +54,6 @@ fn engine_metrics() -> &'static EngineMetrics {
             Err(_) => EngineMetrics::default(),
         },
     )
-}
-
-/// What narrows a namespace-scoped run: the integration (matched against the cluster's
-/// `disable.integrations`), `--cluster-name`, `--namespace-name` and this process's shard
-/// (namespaces are sharded by `"<cluster>/<namespace>"`, as upstream).
-#[derive(Debug, Clone, Default)]
-pub struct NamespaceFilter {
-    /// CLI integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
-    /// This process's shard.
-    pub shard: qontract_sharding::ShardConfig,
-}
-
-impl NamespaceFilter {
-    /// Whether the namespace `cluster/namespace` is in this run: the integration is not
-    /// disabled on its cluster, the namespace is not being deleted, and it passes the
-    /// cluster/namespace filters and the shard.
-    pub fn selects(
-        &self,
-        cluster: &str,
-        namespace: &str,
-        disabled_integrations: Option<&[String]>,
-        delete: Option<bool>,
-    ) -> bool {
-        let disabled =
-            disabled_integrations.is_some_and(|list| list.iter().any(|i| i == self.integration));
-        !disabled
-            && !delete.unwrap_or(false)
-            && self.cluster_name.as_deref().is_none_or(|c| c == cluster)
-            && self
-                .namespace_name
-                .as_deref()
-                .is_none_or(|n| n == namespace)
-            && self.shard.is_in_shard(&format!("{cluster}/{namespace}"))
-    }
 }
 
 /// The desired state of a namespace-scoped integration: desired objects and the managed
@@ -145,21 +107,51 @@ impl DesiredInventory {
     }
 }
 
-/// The arguments every namespace-scoped integration takes.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct TargetArgs {
-    /// Only reconcile namespaces on this cluster
-    #[arg(long, env = "CLUSTER_NAME")]
-    pub cluster_name: Option<String>,
-    /// Only reconcile the namespace with this name
-    #[arg(long, env = "NAMESPACE_NAME")]
-    pub namespace_name: Option<String>,
-    /// List unchanged objects in the plan too
-    #[arg(long, env = "QONTRACT_SHOW_UNCHANGED")]
-    pub show_unchanged: bool,
-    /// Which clusters (--internal / --external)
-    #[command(flatten)]
-    pub scope: ClusterScope,
+/// What the summary log line calls the desired objects: the kind of the managed types when
+/// they share one (`LimitRange`, `PrometheusRule`), else `object`.
+fn object_label(managed_types: &[&'static str]) -> &'static str {
+    let mut kinds = managed_types
+        .iter()
+        .map(|t| t.split_once('.').map_or(*t, |(kind, _)| kind));
+    match kinds.next() {
+        Some(first) if kinds.all(|k| k == first) => first,
+        _ => "object",
+    }
+}
+
+impl Realizable for DesiredInventory {
+    type Options = RealizeOptions;
+
+    fn early_exit_state(&self) -> serde_json::Value {
+        DesiredInventory::early_exit_state(self)
+    }
+
+    async fn realize(
+        self,
+        ctx: &RunContext,
+        target: RealizeTarget,
+        options: RealizeOptions,
+    ) -> anyhow::Result<RunOutcome> {
+        tracing::info!(
+            "desired state: {} {}(s) in {} namespace(s), {} error(s)",
+            self.inventory.len().0,
+            object_label(target.managed_types),
+            self.namespaces.len(),
+            self.inventory.errors().len()
+        );
+        let run = Realize {
+            integration: target.integration,
+            annotation_name: target.annotation_name,
+            version: target.version,
+            inventory: self.inventory,
+            clusters: self.clusters,
+            privileged: self.privileged,
+            show_unchanged: target.show_unchanged,
+            caller: None,
+            internal: target.internal,
+        };
+        realize_with(ctx, run, options).await
+    }
 }
 
 /// A `VaultSecret` of the secret reader from the fields of a generated `VaultSecret` fragment.
@@ -208,28 +200,6 @@ macro_rules! cluster_spec {
 }
 
 pub use qontract_cluster_client::ClusterSpec;
-
-/// `--internal` / `--external`: only clusters marked (or not marked) internal.
-#[derive(Debug, Clone, Copy, Default, clap::Args)]
-pub struct ClusterScope {
-    /// Only clusters marked internal
-    #[arg(long, env = "QONTRACT_INTERNAL", overrides_with = "external")]
-    pub internal: bool,
-    /// Only clusters not marked internal
-    #[arg(long, env = "QONTRACT_EXTERNAL", overrides_with = "internal")]
-    pub external: bool,
-}
-
-impl ClusterScope {
-    /// `Some(true)` for `--internal`, `Some(false)` for `--external`, `None` for all.
-    pub fn internal(&self) -> Option<bool> {
-        match (self.internal, self.external) {
-            (true, _) => Some(true),
-            (_, true) => Some(false),
-            _ => None,
-        }
-    }
-}
 
 /// How the plan treats objects this integration did not create. The default is upstream
 /// `realize_data`'s: `take_over` off.
@@ -341,4 +311,25 @@ pub async fn realize_with(
         report.outcomes.len()
     };
     Ok(RunOutcome { changes, errors })
+}
+
+#[cfg(test)]
+mod label_tests {
+    #[test]
+    fn the_summary_names_the_kind_the_managed_types_share() {
+        assert_eq!(super::object_label(&["LimitRange"]), "LimitRange");
+        assert_eq!(
+            super::object_label(&["NetworkPolicy.networking.k8s.io"]),
+            "NetworkPolicy"
+        );
+        assert_eq!(
+            super::object_label(&[
+                "PrometheusRule.monitoring.coreos.com",
+                "PrometheusRule.monitoring.rhobs"
+            ]),
+            "PrometheusRule"
+        );
+        assert_eq!(super::object_label(&[]), "object");
+        assert_eq!(super::object_label(&["Secret", "ConfigMap"]), "object");
+    }
 }

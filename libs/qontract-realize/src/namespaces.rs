@@ -10,9 +10,67 @@ use qontract_resource_inventory::{
     DesiredNamespace, RegisteredError, TableOptions, namespace_gauge_samples, plan_namespaces,
     render_json, render_table,
 };
-use qontract_runtime::{OutputFormat, RunContext, RunOutcome};
+use qontract_runtime::{OutputFormat, Realizable, RealizeTarget, RunContext, RunOutcome};
 
 use crate::engine_metrics;
+
+/// The desired state of openshift-namespaces: the namespaces to act on and the duplicate
+/// declarations.
+#[derive(Debug, Clone, Default)]
+pub struct DesiredNamespaces {
+    /// Namespaces, sorted by cluster then name.
+    pub namespaces: Vec<DesiredNamespace>,
+    /// Duplicate declarations (never acted upon; each is a run error).
+    pub errors: Vec<String>,
+    /// Connection data of every cluster involved.
+    pub clusters: BTreeMap<String, ClusterSpec>,
+}
+
+impl Realizable for DesiredNamespaces {
+    type Options = ();
+
+    /// `{"state": {<cluster>: [namespaces]}, "errors": [...]}`, one shard per cluster so that
+    /// `--check-only-affected-shards` dry-runs only the clusters that changed.
+    fn early_exit_state(&self) -> serde_json::Value {
+        let mut state = serde_json::Map::new();
+        for namespace in &self.namespaces {
+            let entry = state
+                .entry(namespace.cluster.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let serde_json::Value::Array(list) = entry {
+                list.push(serde_json::json!({
+                    "namespace": namespace.name,
+                    "delete": namespace.delete,
+                    "privileged": namespace.privileged,
+                }));
+            }
+        }
+        serde_json::json!({ "state": state, "errors": self.errors })
+    }
+
+    async fn realize(
+        self,
+        ctx: &RunContext,
+        target: RealizeTarget,
+        (): (),
+    ) -> anyhow::Result<RunOutcome> {
+        tracing::info!(
+            "desired state: {} namespace(s) on {} cluster(s), {} error(s)",
+            self.namespaces.len(),
+            self.clusters.len(),
+            self.errors.len()
+        );
+        let run = RealizeNamespaces {
+            integration: target.integration,
+            desired: self.namespaces,
+            clusters: self.clusters,
+            errors: self.errors,
+            show_unchanged: target.show_unchanged,
+            internal: target.internal,
+        };
+        realize_namespaces(ctx, run).await
+    }
+}
 
 /// What openshift-namespaces hands over after building its desired state.
 #[derive(Debug, Default)]

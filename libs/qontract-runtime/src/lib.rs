@@ -3,7 +3,8 @@
 //! (bundle pinning, schema allow-list, `--dump-schemas`), exit codes, the multi-call
 //! dispatcher and the `run-integration` daemon loop with its Prometheus metrics.
 //!
-//! An integration crate implements [`Integration`]; a binary lists the integrations it links
+//! An integration crate implements [`Integration`] (or [`InventoryIntegration`], which brings
+//! `Integration` with it); a binary lists the integrations it links
 //! in a [`Cli`] and calls [`Cli::main`]; a per-integration binary is
 //! `fn main() -> ExitCode { qontract_runtime::main_single::<MyIntegration>() }` ([`single`]).
 //!
@@ -17,6 +18,7 @@ pub mod early_exit;
 pub mod exit;
 pub mod extended_early_exit;
 pub mod integration;
+pub mod inventory;
 pub mod logging;
 pub mod metrics;
 pub mod runner;
@@ -28,6 +30,10 @@ pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;
 pub use integration::{
     DesiredStateShardConfig, Integration, IntegrationSpec, RunContext, RunOutcome,
+};
+pub use inventory::{
+    ArgsOf, ClusterScope, InventoryArgs, InventoryIntegration, NamespaceFilter, NoArgs, Query,
+    Realizable, RealizeTarget, TargetArgs,
 };
 pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory, ToolSpec};
 pub use secrets::SecretsProvider;
