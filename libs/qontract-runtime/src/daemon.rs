@@ -13,6 +13,7 @@
 //! | `PROMETHEUS_PORT` | 9090 | `/metrics` is served on this port |
 //! | `SHARDS`, `SHARD_ID` | 1, 0 | metric labels |
 //! | `PUSHGATEWAY_ENABLED` | unset | non-empty: push the last-run gauges to `PUSHGATEWAY_URL` with basic auth `PUSHGATEWAY_USERNAME`/`PUSHGATEWAY_PASSWORD` |
+//! | `UNLEASH_API_URL`, `UNLEASH_CLIENT_ACCESS_TOKEN` | unset | the kill switch: before each run the integration's Unleash toggle is read; off means the run is skipped (exit status 0, so the loop sleeps `SLEEP_DURATION_SECS`) — see [`crate::unleash`] |
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};

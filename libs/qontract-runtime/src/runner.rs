@@ -114,7 +114,8 @@ impl Cli {
         cmd.subcommand(Command::new(DAEMON_COMMAND).about(
             "Run an integration in a loop as a container entrypoint, configured by environment \
              (INTEGRATION_NAME, INTEGRATION_EXTRA_ARGS, CONFIG, DRY_RUN, RUN_ONCE, \
-             SLEEP_DURATION_SECS, SLEEP_ON_ERROR, PROMETHEUS_PORT, PUSHGATEWAY_*)",
+             SLEEP_DURATION_SECS, SLEEP_ON_ERROR, PROMETHEUS_PORT, PUSHGATEWAY_*, \
+             UNLEASH_API_URL, UNLEASH_CLIENT_ACCESS_TOKEN)",
         ))
     }
 
