@@ -82,6 +82,28 @@ pub(crate) fn apply_defaults(
             }
             set_default(spec, "wildcardPolicy", json!("None"));
         }
+        // OpenShift's typed `user.openshift.io/v1` objects: the list fields have no
+        // `omitempty`, so the server stores and returns them as `null` when absent.
+        if def.group == "user.openshift.io"
+            && let Some(object) = obj.as_object_mut()
+        {
+            let lists: &[&str] = match def.kind.as_str() {
+                "Group" => &["users"],
+                "User" => &["identities", "groups"],
+                _ => &[],
+            };
+            for field in lists {
+                // An empty list comes back `null` too (the protobuf storage round trip).
+                if object
+                    .get(*field)
+                    .and_then(Value::as_array)
+                    .is_some_and(Vec::is_empty)
+                {
+                    object.insert((*field).to_owned(), Value::Null);
+                }
+                set_default(object, field, Value::Null);
+            }
+        }
         return;
     }
     match def.kind.as_str() {

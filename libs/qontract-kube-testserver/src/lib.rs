@@ -71,6 +71,7 @@ pub struct KubeTestServerBuilder {
     crds: Vec<Value>,
     seeds: Vec<Value>,
     openshift_projects: bool,
+    openshift_users: bool,
     latency: Duration,
 }
 
@@ -84,6 +85,7 @@ impl Default for KubeTestServerBuilder {
             crds: Vec::new(),
             seeds: Vec::new(),
             openshift_projects: false,
+            openshift_users: false,
             latency: Duration::ZERO,
         }
     }
@@ -125,6 +127,15 @@ impl KubeTestServerBuilder {
         self
     }
 
+    /// Serve OpenShift's `user.openshift.io/v1` (default off, as a plain Kubernetes API server):
+    /// the cluster-scoped `Group` (members in the top-level `users` list, no `spec`),
+    /// `User` (`fullName`, `identities`, `groups`) and `Identity`; list fields that are
+    /// absent or empty are stored and returned as `null`, as OpenShift does.
+    pub fn openshift_users(mut self, on: bool) -> Self {
+        self.openshift_users = on;
+        self
+    }
+
     /// Delay every request by `d` from the start (as [`KubeTestServer::set_latency`]): a fixed
     /// per-request latency, to measure a client as against a remote API server.
     pub fn latency(mut self, d: Duration) -> Self {
@@ -155,6 +166,12 @@ impl KubeTestServerBuilder {
                 .registry
                 .resources
                 .extend(registry::openshift_project_resources());
+        }
+        if self.openshift_users {
+            state
+                .registry
+                .resources
+                .extend(registry::openshift_user_resources());
         }
         for crd in &self.crds {
             state

@@ -762,6 +762,33 @@ pub(crate) fn openshift_project_resources() -> Vec<ResourceDef> {
     ]
 }
 
+/// OpenShift's `user.openshift.io/v1` (served only when the server is built with
+/// `openshift_users(true)`), all cluster-scoped: `groups` (`Group`: top-level `users`, no
+/// `spec`), `identities` and `users` (`User`: `fullName`, `identities`, `groups`).
+pub(crate) fn openshift_user_resources() -> Vec<ResourceDef> {
+    [
+        ("groups", "group", "Group"),
+        ("identities", "identity", "Identity"),
+        ("users", "user", "User"),
+    ]
+    .into_iter()
+    .map(|(plural, singular, kind)| {
+        def(
+            "user.openshift.io",
+            "v1",
+            plural,
+            singular,
+            kind,
+            false,
+            &[],
+            &[],
+            &[],
+            false,
+        )
+    })
+    .collect()
+}
+
 /// The served resources.
 #[derive(Debug)]
 pub(crate) struct Registry {

@@ -4,7 +4,8 @@
 //! Flags: `--http` (plain HTTP), `--port N`, `--token T` (default `sandbox`),
 //! `--readonly-token T`, `--kubeconfig PATH`, `--crd FILE.json` (repeatable),
 //! `--openshift-projects` (serve `project.openshift.io/v1` Projects and ProjectRequests, as an
-//! OpenShift cluster does), `--latency-ms N` (delay every request by N ms). Request and connection
+//! OpenShift cluster does), `--openshift-users` (serve `user.openshift.io/v1` Groups, Users and
+//! Identities), `--latency-ms N` (delay every request by N ms). Request and connection
 //! counts are served at `/debug/kube-testserver/stats` (no auth).
 
 use qontract_kube_testserver::KubeTestServer;
@@ -20,6 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match a.as_str() {
             "--http" => builder = builder.https(false),
             "--openshift-projects" => builder = builder.openshift_projects(true),
+            "--openshift-users" => builder = builder.openshift_users(true),
             "--port" => builder = builder.port(args.next().ok_or("--port needs a value")?.parse()?),
             "--latency-ms" => {
                 let ms: u64 = args.next().ok_or("--latency-ms needs a value")?.parse()?;
@@ -38,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             "-h" | "--help" => {
                 println!(
-                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]... [--openshift-projects] [--latency-ms N]"
+                    "kube-testserver [--http] [--port N] [--token T] [--readonly-token T] [--kubeconfig PATH] [--crd FILE.json]... [--openshift-projects] [--openshift-users] [--latency-ms N]"
                 );
                 return Ok(());
             }

@@ -10,4 +10,5 @@ mod projects;
 mod scale;
 mod shapes;
 mod ssa;
+mod users;
 mod watch;
