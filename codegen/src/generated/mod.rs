@@ -11,3 +11,5 @@ pub mod network_policies_namespaces;
 pub mod openshift_resources_namespaces;
 pub mod resourcequotas_namespaces;
 pub mod rolebindings_roles;
+pub mod vault_replication_instances;
+pub mod vault_replication_jenkins_configs;

@@ -1,0 +1,5 @@
+//! `vault-replication` as its own binary: the integration's flags and the common ones (`--config`,
+//! `--dry-run`, ...) on one level, run by the same runner as `qontract-reconcile vault-replication`.
+fn main() -> std::process::ExitCode {
+    qontract_runtime::main_single::<qontract_vault_replication::VaultReplication>()
+}
