@@ -44,6 +44,7 @@ struct Options {
     runs: usize,
     bin: PathBuf,
     latency_ms: u64,
+    thread_pool_size: Option<usize>,
     python: bool,
     keep: bool,
 }
@@ -209,6 +210,9 @@ impl Bench {
             }
         }
         cmd.arg(integration).args(extra);
+        if let Some(n) = self.opts.thread_pool_size {
+            cmd.args(["--thread-pool-size", &n.to_string()]);
+        }
         if python {
             cmd.env_remove("USE_NATIVE_CLIENT").env("HOME", &self.work);
         }
@@ -319,6 +323,7 @@ fn parse(args: &[String]) -> Result<Options> {
         runs: 3,
         bin: crate::workspace_root().join("target/release"),
         latency_ms: 0,
+        thread_pool_size: None,
         python: true,
         keep: false,
     };
@@ -331,10 +336,13 @@ fn parse(args: &[String]) -> Result<Options> {
             "--runs" => opts.runs = value()?.parse().context("--runs")?,
             "--bin-dir" => opts.bin = PathBuf::from(value()?),
             "--latency-ms" => opts.latency_ms = value()?.parse().context("--latency-ms")?,
+            "--thread-pool-size" => {
+                opts.thread_pool_size = Some(value()?.parse().context("--thread-pool-size")?)
+            }
             "--no-python" => opts.python = false,
             "--keep" => opts.keep = true,
             other => bail!(
-                "unknown argument {other} (usage: cargo xtask bench-e2e [--size small|medium|large] [--seed N] [--runs N] [--bin-dir DIR] [--latency-ms N] [--no-python] [--keep])"
+                "unknown argument {other} (usage: cargo xtask bench-e2e [--size small|medium|large] [--seed N] [--runs N] [--bin-dir DIR] [--latency-ms N] [--thread-pool-size N] [--no-python] [--keep])"
             ),
         }
     }
@@ -600,7 +608,7 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
     let w = &mut t;
     writeln!(
         w,
-        "\nbench-e2e: size {} (seed {}): {} clusters × {} namespaces × {} = {} objects; {} runs per dry run (wall: median; RSS: max); API latency {} ms; {} cores; load average at the end {}",
+        "\nbench-e2e: size {} (seed {}): {} clusters × {} namespaces × {} = {} objects; {} runs per dry run (wall: median; RSS: max); API latency {} ms; --thread-pool-size {}; {} cores; load average at the end {}",
         b.opts.size_name,
         b.opts.seed,
         b.opts.size.clusters,
@@ -609,6 +617,9 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
         objects,
         b.opts.runs,
         b.opts.latency_ms,
+        b.opts
+            .thread_pool_size
+            .map_or("default (10)".to_string(), |n| n.to_string()),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
