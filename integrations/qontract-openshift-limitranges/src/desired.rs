@@ -5,7 +5,7 @@ use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::limitranges_namespaces::{
     ClusterV1, LimitRangeItemV1, LimitRangeV1, NamespaceV1, ResourceValuesV1,
 };
-use qontract_openshift_resource::OpenshiftResource;
+use qontract_realize::Declared;
 use serde_json::{Map, Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -80,31 +80,18 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
             continue;
         };
         let cluster = &ns.cluster.name;
-        state.namespaces.insert((cluster.clone(), ns.name.clone()));
-        state
-            .clusters
-            .entry(cluster.clone())
-            .or_insert_with(|| cluster_spec(&ns.cluster));
         let privileged = ns.cluster_admin.unwrap_or(false);
-        if privileged {
-            state.privileged.insert((cluster.clone(), ns.name.clone()));
-        }
-        state
-            .inventory
-            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        state.manage_namespace(cluster, &ns.name, privileged, &[MANAGED_TYPE], || {
+            cluster_spec(&ns.cluster)
+        });
         let origin = format!("{cluster}/{} limitRanges {}", ns.name, declared.name);
-        let added =
-            OpenshiftResource::new(limit_range(declared), NAME, VERSION, origin.as_str(), None)
-                .map_err(|e| format!("{origin}: {e}"))
-                .and_then(|or| {
-                    state
-                        .inventory
-                        .add_desired(cluster, &ns.name, MANAGED_TYPE, or, privileged)
-                        .map_err(|e| e.to_string())
-                });
-        if let Err(message) = added {
-            state.inventory.register_error(Some(cluster), message);
-        }
+        let at = Declared {
+            cluster,
+            namespace: &ns.name,
+            privileged,
+            origin: &origin,
+        };
+        state.add_or_register(at, MANAGED_TYPE, limit_range(declared), NAME, VERSION);
     }
     state
 }
@@ -113,6 +100,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 mod tests {
     use super::*;
     use qontract_gql_bindings::limitranges_namespaces::{DisableClusterAutomationsV1, VaultSecret};
+    use qontract_openshift_resource::OpenshiftResource;
 
     fn cluster(name: &str) -> ClusterV1 {
         ClusterV1 {

@@ -9,7 +9,7 @@
 
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1};
-use qontract_openshift_resource::OpenshiftResource;
+use qontract_realize::Declared;
 use serde_json::{Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -69,18 +69,10 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
     let mut state = DesiredState::default();
     for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
         let cluster = &ns.cluster.name;
-        state.namespaces.insert((cluster.clone(), ns.name.clone()));
-        state
-            .clusters
-            .entry(cluster.clone())
-            .or_insert_with(|| cluster_spec(&ns.cluster));
         let privileged = ns.cluster_admin.unwrap_or(false);
-        if privileged {
-            state.privileged.insert((cluster.clone(), ns.name.clone()));
-        }
-        state
-            .inventory
-            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        state.manage_namespace(cluster, &ns.name, privileged, &[MANAGED_TYPE], || {
+            cluster_spec(&ns.cluster)
+        });
         for source in ns.network_policies_allow.iter().flatten() {
             if &source.cluster.name != cluster {
                 // Not a cluster error: upstream registers a run-wide error (deletes disabled,
@@ -97,23 +89,14 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
                 continue;
             }
             let origin = format!("{cluster}/{} networkPoliciesAllow {}", ns.name, source.name);
-            let added = OpenshiftResource::new(
-                network_policy(&source.name),
-                NAME,
-                VERSION,
-                origin.as_str(),
-                None,
-            )
-            .map_err(|e| format!("{origin}: {e}"))
-            .and_then(|or| {
-                state
-                    .inventory
-                    .add_desired(cluster, &ns.name, MANAGED_TYPE, or, privileged)
-                    .map_err(|e| e.to_string())
-            });
-            if let Err(message) = added {
-                state.inventory.register_error(Some(cluster), message);
-            }
+            let at = Declared {
+                cluster,
+                namespace: &ns.name,
+                privileged,
+                origin: &origin,
+            };
+            let policy = network_policy(&source.name);
+            state.add_or_register(at, MANAGED_TYPE, policy, NAME, VERSION);
         }
     }
     state
@@ -125,6 +108,7 @@ mod tests {
     use qontract_gql_bindings::network_policies_namespaces::{
         ClusterV12, DisableClusterAutomationsV1, NamespaceV12, VaultSecret,
     };
+    use qontract_openshift_resource::OpenshiftResource;
 
     fn cluster(name: &str) -> ClusterV1 {
         ClusterV1 {

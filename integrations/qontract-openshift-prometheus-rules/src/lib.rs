@@ -52,7 +52,8 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
             managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
             repo_url: desired::repo_url(query.data.settings.as_deref()),
             templates: query.templates,
-            ..Filter::scoped(scope)
+            scope: scope.clone(),
+            ..Default::default()
         };
         qontract_openshift_resources::desired_state_blocking(
             query.data.namespaces.unwrap_or_default(),

@@ -5,7 +5,7 @@ use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::resourcequotas_namespaces::{
     ClusterV1, NamespaceV1, ResourceQuotaItemV1, ResourceValuesV1,
 };
-use qontract_openshift_resource::OpenshiftResource;
+use qontract_realize::Declared;
 use serde_json::{Map, Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -72,35 +72,22 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
             continue;
         };
         let cluster = &ns.cluster.name;
-        state.namespaces.insert((cluster.clone(), ns.name.clone()));
-        state
-            .clusters
-            .entry(cluster.clone())
-            .or_insert_with(|| cluster_spec(&ns.cluster));
         let privileged = ns.cluster_admin.unwrap_or(false);
-        if privileged {
-            state.privileged.insert((cluster.clone(), ns.name.clone()));
-        }
-        state
-            .inventory
-            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        state.manage_namespace(cluster, &ns.name, privileged, &[MANAGED_TYPE], || {
+            cluster_spec(&ns.cluster)
+        });
         for quota in &declared.quotas {
             let origin = format!(
                 "{cluster}/{} quota {} entry {}",
                 ns.name, declared.name, quota.name
             );
-            let added =
-                OpenshiftResource::new(resource_quota(quota), NAME, VERSION, origin.as_str(), None)
-                    .map_err(|e| format!("{origin}: {e}"))
-                    .and_then(|or| {
-                        state
-                            .inventory
-                            .add_desired(cluster, &ns.name, MANAGED_TYPE, or, privileged)
-                            .map_err(|e| format!("{origin}: {e}"))
-                    });
-            if let Err(message) = added {
-                state.inventory.register_error(Some(cluster), message);
-            }
+            let at = Declared {
+                cluster,
+                namespace: &ns.name,
+                privileged,
+                origin: &origin,
+            };
+            state.add_or_register(at, MANAGED_TYPE, resource_quota(quota), NAME, VERSION);
         }
     }
     state

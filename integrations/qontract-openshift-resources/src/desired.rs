@@ -32,14 +32,8 @@ pub const INTEGRATION_VERSION: &str = "1.9.3";
 /// What narrows a run.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// CLI integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
-    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
-    pub shard: qontract_sharding::ShardConfig,
+    /// Integration, cluster/namespace filters and shard.
+    pub scope: qontract_realize::NamespaceFilter,
     /// The openshiftResources providers this integration handles.
     pub providers: Providers,
     /// Manage only these types (upstream `override_managed_types`).
@@ -49,20 +43,6 @@ pub struct Filter {
     pub repo_url: Option<String>,
     /// How templates are rendered (helpers' services, the `resource` variable).
     pub templates: TemplateInputs,
-}
-
-impl Filter {
-    /// The filter of a run narrowed by `scope`, with the default providers and no template
-    /// inputs.
-    pub fn scoped(scope: &qontract_realize::NamespaceFilter) -> Self {
-        Self {
-            integration: scope.integration,
-            cluster_name: scope.cluster_name.clone(),
-            namespace_name: scope.namespace_name.clone(),
-            shard: scope.shard,
-            ..Self::default()
-        }
-    }
 }
 
 /// What templates are rendered with: the renderer (the services of `vault()`, `query()`,
@@ -300,10 +280,10 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         .cluster
         .disable
         .as_ref()
-        .and_then(|d| d.integrations.as_ref())
-        .is_some_and(|l| l.iter().any(|i| i == filter.integration));
-    !disabled
-        && !ns.delete.unwrap_or(false)
+        .and_then(|d| d.integrations.as_deref());
+    filter
+        .scope
+        .selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
         && namespace_resources(ns).any(|r| source(r, &filter.providers).is_some())
         && match &filter.managed_types_override {
             None => ns
@@ -312,14 +292,6 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
                 .is_some_and(|t| !t.is_empty()),
             Some(types) => !types.is_empty(),
         }
-        && filter
-            .cluster_name
-            .as_ref()
-            .is_none_or(|c| c == &ns.cluster.name)
-        && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
-        && filter
-            .shard
-            .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
 }
 
 /// Build the desired state.
@@ -717,7 +689,10 @@ mod tests {
     fn state_of(raw: Value, renderer: qontract_templates::Renderer) -> DesiredState {
         let typed: NamespaceV1 = serde_json::from_value(raw.clone()).expect("typed namespace");
         let filter = Filter {
-            integration: "openshift-resources",
+            scope: qontract_realize::NamespaceFilter {
+                integration: "openshift-resources",
+                ..Default::default()
+            },
             templates: TemplateInputs {
                 renderer,
                 namespaces: Arc::new(vec![crate::upstream_shape(&raw)]),

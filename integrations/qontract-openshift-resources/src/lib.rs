@@ -232,7 +232,8 @@ impl InventoryIntegration for OpenshiftResources {
         let filter = desired::Filter {
             repo_url: desired::repo_url(query.data.settings.as_deref()),
             templates: query.templates,
-            ..desired::Filter::scoped(scope)
+            scope: scope.clone(),
+            ..Default::default()
         };
         desired_state_blocking(
             query.data.namespaces.unwrap_or_default(),

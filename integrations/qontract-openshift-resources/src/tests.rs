@@ -129,7 +129,10 @@ fn namespace(types: &[&str], resources: Value, extra: Value) -> NamespaceV1 {
 
 fn filter() -> Filter {
     Filter {
-        integration: crate::NAME,
+        scope: qontract_realize::NamespaceFilter {
+            integration: crate::NAME,
+            ..Default::default()
+        },
         ..Filter::default()
     }
 }
@@ -376,7 +379,10 @@ fn template_types_map_to_flavours_as_upstream() {
 
 fn rules_filter() -> Filter {
     Filter {
-        integration: "openshift-prometheus-rules",
+        scope: qontract_realize::NamespaceFilter {
+            integration: "openshift-prometheus-rules",
+            ..Default::default()
+        },
         providers: Providers {
             resource: false,
             resource_template: false,

@@ -20,6 +20,7 @@ use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::InventoryError;
 use serde_json::{Value, json};
 
+use crate::bindings::{self, BindingKind};
 use crate::{MANAGED_TYPE, NAME, VERSION};
 
 /// What narrows a run.
@@ -42,48 +43,15 @@ pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
     qontract_realize::cluster_spec!(cluster)
 }
 
-/// Which user name a cluster's identity provider knows users by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum UserKey {
-    /// `github_username` (GitHub OAuth: `github-org`, `github-org-team`, or no auth entry).
-    GithubUsername,
-    /// `org_username` (`oidc`, `rhidp`).
-    OrgUsername,
-}
-
-impl UserKey {
-    /// The user's name under this key.
-    pub fn of(self, user: &UserV1) -> &str {
-        match self {
-            UserKey::GithubUsername => &user.github_username,
-            UserKey::OrgUsername => &user.org_username,
-        }
-    }
-}
+pub use crate::bindings::{RoleKind, UserKey, today_utc};
 
 /// The user keys of a cluster, from its `auth` services (upstream
-/// `determine_user_keys_for_access`).
+/// `determine_user_keys_for_access`, shared with openshift-clusterrolebindings).
 pub fn user_keys(cluster: &ClusterV1) -> Result<BTreeSet<UserKey>, String> {
-    if cluster.auth.is_empty() {
-        tracing::debug!(
-            "cluster {}: no auth entries, falling back to github_username",
-            cluster.name
-        );
-        return Ok(BTreeSet::from([UserKey::GithubUsername]));
-    }
-    cluster
-        .auth
-        .iter()
-        .map(|auth| match auth.service.as_str() {
-            "github-org" | "github-org-team" => Ok(UserKey::GithubUsername),
-            "oidc" | "rhidp" => Ok(UserKey::OrgUsername),
-            other => Err(format!(
-                "cluster {}: auth service {other:?} is not supported for RoleBindings \
-                 (supported: github-org, github-org-team, oidc, rhidp)",
-                cluster.name
-            )),
-        })
-        .collect()
+    bindings::user_keys(
+        &cluster.name,
+        cluster.auth.iter().map(|auth| auth.service.as_str()),
+    )
 }
 
 /// Whether a namespace's RoleBindings are managed by this run.
@@ -97,26 +65,6 @@ fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
         && filter
             .scope
             .selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
-}
-
-/// What a RoleBinding binds: a `ClusterRole` (access `clusterRole`, or access `role` without
-/// `--support-role-ref`) or the namespace's `Role` (access `role` with `--support-role-ref`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RoleKind {
-    /// `roleRef.kind: ClusterRole`.
-    ClusterRole,
-    /// `roleRef.kind: Role`.
-    Role,
-}
-
-impl RoleKind {
-    /// The `roleRef.kind`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RoleKind::ClusterRole => "ClusterRole",
-            RoleKind::Role => "Role",
-        }
-    }
 }
 
 /// The role an access entry binds, as upstream `RoleBindingSpec.create_role_binding_spec`:
@@ -142,24 +90,13 @@ pub fn access_role<'a>(
 /// The name of the RoleBinding of `user` to `role` (upstream
 /// `BindingSpec.construct_user_oc_resource`).
 pub fn rolebinding_name(role: &str, user: &str) -> String {
-    format!("{role}-{user}")
+    bindings::user_binding_name(role, user)
 }
 
 /// The RoleBinding of `user` to `role` of `kind` (upstream
-/// `BindingSpec.construct_user_oc_resource`; `roleRef.apiGroup` is what the API server
-/// defaults and is not part of the `qontract.sha256sum`).
+/// `BindingSpec.construct_user_oc_resource`).
 pub fn rolebinding(role: &str, kind: RoleKind, user: &str) -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": rolebinding_name(role, user)},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": kind.as_str(),
-            "name": role,
-        },
-        "subjects": [{"kind": "User", "name": user}],
-    })
+    bindings::user_binding(BindingKind::RoleBinding, role, kind, user)
 }
 
 /// The RoleBinding of the ServiceAccount `sa_namespace/sa_name` to `role` of `kind`
@@ -170,52 +107,7 @@ pub fn serviceaccount_rolebinding(
     sa_namespace: &str,
     sa_name: &str,
 ) -> Value {
-    json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "RoleBinding",
-        "metadata": {"name": format!("{role}-{sa_namespace}-{sa_name}")},
-        "roleRef": {
-            "apiGroup": "rbac.authorization.k8s.io",
-            "kind": kind.as_str(),
-            "name": role,
-        },
-        "subjects": [{"kind": "ServiceAccount", "name": sa_name, "namespace": sa_namespace}],
-    })
-}
-
-/// Whether `date` is an ISO `YYYY-MM-DD` date.
-fn is_iso_date(date: &str) -> bool {
-    let bytes = date.as_bytes();
-    bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            4 | 7 => *b == b'-',
-            _ => b.is_ascii_digit(),
-        })
-}
-
-/// Today's date in UTC as `YYYY-MM-DD`.
-pub fn today_utc() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// The proleptic Gregorian date of `days` since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    bindings::serviceaccount_binding(BindingKind::RoleBinding, role, kind, sa_namespace, sa_name)
 }
 
 /// Build the desired state from the `RolebindingsRoles` query.
@@ -230,20 +122,16 @@ pub fn desired_state(
     let mut keys_of: BTreeMap<&str, Option<BTreeSet<UserKey>>> = BTreeMap::new();
     for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
         let cluster = &ns.cluster.name;
-        if !state.namespaces.insert((cluster.clone(), ns.name.clone())) {
+        if state
+            .namespaces
+            .contains(&(cluster.clone(), ns.name.clone()))
+        {
             continue;
         }
-        state
-            .clusters
-            .entry(cluster.clone())
-            .or_insert_with(|| cluster_spec(&ns.cluster));
         let privileged = ns.cluster_admin.unwrap_or(false);
-        if privileged {
-            state.privileged.insert((cluster.clone(), ns.name.clone()));
-        }
-        state
-            .inventory
-            .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, None);
+        state.manage_namespace(cluster, &ns.name, privileged, &[MANAGED_TYPE], || {
+            cluster_spec(&ns.cluster)
+        });
         let keys = keys_of.entry(cluster.as_str()).or_insert_with(|| {
             user_keys(&ns.cluster)
                 .map_err(|message| state.inventory.register_error(Some(cluster), message))
@@ -257,46 +145,29 @@ pub fn desired_state(
         }
     }
     for role in roles {
-        if let Some(expiration) = role.expiration_date.as_deref() {
-            if !is_iso_date(expiration) {
-                state.inventory.register_error(
-                    None,
-                    format!(
-                        "role {} ({}): expirationDate {expiration:?} is not a YYYY-MM-DD date",
-                        role.name, role.path
-                    ),
-                );
-                continue;
-            }
-            if expiration < filter.today.as_str() {
-                tracing::debug!("role {} ({}) expired on {expiration}", role.name, role.path);
+        match bindings::role_is_active(
+            &role.name,
+            &role.path,
+            role.expiration_date.as_deref(),
+            &filter.today,
+        ) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(message) => {
+                state.inventory.register_error(None, message);
                 continue;
             }
         }
         // The bots' ServiceAccounts (`<namespace>/<name>`), checked once per role.
-        let mut service_accounts: Vec<(&str, &str, &str)> = Vec::new();
-        for (bot, account) in role
-            .bots
-            .iter()
-            .filter_map(|b| Some((b, b.openshift_serviceaccount.as_deref()?)))
-        {
-            match account.split_once('/') {
-                Some((sa_namespace, sa_name))
-                    if !sa_namespace.is_empty()
-                        && !sa_name.is_empty()
-                        && !sa_name.contains('/') =>
-                {
-                    service_accounts.push((&bot.name, sa_namespace, sa_name));
-                }
-                _ => state.inventory.register_error(
-                    None,
-                    format!(
-                        "role {} ({}): bot {} has openshift_serviceaccount {account:?}, \
-                         expected <namespace>/<name>",
-                        role.name, role.path, bot.name
-                    ),
-                ),
-            }
+        let (service_accounts, errors) = bindings::service_accounts(
+            &role.name,
+            &role.path,
+            role.bots
+                .iter()
+                .map(|bot| (bot.name.as_str(), bot.openshift_serviceaccount.as_deref())),
+        );
+        for message in errors {
+            state.inventory.register_error(None, message);
         }
         for access in role.access.iter().flatten() {
             let Some(namespace) = &access.namespace else {
@@ -315,14 +186,8 @@ pub fn desired_state(
                 continue;
             };
             let privileged = *privileged;
-            let usernames: BTreeSet<&str> = role
-                .users
-                .iter()
-                .flat_map(|user| keys.iter().map(move |key| key.of(user)))
-                // Upstream `get_usernames_from_users` skips empty names.
-                .filter(|name| !name.is_empty())
-                .collect();
-            let mut bindings: Vec<(String, Value)> = usernames
+            let usernames = bindings::usernames(&role.users, keys);
+            let mut objects: Vec<(String, Value)> = usernames
                 .into_iter()
                 .map(|username| {
                     (
@@ -331,13 +196,13 @@ pub fn desired_state(
                     )
                 })
                 .collect();
-            bindings.extend(service_accounts.iter().map(|(bot, sa_namespace, sa_name)| {
+            objects.extend(service_accounts.iter().map(|sa| {
                 (
-                    format!("bot {bot} ServiceAccount {sa_namespace}/{sa_name}"),
-                    serviceaccount_rolebinding(role_name, role_kind, sa_namespace, sa_name),
+                    format!("bot {} ServiceAccount {}/{}", sa.bot, sa.namespace, sa.name),
+                    serviceaccount_rolebinding(role_name, role_kind, sa.namespace, sa.name),
                 )
             }));
-            for (subject, body) in bindings {
+            for (subject, body) in objects {
                 let origin = format!(
                     "{cluster}/{} role {} ({}) access {} {role_name} for {subject}",
                     namespace.name,
@@ -918,13 +783,5 @@ mod tests {
         );
         assert_eq!(access_role(None, None, true), None);
         assert_eq!(access_role(Some(""), Some(""), false), None);
-    }
-
-    #[test]
-    fn today_is_an_iso_date() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(20_786), (2026, 11, 29));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert!(is_iso_date(&today_utc()));
     }
 }

@@ -14,6 +14,7 @@
 //! roles gets one RoleBinding. Only RoleBindings carrying this integration's annotations are
 //! ever deleted, so bindings created by hand or by other tools are left alone.
 
+pub mod bindings;
 pub mod desired;
 
 use clap::Args;

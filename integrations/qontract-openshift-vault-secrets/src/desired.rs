@@ -10,7 +10,8 @@ use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
-use qontract_openshift_resources::desired::{Filter, cluster_spec};
+use qontract_openshift_resources::desired::cluster_spec;
+use qontract_realize::NamespaceFilter;
 use qontract_resource_inventory::ResourceInventory;
 use qontract_secrets::{SecretData, SecretReader};
 use serde_json::{Map, Value, json};
@@ -60,25 +61,15 @@ pub struct Declared {
 
 /// The declared `vault-secret` resources of the namespaces in scope (namespaces without any
 /// are not managed by this integration at all).
-pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &Filter) -> Declared {
+pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &NamespaceFilter) -> Declared {
     let mut out = Declared::default();
     for ns in namespaces {
         let disabled = ns
             .cluster
             .disable
             .as_ref()
-            .and_then(|d| d.integrations.as_ref())
-            .is_some_and(|l| l.iter().any(|i| i == filter.integration));
-        let in_scope = !disabled
-            && !ns.delete.unwrap_or(false)
-            && filter
-                .cluster_name
-                .as_ref()
-                .is_none_or(|c| c == &ns.cluster.name)
-            && filter.namespace_name.as_ref().is_none_or(|n| n == &ns.name)
-            && filter
-                .shard
-                .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name));
+            .and_then(|d| d.integrations.as_deref());
+        let in_scope = filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete);
         if !in_scope {
             continue;
         }

@@ -11,7 +11,6 @@
 pub mod desired;
 
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
-use qontract_openshift_resources::desired::Filter;
 use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
 use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
 
@@ -46,8 +45,7 @@ impl InventoryIntegration for OpenshiftVaultSecrets {
         scope: &NamespaceFilter,
         _: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
-        let filter = Filter::scoped(scope);
-        let declared = desired::declared_secrets(&data.namespaces.unwrap_or_default(), &filter);
+        let declared = desired::declared_secrets(&data.namespaces.unwrap_or_default(), scope);
         let secrets = ctx.secrets.reader().await?;
         Ok(desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await)
     }

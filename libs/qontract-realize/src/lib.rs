@@ -71,7 +71,82 @@ pub struct DesiredInventory {
     pub namespaces: BTreeSet<(String, String)>,
 }
 
+/// Where a desired object is declared: its namespace, whether that namespace uses the
+/// cluster-admin client, and the origin every error about it names (file, entry).
+#[derive(Debug, Clone, Copy)]
+pub struct Declared<'a> {
+    /// Cluster name.
+    pub cluster: &'a str,
+    /// Namespace name.
+    pub namespace: &'a str,
+    /// The namespace uses the cluster-admin client.
+    pub privileged: bool,
+    /// What the object is declared by (e.g. `cluster/ns limitRanges name`).
+    pub origin: &'a str,
+}
+
 impl DesiredInventory {
+    /// Manage `cluster/namespace` in this run (upstream `openshift_base.init_specs_to_fetch`):
+    /// record it, its cluster's connection data (`spec`, built once per cluster), whether it
+    /// uses the cluster-admin client, and initialise each of `managed_types` in it, so that
+    /// objects of those types that are no longer desired are found and planned.
+    pub fn manage_namespace(
+        &mut self,
+        cluster: &str,
+        namespace: &str,
+        privileged: bool,
+        managed_types: &[&str],
+        spec: impl FnOnce() -> ClusterSpec,
+    ) {
+        let key = (cluster.to_owned(), namespace.to_owned());
+        self.namespaces.insert(key.clone());
+        self.clusters.entry(cluster.to_owned()).or_insert_with(spec);
+        if privileged {
+            self.privileged.insert(key);
+        }
+        for resource_type in managed_types {
+            self.inventory
+                .initialize_resource_type(cluster, namespace, resource_type, None);
+        }
+    }
+
+    /// Add `body` as a desired object of `resource_type` where `at` says, annotated for
+    /// `integration` at `version`; a body that is not a valid object, or an object already
+    /// desired there, is an error on the cluster naming `at.origin` instead (it disables
+    /// deletes on that cluster, as upstream `ri.register_error(cluster=...)`).
+    pub fn add_or_register(
+        &mut self,
+        at: Declared<'_>,
+        resource_type: &str,
+        body: serde_json::Value,
+        integration: &str,
+        version: &str,
+    ) {
+        let origin = at.origin;
+        let added = qontract_openshift_resource::OpenshiftResource::new(
+            body,
+            integration,
+            version,
+            origin,
+            None,
+        )
+        .map_err(|e| format!("{origin}: {e}"))
+        .and_then(|resource| {
+            self.inventory
+                .add_desired(
+                    at.cluster,
+                    at.namespace,
+                    resource_type,
+                    resource,
+                    at.privileged,
+                )
+                .map_err(|e| format!("{origin}: {e}"))
+        });
+        if let Err(message) = added {
+            self.inventory.register_error(Some(at.cluster), message);
+        }
+    }
+
     /// The early-exit desired state: `{"state": {<cluster>: {"namespaces": [...], "objects":
     /// [...]}}, "errors": [...]}`, one shard per cluster for `--check-only-affected-shards`.
     pub fn early_exit_state(&self) -> serde_json::Value {
@@ -331,5 +406,79 @@ mod label_tests {
         );
         assert_eq!(super::object_label(&[]), "object");
         assert_eq!(super::object_label(&["Secret", "ConfigMap"]), "object");
+    }
+}
+
+#[cfg(test)]
+mod desired_inventory_tests {
+    use super::{ClusterSpec, Declared, DesiredInventory};
+    use serde_json::json;
+
+    fn spec(name: &str) -> ClusterSpec {
+        ClusterSpec {
+            name: name.to_owned(),
+            server_url: format!("https://api.{name}:6443"),
+            insecure_skip_tls_verify: false,
+            automation_token: None,
+            cluster_admin_automation_token: None,
+            internal: None,
+            disabled_integrations: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_managed_namespace_brings_its_cluster_types_and_client() {
+        let mut state = DesiredInventory::default();
+        state.manage_namespace("c1", "a", true, &["LimitRange"], || spec("c1"));
+        state.manage_namespace("c1", "b", false, &["LimitRange"], || {
+            panic!("one spec per cluster")
+        });
+        assert_eq!(state.namespaces.len(), 2);
+        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["c1"]);
+        assert!(
+            state
+                .privileged
+                .contains(&("c1".to_owned(), "a".to_owned()))
+        );
+        assert!(
+            !state
+                .privileged
+                .contains(&("c1".to_owned(), "b".to_owned()))
+        );
+        let managed: Vec<_> = state
+            .inventory
+            .iter()
+            .map(|(c, n, t, _)| format!("{c}/{n}/{t}"))
+            .collect();
+        assert_eq!(managed, ["c1/a/LimitRange", "c1/b/LimitRange"]);
+    }
+
+    #[test]
+    fn an_invalid_or_duplicate_object_is_an_error_on_its_cluster_naming_its_origin() {
+        let mut state = DesiredInventory::default();
+        state.manage_namespace("c1", "a", false, &["LimitRange"], || spec("c1"));
+        let at = Declared {
+            cluster: "c1",
+            namespace: "a",
+            privileged: false,
+            origin: "c1/a limitRanges default",
+        };
+        let body = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "x"}});
+        state.add_or_register(at, "LimitRange", body.clone(), "it", "0.1.0");
+        assert!(state.inventory.errors().is_empty());
+        assert_eq!(state.inventory.len().0, 1);
+        state.add_or_register(at, "LimitRange", body, "it", "0.1.0");
+        let no_name = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {}});
+        state.add_or_register(at, "LimitRange", no_name, "it", "0.1.0");
+        let errors: Vec<_> = state.inventory.errors().iter().collect();
+        assert_eq!(errors.len(), 2);
+        for error in errors {
+            assert_eq!(error.cluster.as_deref(), Some("c1"));
+            assert!(
+                error.message.starts_with("c1/a limitRanges default: "),
+                "{}",
+                error.message
+            );
+        }
     }
 }
