@@ -2,6 +2,7 @@
 //! One module per query document.
 
 pub mod app_interface_settings;
+pub mod clusterrolebindings_roles;
 pub mod clusters_minimal;
 pub mod integrations;
 pub mod integrations_managed;
