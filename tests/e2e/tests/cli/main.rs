@@ -10,6 +10,7 @@ use qontract_test_support::copy_dir;
 use qontract_e2e::workspace;
 
 mod binaries;
+mod daemon;
 
 /// The multi-call binary.
 fn bin() -> PathBuf {
