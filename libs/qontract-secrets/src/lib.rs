@@ -45,8 +45,8 @@ pub use config_file::ConfigSecretReader;
 pub use error::SecretError;
 pub use secret::Secret;
 pub use vault::{
-    DEFAULT_KUBE_SA_TOKEN_PATH, KvEngine, RetryPolicy, VaultAuth, VaultConfigFields, VaultSecretReader,
-    VaultSettings,
+    DEFAULT_KUBE_SA_TOKEN_PATH, KvEngine, RetryPolicy, VaultAuth, VaultConfigFields,
+    VaultSecretReader, VaultSettings,
 };
 
 /// A reference to a secret, the shape of GraphQL `VaultSecret_v1`.
