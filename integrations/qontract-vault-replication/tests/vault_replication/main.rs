@@ -195,7 +195,7 @@ fn write(root: &Path, relative: &str, text: &str) {
 }
 
 /// The replication policy (`/vault-config/policy-1.yml`): a folder, a folder with `*`, a KV v1
-/// secret; plus a Jenkins instance whose config names two secrets, one of them templated.
+/// secret, a secret missing on the source (logged, skipped, not an error, as upstream); plus a Jenkins instance whose config names two secrets, one of them templated.
 fn app_interface(root: &Path, source: &str, dest: &str, jenkins_policy: &str) {
     write(
         root,
@@ -251,7 +251,8 @@ fn app_interface(root: &Path, source: &str, dest: &str, jenkins_policy: &str) {
          instance:\n  $ref: /vault-config/instances/source.yml\nrules: |\n  \
          path \"secret/app/*\" {\n    capabilities = [\"read\", \"list\"]\n  }\n  \
          path \"secret/shared/\" {\n    capabilities = [\"list\"]\n  }\n  \
-         path \"legacy/team/token\" {\n    capabilities = [\"read\"]\n  }\n",
+         path \"legacy/team/token\" {\n    capabilities = [\"read\"]\n  }\n  \
+         path \"secret/app-missing/key\" {}\n",
     );
     write(
         root,
