@@ -399,6 +399,33 @@ async fn unpinned_reads_are_cached_per_run_or_for_a_ttl() {
     assert_eq!(daemon.vault_read_count(), 2);
 }
 
+/// Daemon mode: an unpinned read is served from the cache until `unpinned_cache_ttl` has
+/// passed on the reader's clock, then read again (pinned versions stay cached).
+#[tokio::test]
+async fn unpinned_cache_entries_expire_after_their_ttl() {
+    let vault = Vault::start().await;
+    vault.put_v2("secret/ttl-cache", json!({"k": "old"})).await;
+    let mut settings = vault.root_settings();
+    settings.unpinned_cache_ttl = Some(Duration::from_secs(600));
+    let clock = std::sync::Arc::new(ManualClock::new());
+    let reader = VaultSecretReader::connect_with_clock(settings, clock.clone())
+        .await
+        .unwrap();
+    let latest = VaultSecret::new("secret/ttl-cache", "k");
+    let pinned = VaultSecret::new("secret/ttl-cache", "k").with_version(1);
+    assert_eq!(reader.read(&latest).await.unwrap().expose(), "old");
+    vault.put_v2("secret/ttl-cache", json!({"k": "new"})).await;
+
+    clock.advance(Duration::from_secs(599));
+    assert_eq!(reader.read(&latest).await.unwrap().expose(), "old");
+    assert_eq!(reader.vault_read_count(), 1);
+
+    clock.advance(Duration::from_secs(1));
+    assert_eq!(reader.read(&latest).await.unwrap().expose(), "new");
+    assert_eq!(reader.read(&pinned).await.unwrap().expose(), "old");
+    assert_eq!(reader.vault_read_count(), 2);
+}
+
 #[tokio::test]
 async fn server_stopped_mid_run_gives_a_clear_error() {
     let mut vault = Vault::start().await;
