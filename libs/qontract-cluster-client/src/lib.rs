@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::api::{ApiResource, GroupVersionKind};
 use kube::discovery::{ApiCapabilities, Discovery, Scope};
-use qontract_secrets::{SecretError, SecretReader, VaultSecret};
+use qontract_secrets::{SecretError, SecretReader, VaultSecret, error_chain};
 use tokio::sync::OnceCell;
 
 /// Connection data of one cluster, as app-interface declares it.
@@ -435,19 +435,6 @@ async fn connect(
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        cur = s.source();
-    }
-    out
-}
 
 /// Decode the certificates of a PEM bundle to DER.
 fn pem_to_der(pem: &[u8]) -> Vec<Vec<u8>> {

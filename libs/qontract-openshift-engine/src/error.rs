@@ -96,20 +96,7 @@ pub(crate) fn describe_kube_error(error: &kube::Error, redact: bool) -> String {
     }
 }
 
-/// The error and its sources on one line.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut current = error.source();
-    while let Some(source) = current {
-        let text = source.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        current = source.source();
-    }
-    out
-}
+pub(crate) use qontract_secrets::error_chain;
 
 /// The HTTP status code of an API error.
 pub(crate) fn status_code(error: &kube::Error) -> Option<u16> {

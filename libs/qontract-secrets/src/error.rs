@@ -1,6 +1,23 @@
 //! Errors of the secret readers. Every variant names the secret path (and field / version when
 //! relevant); none carries a secret value.
 
+/// An error and its sources on one line (`error: source: source`), each source's text left out
+/// when the text so far already contains it (many errors repeat their source in their own
+/// message). The one rendering of error chains in logs and registered errors.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let next = e.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = e.source();
+    }
+    text
+}
+
 /// Renders an optional version for messages: `latest` or `version N`.
 pub(crate) struct VersionLabel(pub(crate) Option<u64>);
 
@@ -134,4 +151,28 @@ pub enum SecretError {
         /// Why (never the value).
         reason: &'static str,
     },
+}
+
+#[cfg(test)]
+mod error_chain_tests {
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("reading creds/c1: {0}")]
+        Repeats(#[source] std::io::Error),
+        #[error("reading creds/c2")]
+        Hides(#[source] std::io::Error),
+    }
+
+    #[test]
+    fn sources_are_added_once() {
+        let io = || std::io::Error::other("connection refused");
+        assert_eq!(
+            super::error_chain(&Outer::Repeats(io())),
+            "reading creds/c1: connection refused"
+        );
+        assert_eq!(
+            super::error_chain(&Outer::Hides(io())),
+            "reading creds/c2: connection refused"
+        );
+    }
 }

@@ -42,7 +42,7 @@ use std::sync::Arc;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config_file::ConfigSecretReader;
-pub use error::SecretError;
+pub use error::{SecretError, error_chain};
 pub use secret::Secret;
 pub use vault::{
     DEFAULT_KUBE_SA_TOKEN_PATH, KvEngine, RetryPolicy, VaultAuth, VaultConfigFields,

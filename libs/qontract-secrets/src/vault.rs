@@ -13,6 +13,7 @@ use vaultrs::client::{Client as _, VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
 use crate::clock::{Clock, SystemClock};
+use crate::error::error_chain;
 use crate::error::VersionLabel;
 
 mod kv_write;
@@ -262,19 +263,6 @@ impl Failure {
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
-}
 
 fn classify(error: &ClientError) -> Failure {
     use vaultrs::error::ClientError as C;

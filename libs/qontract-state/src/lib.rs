@@ -37,6 +37,7 @@ use object_store::{
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use qontract_secrets::error_chain;
 use serde_json::Value;
 
 pub use error::StateError;
@@ -673,16 +674,3 @@ impl Transaction<'_> {
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let next = e.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = e.source();
-    }
-    text
-}
