@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use qontract_secrets::{Secret, SecretData, SecretError, VaultSecretReader};
+use qontract_secrets::{KvEngine, Secret, SecretData, SecretError, VaultSecretReader};
 use serde::Serialize;
 
 /// Why a secret is replicated.
@@ -106,8 +106,9 @@ pub enum Planned {
     Replicate(SecretPlan),
     /// Already replicated.
     UpToDate,
-    /// Nothing to copy: no secret at the path on the source. Upstream logs an error and carries
-    /// on without failing the run.
+    /// Nothing to copy: no secret at the path of a KV v1 source. Upstream logs an error and
+    /// carries on without failing the run (on a KV v2 source the same case is an error, as
+    /// upstream, where hvac's 404 becomes an uncaught `SecretVersionNotFoundError`).
     SourceMissing,
 }
 
@@ -125,7 +126,12 @@ pub async fn plan_secret(
 ) -> Result<Planned, SecretError> {
     let latest = match source.read_all_uncached(path, None).await {
         Ok(data) => data,
-        Err(SecretError::SecretNotFound { .. }) => return Ok(Planned::SourceMissing),
+        Err(e @ SecretError::SecretNotFound { .. }) => {
+            return match source.kv_engine(path).await? {
+                KvEngine::V1 => Ok(Planned::SourceMissing),
+                KvEngine::V2 => Err(e),
+            };
+        }
         Err(e) => return Err(e),
     };
     let (reason, from) = match dest.read_all_uncached(path, None).await {

@@ -195,7 +195,7 @@ fn write(root: &Path, relative: &str, text: &str) {
 }
 
 /// The replication policy (`/vault-config/policy-1.yml`): a folder, a folder with `*`, a KV v1
-/// secret, a secret missing on the source (logged, skipped, not an error, as upstream); plus a Jenkins instance whose config names two secrets, one of them templated.
+/// secret, a KV v1 secret missing on the source (logged, skipped, not an error, as upstream); plus a Jenkins instance whose config names two secrets, one of them templated.
 fn app_interface(root: &Path, source: &str, dest: &str, jenkins_policy: &str) {
     write(
         root,
@@ -252,7 +252,7 @@ fn app_interface(root: &Path, source: &str, dest: &str, jenkins_policy: &str) {
          path \"secret/app/*\" {\n    capabilities = [\"read\", \"list\"]\n  }\n  \
          path \"secret/shared/\" {\n    capabilities = [\"list\"]\n  }\n  \
          path \"legacy/team/token\" {\n    capabilities = [\"read\"]\n  }\n  \
-         path \"secret/app-missing/key\" {}\n",
+         path \"legacy/team/missing\" {}\n",
     );
     write(
         root,
@@ -470,6 +470,13 @@ async fn dry_run_plans_every_secret_and_writes_nothing() {
         "{stderr}"
     );
 
+    // A KV v1 secret of the policy missing on the source: logged, not an error (exit 2 above).
+    assert!(
+        stderr.contains(
+            "['replicate_vault_secret', 'no versions found for secret', 'legacy/team/missing']"
+        ),
+        "{stderr}"
+    );
     // Zero writes on the destination.
     assert_eq!(env.dest.all_v2_paths().await, before);
     let (status, _) = env.dest.call("GET", "legacy/team/token", None).await;
@@ -676,4 +683,33 @@ async fn bad_destination_credentials_fail_the_run_and_write_nothing() {
     assert_eq!(run(&env, &[]).await, ExitStatus::Error);
     assert!(env.dest.all_v2_paths().await.is_empty());
     drop(env.dir);
+}
+
+#[tokio::test]
+async fn a_kv2_policy_secret_missing_on_the_source_is_an_error_for_that_secret_only() {
+    let env = env().await;
+    seed_source(&env.source).await;
+    let policy = env
+        .dir
+        .path()
+        .join("app-interface/data/vault-config/policies/replicate.yml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &policy,
+        format!("{text}  path \"secret/app-missing/key\" {{}}\n"),
+    )
+    .unwrap();
+    let output = run_binary(&env, &[]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "replication source -> dest: secret secret/app-missing/key: secret not found"
+        ),
+        "{stderr}"
+    );
+    // Every other secret was still replicated.
+    for path in REPLICATED {
+        assert!(env.dest.history(path).await.is_some(), "{path}");
+    }
 }
