@@ -171,14 +171,12 @@ const SOURCE_POLICY: &str = r#"
 path "secret/data/*" { capabilities = ["read"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
 path "legacy/*" { capabilities = ["read", "list"] }
-path "sys/internal/ui/mounts/*" { capabilities = ["read"] }
 "#;
 
 const DEST_POLICY: &str = r#"
 path "secret/data/*" { capabilities = ["create", "update", "read"] }
 path "secret/metadata/*" { capabilities = ["read", "list"] }
 path "legacy/*" { capabilities = ["create", "update", "read", "list"] }
-path "sys/internal/ui/mounts/*" { capabilities = ["read"] }
 "#;
 
 struct Env {
