@@ -256,4 +256,74 @@ mod tests {
             Err(PathError::InvalidTemplate(_))
         ));
     }
+
+    fn strings(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// The vectors of upstream `test_get_secrets_from_templated_path`.
+    #[test]
+    fn templated_paths_match_upstream_vectors() {
+        let three = strings(&[
+            "app-sre/test/path/test-1",
+            "app-sre/test/path/test-2",
+            "app-sre/example/path/test-1",
+        ]);
+        let two = strings(&["app-sre/test/path/test-1", "app-sre/test/path/test-2"]);
+        let mut four = three.clone();
+        four.push("app-sre/example/path2/test-1".to_owned());
+        let cases: Vec<(&str, &[String], Vec<&str>)> = vec![
+            (
+                "app-sre/test/path/{template}-1",
+                &three,
+                vec!["app-sre/test/path/test-1"],
+            ),
+            (
+                "app-sre/test/path/{template}",
+                &three,
+                vec!["app-sre/test/path/test-1", "app-sre/test/path/test-2"],
+            ),
+            (
+                "app-sre/{template}/path/{template}",
+                &four,
+                vec![
+                    "app-sre/test/path/test-1",
+                    "app-sre/test/path/test-2",
+                    "app-sre/example/path/test-1",
+                ],
+            ),
+            (
+                "app-sre/{template}/path/{template}-1",
+                &two,
+                vec!["app-sre/test/path/test-1"],
+            ),
+            (
+                "app-sre/{template}/path/test-1",
+                &two,
+                vec!["app-sre/test/path/test-1"],
+            ),
+            (
+                "app-sre/test/pa{th}/test-1",
+                &two,
+                vec!["app-sre/test/path/test-1"],
+            ),
+        ];
+        for (path, listed, expected) in cases {
+            assert_eq!(expand_template(path, listed).unwrap(), expected, "{path}");
+        }
+    }
+
+    /// The vectors of upstream `test_get_policy_secret_list` / `..._failure`.
+    #[test]
+    fn policy_path_vectors_match_upstream() {
+        assert_eq!(
+            policy_selection("policy/p-a_th/3/secret1_1-1"),
+            Ok(PolicySelection::Secret(
+                "policy/p-a_th/3/secret1_1-1".into()
+            ))
+        );
+        for bad in ["policy/path*", "policy/p*th", "policy/+/p*th"] {
+            assert!(policy_selection(bad).is_err(), "{bad}");
+        }
+    }
 }
