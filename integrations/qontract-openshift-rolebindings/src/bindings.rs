@@ -283,7 +283,10 @@ mod tests {
         );
         assert_eq!(
             user_keys("c", ["github-org-team", "rhidp", "oidc"]),
-            Ok(BTreeSet::from([UserKey::GithubUsername, UserKey::OrgUsername]))
+            Ok(BTreeSet::from([
+                UserKey::GithubUsername,
+                UserKey::OrgUsername
+            ]))
         );
         let error = user_keys("c1", ["ldap"]).expect_err("unknown service");
         assert!(error.contains("c1") && error.contains("ldap"), "{error}");

@@ -15,10 +15,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_cluster_client::ClusterSpec;
-use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1, UserV1};
+use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1};
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::InventoryError;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::bindings::{self, BindingKind};
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -244,6 +244,7 @@ mod tests {
         AccessV1, BotV1, ClusterAuthV1, ClusterV12, DisableClusterAutomationsV1, NamespaceV12,
         UserV1,
     };
+    use serde_json::json;
 
     fn cluster(name: &str) -> ClusterV1 {
         ClusterV1 {
