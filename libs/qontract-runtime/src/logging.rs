@@ -81,9 +81,11 @@ pub fn init(level: LogLevel, format: LogFormat, dry_run: bool) {
         .unwrap_or_else(|| {
             // Our crates at the chosen level; chatty dependencies one notch quieter. kube's
             // per-connection "Server cert bypassed" is said once per cluster by
-            // qontract-cluster-client instead.
+            // qontract-cluster-client instead. vaultrs/rustify log every non-2xx answer at
+            // ERROR without context (an expected 404 included); qontract-secrets reports the
+            // failures that matter, naming the path.
             EnvFilter::new(format!(
-                "{lvl},hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube_client=warn,kube_client::client::tls=error",
+                "{lvl},hyper=warn,hyper_util=warn,reqwest=warn,rustls=warn,h2=warn,tower=warn,kube_client=warn,kube_client::client::tls=error,rustify=off,vaultrs=off",
                 lvl = level.directive()
             ))
         });
