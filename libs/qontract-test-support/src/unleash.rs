@@ -444,6 +444,38 @@ impl UnleashServer {
         );
     }
 
+    /// Add an activation strategy (`{"name": ..., "parameters": {...}, "constraints": [...]}`)
+    /// to the toggle `name` in the client token's environment.
+    pub async fn add_strategy(&self, name: &str, strategy: Value) {
+        let path =
+            format!("/projects/default/features/{name}/environments/{ENVIRONMENT}/strategies");
+        let (status, body) = self.admin("POST", &path, Some(strategy)).await;
+        assert!(
+            (200..300).contains(&status),
+            "add strategy to {name}: HTTP {status}: {body}"
+        );
+    }
+
+    /// Define a custom strategy (e.g. qontract-reconcile's `enableCluster`) with list
+    /// parameters `params`.
+    pub async fn define_strategy(&self, name: &str, params: &[&str]) {
+        let parameters: Vec<Value> = params
+            .iter()
+            .map(|p| json!({"name": p, "type": "list", "description": "", "required": true}))
+            .collect();
+        let (status, body) = self
+            .admin(
+                "POST",
+                "/strategies",
+                Some(json!({"name": name, "description": "", "parameters": parameters})),
+            )
+            .await;
+        assert!(
+            (200..300).contains(&status) || status == 409,
+            "define strategy {name}: HTTP {status}: {body}"
+        );
+    }
+
     /// Turn `name` on or off in the client token's environment, as an SRE does in the admin
     /// UI, and wait until the client API serves the new state (the server publishes changes
     /// to clients on a one-second schedule).

@@ -249,6 +249,91 @@ async fn toggling_an_integration_off_in_unleash_stops_its_runs_and_on_resumes_th
     assert!(kube > 0, "unreachable Unleash falls back to enabled");
 }
 
+/// Toggles as an SRE configures them in the Unleash UI, evaluated by our client as upstream's
+/// (UnleashClient 5.x with qontract-reconcile's `enableCluster` / `disableCluster` and the
+/// static context `{appName: "qontract-reconcile", environment: "default"}`) evaluates them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn toggle_strategies_evaluate_as_upstreams_client() {
+    let unleash = UnleashServer::start().await;
+    unleash
+        .define_strategy("enableCluster", &["cluster_name"])
+        .await;
+    unleash
+        .define_strategy("disableCluster", &["cluster_name"])
+        .await;
+    let flexible = |rollout: &str| {
+        json!({"name": "flexibleRollout",
+               "parameters": {"rollout": rollout, "stickiness": "default", "groupId": "g"}})
+    };
+    let app_is = |app: &str| json!([{"contextName": "appName", "operator": "IN", "values": [app]}]);
+    let cases: Vec<(&str, Vec<Value>, bool)> = vec![
+        ("flexible-100", vec![flexible("100")], true),
+        ("flexible-0", vec![flexible("0")], false),
+        (
+            "app-matches",
+            vec![json!({"name": "default", "constraints": app_is("qontract-reconcile")})],
+            true,
+        ),
+        (
+            "other-app",
+            vec![
+                json!({"name": "flexibleRollout", "constraints": app_is("other"),
+                        "parameters": {"rollout": "100", "stickiness": "default", "groupId": "g"}}),
+            ],
+            false,
+        ),
+        // The client's static environment is "default", whatever the token's environment.
+        (
+            "environment-default",
+            vec![json!({"name": "default", "constraints":
+                [{"contextName": "environment", "operator": "IN", "values": ["default"]}]})],
+            true,
+        ),
+        (
+            "environment-development",
+            vec![json!({"name": "default", "constraints":
+                [{"contextName": "environment", "operator": "IN", "values": ["development"]}]})],
+            false,
+        ),
+        (
+            "enable-cluster",
+            vec![json!({"name": "enableCluster", "parameters": {"cluster_name": "c1"}})],
+            false,
+        ),
+        (
+            "disable-cluster",
+            vec![json!({"name": "disableCluster", "parameters": {"cluster_name": "c1"}})],
+            true,
+        ),
+        (
+            "cluster-or-default",
+            vec![
+                json!({"name": "enableCluster", "parameters": {"cluster_name": "c1"}}),
+                json!({"name": "default"}),
+            ],
+            true,
+        ),
+    ];
+    for (name, strategies, _) in &cases {
+        unleash.create_toggle(name).await;
+        for s in strategies {
+            unleash.add_strategy(name, s.clone()).await;
+        }
+        unleash.set_enabled(name, true).await;
+    }
+    let cli = cli(Some(UnleashSettings {
+        api_url: unleash.api_url(),
+        client_access_token: unleash.client_token().to_owned(),
+    }));
+    let mut got = Vec::new();
+    let mut want = Vec::new();
+    for (name, _, expected) in &cases {
+        got.push((*name, cli.integration_enabled(name).await));
+        want.push((*name, *expected));
+    }
+    assert_eq!(got, want, "{}", unleash.log());
+}
+
 #[tokio::test]
 async fn no_unleash_configured_means_enabled() {
     let env = Env::new().await;
