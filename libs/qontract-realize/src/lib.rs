@@ -1,7 +1,8 @@
 //! The shared tail of every integration built on the `ResourceInventory` (the Python tool's
 //! `openshift_base.realize_data` and what surrounds it): given the desired objects and the
 //! clusters they live on, build the cluster clients, read the current state, compute the plan,
-//! print it (text table or JSON), and apply it unless this is a dry run.
+//! have the runtime print it (text table or JSON, [`RunContext::print_plan`]), and apply it
+//! unless this is a dry run.
 //!
 //! Integrations only build their desired [`ResourceInventory`]; everything after that is here,
 //! so every such integration plans, prints, applies and reports errors the same way.
@@ -18,7 +19,7 @@ use qontract_openshift_engine::{Engine, EngineMetrics, EngineOptions};
 use qontract_resource_inventory::{
     PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
 };
-use qontract_runtime::{OutputFormat, Realizable, RealizeTarget, RunContext, RunOutcome};
+use qontract_runtime::{PlanOutput, Realizable, RealizeTarget, RunContext, RunOutcome};
 
 /// What an integration hands over after building its desired state.
 #[derive(Debug, Default)]
@@ -41,6 +42,28 @@ pub struct Realize {
     pub caller: Option<String>,
     /// `--internal` (Some(true)) / `--external` (Some(false)) / all clusters (None).
     pub internal: Option<bool>,
+}
+
+/// A plan as the runtime prints it ([`RunContext::print_plan`]): the text table (unchanged
+/// objects listed with `--show-unchanged`) or the JSON document.
+struct PrintedPlan<'a> {
+    plan: &'a qontract_resource_inventory::Plan,
+    include_unchanged: bool,
+}
+
+impl PlanOutput for PrintedPlan<'_> {
+    fn table(&self) -> String {
+        render_table(
+            self.plan,
+            TableOptions {
+                include_unchanged: self.include_unchanged,
+            },
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        render_json(self.plan, None)
+    }
 }
 
 /// The engine's metrics (`qontract_reconcile_openshift_resource_inventory` and the action
@@ -349,23 +372,10 @@ pub async fn realize_with(
             ..PlanOptions::default()
         },
     );
-    match ctx.output {
-        OutputFormat::Text => print!(
-            "{}",
-            render_table(
-                &plan,
-                TableOptions {
-                    include_unchanged: run.show_unchanged
-                }
-            )
-        ),
-        OutputFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&render_json(&plan, None))?
-            )
-        }
-    }
+    ctx.print_plan(&PrintedPlan {
+        plan: &plan,
+        include_unchanged: run.show_unchanged,
+    })?;
     // The engine logs each action in the Python tool's format (`['apply', ...]`).
     let metrics = engine_metrics();
     let metric_name = run.integration.replace('_', "-");

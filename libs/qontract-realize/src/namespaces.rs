@@ -7,12 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions, ClusterSpec};
 use qontract_openshift_engine::{Engine, EngineOptions};
 use qontract_resource_inventory::{
-    DesiredNamespace, RegisteredError, TableOptions, namespace_gauge_samples, plan_namespaces,
-    render_json, render_table,
+    DesiredNamespace, RegisteredError, namespace_gauge_samples, plan_namespaces,
 };
-use qontract_runtime::{OutputFormat, Realizable, RealizeTarget, RunContext, RunOutcome};
+use qontract_runtime::{Realizable, RealizeTarget, RunContext, RunOutcome};
 
-use crate::engine_metrics;
+use crate::{PrintedPlan, engine_metrics};
 
 /// The desired state of openshift-namespaces: the namespaces to act on and the duplicate
 /// declarations.
@@ -159,23 +158,10 @@ pub async fn realize_namespaces(
     }
     errors.extend(read.errors.iter().cloned());
     let plan = plan_namespaces(&run.desired, &read.observed, errors);
-    match ctx.output {
-        OutputFormat::Text => print!(
-            "{}",
-            render_table(
-                &plan,
-                TableOptions {
-                    include_unchanged: run.show_unchanged
-                }
-            )
-        ),
-        OutputFormat::Json => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&render_json(&plan, None))?
-            )
-        }
-    }
+    ctx.print_plan(&PrintedPlan {
+        plan: &plan,
+        include_unchanged: run.show_unchanged,
+    })?;
     let metrics = engine_metrics();
     metrics.publish_samples(namespace_gauge_samples(&run.desired, run.integration));
     let report = engine.apply_namespace_plan(&plan, &read, ctx.dry_run).await;

@@ -214,6 +214,26 @@ impl std::fmt::Debug for RunContext {
     }
 }
 
+/// A plan as a run prints it on stdout: a text table or a JSON document (`--output`).
+pub trait PlanOutput {
+    /// The text table.
+    fn table(&self) -> String;
+    /// The JSON document.
+    fn json(&self) -> serde_json::Value;
+}
+
+impl RunContext {
+    /// Print `plan` on stdout in this run's `--output` format: the one place a plan is
+    /// printed, so libraries compute plans and the runtime decides where they go.
+    pub fn print_plan(&self, plan: &dyn PlanOutput) -> anyhow::Result<()> {
+        match self.output {
+            OutputFormat::Text => print!("{}", plan.table()),
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&plan.json())?),
+        }
+        Ok(())
+    }
+}
+
 /// What a run did, as the runtime needs it for the exit code and metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RunOutcome {

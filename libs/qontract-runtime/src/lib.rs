@@ -29,7 +29,7 @@ pub mod single;
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;
 pub use integration::{
-    DesiredStateShardConfig, Integration, IntegrationSpec, RunContext, RunOutcome,
+    DesiredStateShardConfig, Integration, IntegrationSpec, PlanOutput, RunContext, RunOutcome,
 };
 pub use inventory::{
     ArgsOf, ClusterScope, InventoryArgs, InventoryIntegration, NamespaceFilter, NoArgs, Query,
