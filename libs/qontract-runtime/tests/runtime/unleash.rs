@@ -363,3 +363,94 @@ async fn unreachable_unleash_falls_back_to_enabled() {
     assert!(kube > 0, "upstream's fallback: enabled");
     assert_eq!(env.namespaces(), before + 1);
 }
+
+/// A stub answering `/api/client/features` with the scripted statuses, then with a document
+/// (the shape unleash-server 7 serves) in which `kube-probe` is off; counts the requests and
+/// records the `Authorization` / `UNLEASH-APPNAME` headers.
+async fn stub_unleash(
+    statuses: Vec<u16>,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    use axum::http::{HeaderMap, StatusCode};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let script = Arc::new(Mutex::new(std::collections::VecDeque::from(statuses)));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/api/client/features",
+        axum::routing::get(move |headers: HeaderMap| {
+            let record = record.clone();
+            let script = script.clone();
+            async move {
+                let h = |k: &str| {
+                    headers
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                record
+                    .lock()
+                    .unwrap()
+                    .push((h("authorization"), h("unleash-appname")));
+                match script.lock().unwrap().pop_front() {
+                    Some(status) => (StatusCode::from_u16(status).unwrap(), String::new()),
+                    None => (
+                        StatusCode::OK,
+                        json!({"version": 2, "features": [{"name": "kube-probe", "type": "kill-switch",
+                            "enabled": false, "project": "default", "stale": false,
+                            "strategies": [{"name": "flexibleRollout", "constraints": [],
+                                "parameters": {"groupId": "kube-probe", "rollout": "100", "stickiness": "default"},
+                                "variants": []}],
+                            "variants": [], "description": null, "impressionData": false}],
+                            "query": {"environment": "development", "inlineSegmentConstraints": true},
+                            "meta": {"revisionId": 3, "etag": "\"76d8bb0e:3:v1\"", "queryHash": "76d8bb0e"}})
+                        .to_string(),
+                    ),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+/// Recorded-shape stub (not a real server): upstream's client retries 500/502/504 three times
+/// (`Retry(total=3, status_forcelist=[500, 502, 504])`) and treats any other non-200 as a
+/// failed fetch, which falls back to enabled.
+#[tokio::test]
+async fn fetch_retries_server_errors_and_falls_back_on_other_statuses() {
+    let settings = |url: String| {
+        Some(UnleashSettings {
+            api_url: url,
+            client_access_token: "*:development.stub-token".to_owned(),
+        })
+    };
+    // Three retriable failures, then the document: the toggle is read (off).
+    let (url, seen) = stub_unleash(vec![500, 502, 504]).await;
+    assert!(!cli(settings(url)).integration_enabled("kube-probe").await);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 4);
+    assert!(
+        seen.iter()
+            .all(|(auth, app)| auth == "*:development.stub-token" && app == "qontract-reconcile")
+    );
+    // Four retriable failures exhaust the retries: the fallback, enabled.
+    let (url, seen) = stub_unleash(vec![500, 500, 500, 500]).await;
+    assert!(cli(settings(url)).integration_enabled("kube-probe").await);
+    assert_eq!(seen.lock().unwrap().len(), 4);
+    // 401/503 are not retried: the fallback at once.
+    for status in [401, 503] {
+        let (url, seen) = stub_unleash(vec![status]).await;
+        assert!(cli(settings(url)).integration_enabled("kube-probe").await);
+        assert_eq!(
+            seen.lock().unwrap().len(),
+            1,
+            "HTTP {status} is not retried"
+        );
+    }
+}
