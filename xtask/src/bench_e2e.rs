@@ -582,7 +582,7 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
         let who = if python { "python" } else { "ours" };
         b.start_kube(&format!("{who}-sample"))?;
         let ns = b.measure(
-            &format!("{who}-sample-namespaces-wet"),
+            &format!("ours-sample-namespaces-for-{who}"),
             false,
             false,
             "openshift-namespaces",

@@ -334,6 +334,31 @@ mod tests {
         assert_ne!(a, generate(small, 8, &Target::default()));
     }
 
+    /// The generated data validates against the upstream JSON schemas and GraphQL schema
+    /// (the bundler checks every `$schema`, `$ref` and resource path).
+    #[test]
+    fn small_validates_against_the_upstream_schemas() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("ai");
+        write(&out, Size::parse("small").unwrap(), 3, &Target::default()).unwrap();
+        let upstream = crate::workspace_root().join("../shared/upstream-schemas/qontract-schemas");
+        let bundle = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
+            schemas_dir: upstream.join("schemas"),
+            graphql_schema_file: upstream.join("graphql-schemas/schema.yml"),
+            data_dir: out.join("data"),
+            resources_dir: out.join("resources"),
+            git_commit: "0".repeat(40),
+            git_commit_timestamp: "0".to_owned(),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let data = bundle["data"].as_object().expect("data");
+        let namespaces = data
+            .values()
+            .filter(|d| d["$schema"] == "/openshift/namespace-1.yml")
+            .count();
+        assert_eq!(namespaces, 10);
+    }
+
     #[test]
     fn sizes_declare_the_documented_object_counts() {
         assert_eq!(Size::parse("medium").unwrap().objects(), 24_000);
