@@ -2,16 +2,17 @@
 //! fields read through the secret reader, turned into Routes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
-use qontract_openshift_resource::OpenshiftResource;
+use qontract_openshift_resource::{OpenshiftResource, ResourceError};
 use qontract_openshift_resources::desired::{build_resource_for, cluster_spec};
 use qontract_resource_inventory::ResourceInventory;
-use qontract_secrets::{SecretData, SecretReader};
+use qontract_secrets::{SecretData, SecretError, SecretReader};
 use serde_json::{Map, Value};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -161,6 +162,88 @@ pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared 
     out
 }
 
+/// Why a declared route is not desired. Every variant names the resource file (and the TLS
+/// secret's path and version); none carries a secret value.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    /// The TLS secret could not be read.
+    #[error("{what}: {error}")]
+    ReadSecret {
+        /// `<origin>: TLS secret <path> (version <n>)`.
+        what: String,
+        /// The secret reader's error.
+        #[source]
+        error: Arc<SecretError>,
+    },
+    /// The TLS secret was not among those read (a bug, never expected).
+    #[error("{what}: was not read")]
+    NotRead {
+        /// `<origin>: TLS secret <path> (version <n>)`.
+        what: String,
+    },
+    /// The Route has no `spec` mapping to put the TLS fields in.
+    #[error("{origin}: the Route has no spec mapping")]
+    NoSpec {
+        /// `[<cluster>/<namespace>] <resource path>`.
+        origin: String,
+    },
+    /// `spec.tls` is not a mapping.
+    #[error("{origin}: spec.tls is not a mapping")]
+    TlsNotMapping {
+        /// `[<cluster>/<namespace>] <resource path>`.
+        origin: String,
+    },
+    /// The certificate of the TLS secret could not be read.
+    #[error("{what}: {error}")]
+    Certificate {
+        /// `<origin>: TLS secret <path> (version <n>)`.
+        what: String,
+        /// What is wrong with it.
+        #[source]
+        error: CertificateError,
+    },
+    /// The Route's host does not end with the certificate's common name (upstream
+    /// `certificate_matches_host`).
+    #[error(
+        "{origin}: Route host {host} does not match CN (common name) {common_name} of the certificate in {path} (version {version})"
+    )]
+    HostMismatch {
+        /// `[<cluster>/<namespace>] <resource path>`.
+        origin: String,
+        /// `spec.host`.
+        host: String,
+        /// The certificate's subject common name.
+        common_name: String,
+        /// The TLS secret's path.
+        path: String,
+        /// The TLS secret's version.
+        version: u64,
+    },
+    /// The Route is not a valid object.
+    #[error("{origin}: {error}")]
+    Resource {
+        /// `[<cluster>/<namespace>] <resource path>`.
+        origin: String,
+        /// Why.
+        #[source]
+        error: ResourceError,
+    },
+}
+
+/// Why a TLS certificate yields no common name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CertificateError {
+    /// Not a PEM text.
+    #[error("the certificate is not PEM: {0}")]
+    NotPem(String),
+    /// Not an X.509 certificate.
+    #[error("the certificate is not X.509: {0}")]
+    NotX509(String),
+    /// No subject common name.
+    #[error("the certificate has no subject common name")]
+    NoCommonName,
+}
+
 /// The desired state handed to `qontract-realize`.
 pub type DesiredState = qontract_realize::DesiredInventory;
 
@@ -180,21 +263,26 @@ pub async fn desired_state(
         namespaces,
     } = declared;
     let wanted: BTreeSet<TlsSecret> = routes.iter().filter_map(|r| r.tls.clone()).collect();
-    let secrets: BTreeMap<TlsSecret, Result<SecretData, String>> = futures::stream::iter(wanted)
-        .map(|tls| async move {
-            let data = reader
-                .read_all(&tls.path, Some(tls.version))
-                .await
-                .map_err(|e| e.to_string());
-            (tls, data)
-        })
-        .buffer_unordered(concurrency.max(1))
-        .collect()
-        .await;
+    let secrets: BTreeMap<TlsSecret, Result<SecretData, Arc<SecretError>>> =
+        futures::stream::iter(wanted)
+            .map(|tls| async move {
+                let data = reader
+                    .read_all(&tls.path, Some(tls.version))
+                    .await
+                    .map_err(Arc::new);
+                (tls, data)
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
     for route in routes {
         let built = route_body(&route, &secrets).and_then(|body| {
-            OpenshiftResource::new(body, NAME, VERSION, route.origin.as_str(), None)
-                .map_err(|e| format!("{}: {e}", route.origin))
+            OpenshiftResource::new(body, NAME, VERSION, route.origin.as_str(), None).map_err(
+                |error| RouteError::Resource {
+                    origin: route.origin.clone(),
+                    error,
+                },
+            )
         });
         match built {
             Ok(or) => {
@@ -207,7 +295,7 @@ pub async fn desired_state(
                     tracing::debug!("{e}");
                 }
             }
-            Err(message) => inventory.register_error(Some(&route.cluster), message),
+            Err(error) => inventory.register_error(Some(&route.cluster), error.to_string()),
         }
     }
     DesiredState {
@@ -222,8 +310,8 @@ pub async fn desired_state(
 /// `fetch_provider_route`).
 fn route_body(
     route: &DeclaredRoute,
-    secrets: &BTreeMap<TlsSecret, Result<SecretData, String>>,
-) -> Result<Value, String> {
+    secrets: &BTreeMap<TlsSecret, Result<SecretData, Arc<SecretError>>>,
+) -> Result<Value, RouteError> {
     let mut body = route.body.clone();
     let Some(tls_secret) = &route.tls else {
         return Ok(body);
@@ -234,11 +322,18 @@ fn route_body(
     );
     let data = match secrets.get(tls_secret) {
         Some(Ok(data)) => data,
-        Some(Err(e)) => return Err(format!("{what}: {e}")),
-        None => return Err(format!("{what}: was not read")),
+        Some(Err(error)) => {
+            return Err(RouteError::ReadSecret {
+                what,
+                error: error.clone(),
+            });
+        }
+        None => return Err(RouteError::NotRead { what }),
     };
     let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) else {
-        return Err(format!("{}: the Route has no spec mapping", route.origin));
+        return Err(RouteError::NoSpec {
+            origin: route.origin.clone(),
+        });
     };
     let tls = spec
         .entry("tls")
@@ -247,7 +342,9 @@ fn route_body(
         *tls = Value::Object(Map::new());
     }
     let Some(tls) = tls.as_object_mut() else {
-        return Err(format!("{}: spec.tls is not a mapping", route.origin));
+        return Err(RouteError::TlsNotMapping {
+            origin: route.origin.clone(),
+        });
     };
     for (key, value) in &data.fields {
         if TLS_KEYS.contains(&key.as_str()) {
@@ -266,33 +363,35 @@ fn route_body(
         .and_then(Value::as_str)
         .unwrap_or_default();
     if !host.is_empty() && !certificate.is_empty() {
-        let common_name =
-            certificate_common_name(certificate).map_err(|e| format!("{what}: {e}"))?;
+        let common_name = certificate_common_name(certificate)
+            .map_err(|error| RouteError::Certificate { what, error })?;
         if !certificate_matches_host(&common_name, host) {
-            return Err(format!(
-                "{}: Route host {host} does not match CN (common name) {common_name} of the \
-                 certificate in {} (version {})",
-                route.origin, tls_secret.path, tls_secret.version
-            ));
+            return Err(RouteError::HostMismatch {
+                origin: route.origin.clone(),
+                host: host.to_owned(),
+                common_name,
+                path: tls_secret.path.clone(),
+                version: tls_secret.version,
+            });
         }
     }
     Ok(body)
 }
 
 /// The subject common name of the first certificate of a PEM text.
-pub fn certificate_common_name(pem: &str) -> Result<String, String> {
+pub fn certificate_common_name(pem: &str) -> Result<String, CertificateError> {
     let (_, parsed) = x509_parser::pem::parse_x509_pem(pem.as_bytes())
-        .map_err(|e| format!("the certificate is not PEM: {e}"))?;
+        .map_err(|e| CertificateError::NotPem(e.to_string()))?;
     let certificate = parsed
         .parse_x509()
-        .map_err(|e| format!("the certificate is not X.509: {e}"))?;
+        .map_err(|e| CertificateError::NotX509(e.to_string()))?;
     certificate
         .subject()
         .iter_common_name()
         .next()
         .and_then(|cn| cn.as_str().ok())
         .map(str::to_owned)
-        .ok_or_else(|| "the certificate has no subject common name".to_owned())
+        .ok_or(CertificateError::NoCommonName)
 }
 
 /// Upstream `certificate_matches_host`: the host ends with the common name, a `*.` removed.
