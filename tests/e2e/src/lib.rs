@@ -12,32 +12,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Every per-integration binary, as `(package, binary)`: the binary is named after the
-/// integration and takes the same flags as `qontract-reconcile <integration>`.
-pub const INTEGRATION_BINARIES: &[(&str, &str)] = &[
-    ("qontract-openshift-namespaces", "openshift-namespaces"),
-    ("qontract-openshift-resources", "openshift-resources"),
-    ("qontract-integrations-manager", "integrations-manager"),
-    (
-        "qontract-openshift-vault-secrets",
-        "openshift-vault-secrets",
-    ),
-    (
-        "qontract-openshift-prometheus-rules",
-        "openshift-prometheus-rules",
-    ),
-    (
-        "qontract-openshift-network-policies",
-        "openshift-network-policies",
-    ),
-    ("qontract-openshift-rolebindings", "openshift-rolebindings"),
-    ("qontract-openshift-limitranges", "openshift-limitranges"),
-    (
-        "qontract-openshift-resourcequotas",
-        "openshift-resourcequotas",
-    ),
-    ("qontract-openshift-routes", "openshift-routes"),
-];
+/// Every per-integration binary, as `(package, binary)`, from the one integration registry
+/// (`qontract_integrations_manager::registry`): the binary is named after the integration, its
+/// crate `qontract-<integration>`, and it takes the same flags as
+/// `qontract-reconcile <integration>`.
+pub fn integration_binaries() -> Vec<(String, &'static str)> {
+    qontract_integrations_manager::registry::integrations()
+        .iter()
+        .map(|spec| (format!("qontract-{}", spec.name), spec.name))
+        .collect()
+}
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -76,8 +60,8 @@ fn build_all() -> &'static Result<(), String> {
             .arg(&profile)
             .args(["-p", "qontract-reconcile", "--bin", "qontract-reconcile"])
             .args(["-p", "qontract-kube-testserver", "--bin", "kube-testserver"]);
-        for (package, bin) in INTEGRATION_BINARIES {
-            cmd.args(["-p", package, "--bin", bin]);
+        for (package, bin) in integration_binaries() {
+            cmd.args(["-p", &package, "--bin", bin]);
         }
         match cmd.status() {
             Ok(s) if s.success() => Ok(()),

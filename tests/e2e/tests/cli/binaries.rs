@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use qontract_e2e::INTEGRATION_BINARIES;
+use qontract_e2e::integration_binaries;
 use qontract_kube_testserver::KubeTestServer;
 use qontract_test_support::copy_dir;
 
@@ -12,7 +12,7 @@ use super::{bin, replace_in_tree, text, workspace};
 
 #[test]
 fn every_integration_binary_has_help_with_the_common_flags() {
-    for (_, name) in INTEGRATION_BINARIES {
+    for (_, name) in integration_binaries() {
         let out = Command::new(qontract_e2e::bin(name))
             .arg("--help")
             .output()
@@ -35,7 +35,7 @@ fn every_integration_binary_has_help_with_the_common_flags() {
             .lines()
             .find_map(|l| {
                 let l = l.trim_start();
-                l.strip_prefix(*name)
+                l.strip_prefix(name)
                     .filter(|rest| rest.starts_with(' '))
                     .map(|rest| rest.trim().to_owned())
             })
@@ -100,7 +100,7 @@ async fn every_integration_binary_plans_like_the_multi_call_binary() {
     let config = tmp.path().join("examples/config.toml");
     let config = config.to_str().unwrap();
     let common = ["--config", config, "--dry-run", "--detailed-exitcode"];
-    for (_, name) in INTEGRATION_BINARIES {
+    for (_, name) in integration_binaries() {
         let multi = tokio::task::spawn_blocking({
             let args: Vec<String> = common.iter().map(|a| (*a).to_owned()).collect();
             move || {
