@@ -9,6 +9,7 @@ pub mod integrations_managed;
 pub mod limitranges_namespaces;
 pub mod namespaces_minimal;
 pub mod network_policies_namespaces;
+pub mod openshift_groups_roles;
 pub mod openshift_resources_namespaces;
 pub mod resourcequotas_namespaces;
 pub mod rolebindings_roles;

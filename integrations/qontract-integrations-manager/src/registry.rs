@@ -23,6 +23,8 @@ pub fn integrations() -> Vec<IntegrationSpec> {
         IntegrationSpec::of::<qontract_openshift_resourcequotas::OpenshiftResourceQuotas>(),
         IntegrationSpec::of::<qontract_openshift_routes::OpenshiftRoutes>(),
         IntegrationSpec::of::<qontract_vault_replication::VaultReplication>(),
-        IntegrationSpec::of::<qontract_openshift_clusterrolebindings::OpenshiftClusterRolebindings>(),
+        IntegrationSpec::of::<qontract_openshift_clusterrolebindings::OpenshiftClusterRolebindings>(
+        ),
+        IntegrationSpec::of::<qontract_openshift_groups::OpenshiftGroups>(),
     ]
 }

@@ -1,0 +1,491 @@
+//! `openshift-groups`: OpenShift `Group` membership (`user.openshift.io/v1`) from the roles
+//! granting access to cluster groups (upstream `reconcile/openshift_groups.py`).
+//!
+//! As upstream:
+//! * clusters are sharded by name; the current state is the members of each cluster's
+//!   `managedGroups` (a missing Group has none), read with the cluster's automation token;
+//! * the desired state is, for every role that has not expired and every
+//!   `access[] {cluster, group}` on a cluster with a working client, each user's name as the
+//!   cluster's auth knows it (the user-key logic shared with openshift-rolebindings);
+//! * on clusters provisioned by OCM (`ocm` set), the OCM-managed groups `dedicated-admins` and
+//!   `cluster-admins` are left out of both states;
+//! * the diff is `add_user_to_group` / `del_user_from_group` per member, `create_group` when a
+//!   group with desired members has none now, `delete_group` (never carried out) when a group
+//!   has no desired member left; every (cluster, group) of the diff must be in that cluster's
+//!   `managedGroups`, otherwise the run fails before any change ("hint: should be added to
+//!   managedGroups"), so only managed groups are ever touched;
+//! * `create_group` and `del_user_from_group` go first, then `add_user_to_group`;
+//!   each action is logged as upstream logs it (`['add_user_to_group', cluster, group, user]`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context as _;
+use clap::Args;
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
+use qontract_gql_bindings::openshift_groups_roles::{ClusterV1, OpenshiftGroupsRoles, RoleV1};
+use qontract_openshift_rolebindings::bindings;
+use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
+use serde_json::{Value, json};
+
+/// CLI name.
+pub const NAME: &str = "openshift-groups";
+
+/// The groups OCM manages on the clusters it provisions (upstream `OCMClusterGroupId`).
+pub const OCM_GROUPS: &[&str] = &["dedicated-admins", "cluster-admins"];
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenshiftGroups;
+
+/// Arguments of `openshift-groups`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OpenshiftGroupsArgs {
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: ClusterScope,
+}
+
+/// One member of one group on one cluster.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Membership {
+    /// Cluster name.
+    pub cluster: String,
+    /// Group name.
+    pub group: String,
+    /// User name.
+    pub user: String,
+}
+
+/// What a diff entry does (upstream `calculate_diff` actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// Create the group (when it has no member now).
+    CreateGroup,
+    /// Remove a member.
+    DelUserFromGroup,
+    /// Add a member.
+    AddUserToGroup,
+    /// The group has no desired member left (logged, never carried out, as upstream).
+    DeleteGroup,
+}
+
+impl Action {
+    /// Upstream's action name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::CreateGroup => "create_group",
+            Action::DelUserFromGroup => "del_user_from_group",
+            Action::AddUserToGroup => "add_user_to_group",
+            Action::DeleteGroup => "delete_group",
+        }
+    }
+
+    /// Upstream `sort_diffs`: group creations and removals first.
+    fn priority(self) -> u8 {
+        match self {
+            Action::CreateGroup | Action::DelUserFromGroup => 1,
+            Action::AddUserToGroup | Action::DeleteGroup => 2,
+        }
+    }
+}
+
+/// One entry of the diff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diff {
+    /// What to do.
+    pub action: Action,
+    /// Cluster name.
+    pub cluster: String,
+    /// Group name.
+    pub group: String,
+    /// The member (none for group actions).
+    pub user: Option<String>,
+}
+
+impl Diff {
+    /// The line upstream logs for it: `['add_user_to_group', 'c1', 'g', 'ada']`.
+    pub fn log_line(&self) -> String {
+        let user = self
+            .user
+            .as_deref()
+            .map_or_else(|| "None".to_owned(), |u| format!("'{u}'"));
+        format!(
+            "['{}', '{}', '{}', {user}]",
+            self.action.as_str(),
+            self.cluster,
+            self.group
+        )
+    }
+}
+
+/// Whether `group` on `cluster` is left to OCM.
+fn ocm_managed(ocm_clusters: &BTreeSet<&str>, cluster: &str, group: &str) -> bool {
+    ocm_clusters.contains(cluster) && OCM_GROUPS.contains(&group)
+}
+
+/// The desired memberships (upstream `fetch_desired_state`) on the clusters `clusters` (those
+/// with a working client), or the errors that make upstream fail (an expiration date that is
+/// not a date, an auth service without a user key).
+pub fn desired_state(
+    roles: &[RoleV1],
+    clusters: &BTreeSet<&str>,
+    today: &str,
+) -> Result<BTreeSet<Membership>, Vec<String>> {
+    let mut desired = BTreeSet::new();
+    let mut errors = Vec::new();
+    for role in roles {
+        match bindings::role_is_active(
+            &role.name,
+            &role.path,
+            role.expiration_date.as_deref(),
+            today,
+        ) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(message) => {
+                errors.push(message);
+                continue;
+            }
+        }
+        for access in role.access.iter().flatten() {
+            let (Some(cluster), Some(group)) = (
+                access.cluster.as_ref(),
+                access.group.as_deref().filter(|g| !g.is_empty()),
+            ) else {
+                continue;
+            };
+            if !clusters.contains(cluster.name.as_str()) {
+                continue;
+            }
+            let keys = match bindings::user_keys(
+                &cluster.name,
+                cluster.auth.iter().map(|auth| auth.service.as_str()),
+            ) {
+                Ok(keys) => keys,
+                Err(message) => {
+                    if !errors.contains(&message) {
+                        errors.push(message);
+                    }
+                    continue;
+                }
+            };
+            for user in bindings::usernames(&role.users, &keys) {
+                desired.insert(Membership {
+                    cluster: cluster.name.clone(),
+                    group: group.to_owned(),
+                    user: user.to_owned(),
+                });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(desired)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The memberships of `from` not in `subtract` as `user_action`, each preceded (once) by
+/// `group_action` when `subtract` has no member of that group on that cluster (upstream
+/// `subtract_states`).
+fn subtract(
+    from: &BTreeSet<Membership>,
+    subtract: &BTreeSet<Membership>,
+    user_action: Action,
+    group_action: Action,
+) -> Vec<Diff> {
+    let groups: BTreeSet<(&str, &str)> = subtract
+        .iter()
+        .map(|m| (m.cluster.as_str(), m.group.as_str()))
+        .collect();
+    let mut out: Vec<Diff> = Vec::new();
+    for member in from.difference(subtract) {
+        if !groups.contains(&(member.cluster.as_str(), member.group.as_str())) {
+            let diff = Diff {
+                action: group_action,
+                cluster: member.cluster.clone(),
+                group: member.group.clone(),
+                user: None,
+            };
+            if !out.contains(&diff) {
+                out.push(diff);
+            }
+        }
+        out.push(Diff {
+            action: user_action,
+            cluster: member.cluster.clone(),
+            group: member.group.clone(),
+            user: Some(member.user.clone()),
+        });
+    }
+    out
+}
+
+/// The diff from `current` to `desired`, sorted as upstream (`calculate_diff`, then
+/// `sort_diffs`, a stable sort).
+pub fn calculate_diff(current: &BTreeSet<Membership>, desired: &BTreeSet<Membership>) -> Vec<Diff> {
+    let mut diffs = subtract(
+        desired,
+        current,
+        Action::AddUserToGroup,
+        Action::CreateGroup,
+    );
+    diffs.extend(subtract(
+        current,
+        desired,
+        Action::DelUserFromGroup,
+        Action::DeleteGroup,
+    ));
+    diffs.sort_by_key(|d| d.action.priority());
+    diffs
+}
+
+/// Every (cluster, group) of the diff must be a managed group of that cluster (upstream
+/// `validate_diffs`): the error messages of those that are not.
+pub fn validate_diffs(diffs: &[Diff], managed: &BTreeSet<(String, String)>) -> Vec<String> {
+    let mut invalid: Vec<String> = Vec::new();
+    for diff in diffs {
+        if managed.contains(&(diff.cluster.clone(), diff.group.clone())) {
+            continue;
+        }
+        let message = format!(
+            "invalid cluster/group combination: {}/{} (hint: should be added to managedGroups)",
+            diff.cluster, diff.group
+        );
+        if !invalid.contains(&message) {
+            invalid.push(message);
+        }
+    }
+    invalid
+}
+
+/// The `Group` resource of `user.openshift.io/v1`.
+fn group_resource() -> ApiResource {
+    ApiResource {
+        group: "user.openshift.io".into(),
+        version: "v1".into(),
+        api_version: "user.openshift.io/v1".into(),
+        kind: "Group".into(),
+        plural: "groups".into(),
+    }
+}
+
+/// The members of a Group object (`users`, `null` when none).
+fn members(group: &DynamicObject) -> Vec<String> {
+    group
+        .data
+        .get("users")
+        .and_then(Value::as_array)
+        .map(|users| {
+            users
+                .iter()
+                .filter_map(|u| u.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Carry out one diff entry on its cluster (upstream `act`: `oc adm groups new`,
+/// `add-users`, `remove-users`; `delete_group` is skipped).
+async fn act(api: &Api<DynamicObject>, diff: &Diff) -> anyhow::Result<()> {
+    let group = diff.group.as_str();
+    let context = || format!("[{}] {} Group {group}", diff.cluster, diff.action.as_str());
+    match diff.action {
+        Action::DeleteGroup => {
+            tracing::debug!("skipping group deletion");
+            Ok(())
+        }
+        Action::CreateGroup => {
+            if api.get_opt(group).await.with_context(context)?.is_some() {
+                return Ok(());
+            }
+            let object: DynamicObject = serde_json::from_value(json!({
+                "apiVersion": "user.openshift.io/v1",
+                "kind": "Group",
+                "metadata": {"name": group},
+                "users": null,
+            }))
+            .with_context(context)?;
+            api.create(&PostParams::default(), &object)
+                .await
+                .with_context(context)?;
+            Ok(())
+        }
+        Action::AddUserToGroup | Action::DelUserFromGroup => {
+            let user = diff.user.as_deref().unwrap_or_default();
+            let mut object = api.get(group).await.with_context(context)?;
+            let mut users = members(&object);
+            if diff.action == Action::AddUserToGroup {
+                if users.iter().any(|u| u == user) {
+                    return Ok(());
+                }
+                users.push(user.to_owned());
+            } else {
+                users.retain(|u| u != user);
+            }
+            object.data["users"] = json!(users);
+            api.replace(group, &PostParams::default(), &object)
+                .await
+                .with_context(context)?;
+            Ok(())
+        }
+    }
+}
+
+impl Integration for OpenshiftGroups {
+    type Args = OpenshiftGroupsArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str = "Manages OpenShift Groups.";
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        use cynic::QueryBuilder;
+        let data = ctx.gql.run(OpenshiftGroupsRoles::build(())).await?;
+        let all_clusters: Vec<ClusterV1> = data.clusters.unwrap_or_default();
+        let roles = data.roles.unwrap_or_default();
+        // Upstream `validate_diffs` checks against every cluster's managed groups.
+        let managed: BTreeSet<(String, String)> = all_clusters
+            .iter()
+            .flat_map(|c| {
+                c.managed_groups
+                    .iter()
+                    .flatten()
+                    .map(|g| (c.name.clone(), g.clone()))
+            })
+            .collect();
+        let clusters: Vec<&ClusterV1> = all_clusters
+            .iter()
+            .filter(|c| ctx.shard.is_in_shard(&c.name))
+            .collect();
+        let ocm_clusters: BTreeSet<&str> = clusters
+            .iter()
+            .filter(|c| c.ocm.is_some())
+            .map(|c| c.name.as_str())
+            .collect();
+        let options = ClusterMapOptions {
+            integration: NAME.to_owned(),
+            internal: args.scope.internal(),
+            concurrency: ctx.thread_pool_size,
+            ..ClusterMapOptions::default()
+        };
+        let secrets = ctx.secrets.reader().await?;
+        let specs = clusters
+            .iter()
+            .map(|c| qontract_realize::cluster_spec!(*c))
+            .collect();
+        let map = ClusterMap::build(specs, secrets, &options).await;
+        let mut apis: BTreeMap<&str, Api<DynamicObject>> = BTreeMap::new();
+        for cluster in map.clusters() {
+            if let Some(Ok(client)) = map.get(cluster, false) {
+                let name = clusters
+                    .iter()
+                    .find(|c| c.name == cluster)
+                    .map(|c| c.name.as_str())
+                    .unwrap_or_default();
+                apis.insert(
+                    name,
+                    Api::all_with(client.client.clone(), &group_resource()),
+                );
+            }
+        }
+
+        // Current state: the members of the managed groups (upstream `get_cluster_state`).
+        let mut current = BTreeSet::new();
+        for cluster in &clusters {
+            let Some(api) = apis.get(cluster.name.as_str()) else {
+                continue;
+            };
+            for group in cluster.managed_groups.iter().flatten() {
+                let object = api.get_opt(group).await.with_context(|| {
+                    format!(
+                        "could not get group state for cluster/group combination: {}/{group}",
+                        cluster.name
+                    )
+                })?;
+                for user in object.as_ref().map(members).unwrap_or_default() {
+                    current.insert(Membership {
+                        cluster: cluster.name.clone(),
+                        group: group.clone(),
+                        user,
+                    });
+                }
+            }
+        }
+
+        let reachable: BTreeSet<&str> = apis.keys().copied().collect();
+        let desired = match desired_state(&roles, &reachable, &bindings::today_utc()) {
+            Ok(desired) => desired,
+            Err(errors) => return Ok(RunOutcome { changes: 0, errors }),
+        };
+        let keep = |m: &Membership| !ocm_managed(&ocm_clusters, &m.cluster, &m.group);
+        let current: BTreeSet<Membership> = current.into_iter().filter(keep).collect();
+        let desired: BTreeSet<Membership> = desired.into_iter().filter(keep).collect();
+        tracing::info!(
+            "desired state: {} membership(s), current: {} in {} managed group(s)",
+            desired.len(),
+            current.len(),
+            clusters
+                .iter()
+                .map(|c| c.managed_groups.as_ref().map_or(0, Vec::len))
+                .sum::<usize>()
+        );
+
+        let diffs = calculate_diff(&current, &desired);
+        let invalid = validate_diffs(&diffs, &managed);
+        if !invalid.is_empty() {
+            for message in &invalid {
+                tracing::error!("{message}");
+            }
+            return Ok(RunOutcome {
+                changes: 0,
+                errors: invalid,
+            });
+        }
+        match ctx.output {
+            OutputFormat::Json => {
+                let plan: Vec<Value> = diffs
+                    .iter()
+                    .map(|d| {
+                        json!({"action": d.action.as_str(), "cluster": d.cluster,
+                               "group": d.group, "user": d.user})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            }
+            OutputFormat::Text => {
+                for d in &diffs {
+                    println!(
+                        "{}  {}  {}  {}",
+                        d.action.as_str(),
+                        d.cluster,
+                        d.group,
+                        d.user.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+        }
+        let changes = diffs
+            .iter()
+            .filter(|d| d.action != Action::DeleteGroup)
+            .count();
+        let mut errors = Vec::new();
+        for diff in &diffs {
+            tracing::info!("{}", diff.log_line());
+            if ctx.dry_run {
+                continue;
+            }
+            let Some(api) = apis.get(diff.cluster.as_str()) else {
+                continue;
+            };
+            if let Err(e) = act(api, diff).await {
+                let message = format!("{e:#}");
+                tracing::error!("{message}");
+                errors.push(message);
+            }
+        }
+        Ok(RunOutcome { changes, errors })
+    }
+}
+
+#[cfg(test)]
+mod tests;
