@@ -13,5 +13,6 @@ pub mod openshift_groups_roles;
 pub mod openshift_resources_namespaces;
 pub mod resourcequotas_namespaces;
 pub mod rolebindings_roles;
+pub mod serviceaccount_tokens_namespaces;
 pub mod vault_replication_instances;
 pub mod vault_replication_jenkins_configs;
