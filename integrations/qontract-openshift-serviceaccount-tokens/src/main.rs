@@ -1,0 +1,8 @@
+//! `openshift-serviceaccount-tokens` as its own binary: the integration's flags and the common
+//! ones (`--config`, `--dry-run`, ...) on one level, run by the same runner as
+//! `qontract-reconcile openshift-serviceaccount-tokens`.
+fn main() -> std::process::ExitCode {
+    qontract_runtime::main_single::<
+        qontract_openshift_serviceaccount_tokens::OpenshiftServiceAccountTokens,
+    >()
+}
