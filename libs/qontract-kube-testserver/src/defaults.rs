@@ -284,6 +284,7 @@ fn obj_entry_value<'a>(v: &'a mut Value, key: &str) -> &'a mut Value {
     v.get_mut(key).expect("inserted")
 }
 
+const USER_NAME_MSG: &str = "may not be '.' or '..', may not contain '/' or '%' (an Identity is named <providerName>:<providerUserName>)";
 const SUBDOMAIN_MSG: &str = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 const LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 const DNS1035_MSG: &str = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')";
@@ -322,6 +323,15 @@ pub(crate) fn validate(def: &ResourceDef, obj: &Value) -> Result<(), ApiError> {
         let (ok, msg) = match def.kind.as_str() {
             "Namespace" => (is_label(name), LABEL_MSG),
             "Service" => (is_dns1035(name), DNS1035_MSG),
+            // OpenShift's `user.openshift.io` names are path segments (`ValidateUserName`,
+            // `ValidateGroupName`, `ValidateIdentityName`): `github:12345` is an Identity,
+            // `Ada.Example` a User.
+            _ if def.group == "user.openshift.io" => (
+                !matches!(name, "." | "..")
+                    && !name.contains(['/', '%'])
+                    && (def.kind != "Identity" || name.contains(':')),
+                USER_NAME_MSG,
+            ),
             _ => (is_subdomain(name), SUBDOMAIN_MSG),
         };
         if !ok {

@@ -134,3 +134,36 @@ async fn a_user_has_identities_and_groups_lists() {
         .expect("delete");
     assert!(api.get_opt("alice").await.expect("get").is_none());
 }
+
+#[tokio::test]
+async fn identities_are_named_provider_colon_user_as_openshift_names_them() {
+    let s = openshift().await;
+    let c = client(&s).await;
+    let api: Api<DynamicObject> = Api::all_with(
+        c.clone(),
+        &ar("user.openshift.io", "v1", "Identity", "identities"),
+    );
+    let identity = |name: &str| {
+        dynobj(json!({
+            "apiVersion": "user.openshift.io/v1",
+            "kind": "Identity",
+            "metadata": {"name": name},
+            "providerName": "github",
+            "providerUserName": "1234",
+            "user": {"name": "Ada.Example"},
+        }))
+    };
+    api.create(&PostParams::default(), &identity("github:1234"))
+        .await
+        .expect("provider:user is a valid Identity name");
+    assert!(
+        api.create(&PostParams::default(), &identity("no-provider"))
+            .await
+            .is_err()
+    );
+    assert!(
+        api.create(&PostParams::default(), &identity("a/b:c"))
+            .await
+            .is_err()
+    );
+}
