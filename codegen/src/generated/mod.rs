@@ -11,6 +11,7 @@ pub mod namespaces_minimal;
 pub mod network_policies_namespaces;
 pub mod openshift_groups_roles;
 pub mod openshift_resources_namespaces;
+pub mod openshift_users_roles;
 pub mod resourcequotas_namespaces;
 pub mod rolebindings_roles;
 pub mod serviceaccount_tokens_namespaces;

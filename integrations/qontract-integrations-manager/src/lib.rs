@@ -159,14 +159,16 @@ mod tests {
         // All ten, not only the three the manager used to know: per-openshift-cluster
         // sharding works for every integration with --cluster-name.
         let names: Vec<&str> = registry::integrations().iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), 13, "{names:?}");
+        assert_eq!(names.len(), 14, "{names:?}");
         for name in names {
             let meta = cli_meta(name).unwrap_or_else(|| panic!("{name}: no cli meta"));
             // vault-replication has no cluster to shard on (upstream: no sharding either).
-            // openshift-groups neither (upstream shards it by cluster name, with no flag).
+            // openshift-groups (sharded by cluster name, with no flag) and openshift-users (not
+            // sharded) neither, as upstream.
             if name != NAME
                 && name != qontract_vault_replication::NAME
                 && name != qontract_openshift_groups::NAME
+                && name != qontract_openshift_users::NAME
             {
                 assert!(
                     meta.args.iter().any(|a| a == "--cluster-name"),

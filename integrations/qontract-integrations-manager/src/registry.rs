@@ -26,5 +26,6 @@ pub fn integrations() -> Vec<IntegrationSpec> {
         IntegrationSpec::of::<qontract_openshift_clusterrolebindings::OpenshiftClusterRolebindings>(
         ),
         IntegrationSpec::of::<qontract_openshift_groups::OpenshiftGroups>(),
+        IntegrationSpec::of::<qontract_openshift_users::OpenshiftUsers>(),
     ]
 }

@@ -34,6 +34,7 @@ app_user!(
     qontract_gql_bindings::rolebindings_roles::UserV1,
     qontract_gql_bindings::clusterrolebindings_roles::UserV1,
     qontract_gql_bindings::openshift_groups_roles::UserV1,
+    qontract_gql_bindings::openshift_users_roles::UserV1,
 );
 
 /// Which user name a cluster's identity provider knows users by.

@@ -1,0 +1,321 @@
+//! `openshift-users`: OpenShift `User` objects (`user.openshift.io/v1`) of people no longer
+//! entitled to a cluster are deleted, with their identities (upstream
+//! `reconcile/openshift_users.py`). This integration only ever deletes.
+//!
+//! As upstream:
+//! * every cluster (not sharded) with a working client is read; its current users are the
+//!   `User` objects without a truthy `admin` label that have an identity from a provider
+//!   app-interface owns on that cluster: `github*`, or the name of one of the cluster's `oidc` /
+//!   `rhidp` auth entries (`get_cluster_users`); any other user is left alone;
+//! * a user is entitled on a cluster through a role that has not expired granting namespace
+//!   access (`role` / `clusterRole` on a namespace with `managedRoles`, not `delete`, in this
+//!   shard: the RoleBindings of openshift-rolebindings) or cluster-group access
+//!   (`access {cluster, group}`: the memberships of openshift-groups), under the user key the
+//!   cluster's auth knows (shared with openshift-rolebindings); cluster-wide `clusterRole`
+//!   access alone does not entitle, as upstream;
+//! * every current user not entitled is deleted (`['del_user', cluster, user]`), its
+//!   identities with it (`oc.delete_user`).
+//!
+//! An error reading a cluster's users, an auth service without a user key or a role date that
+//! is not a date fails the run before anything is deleted (upstream raises).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::Context as _;
+use clap::Args;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
+use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
+use qontract_gql_bindings::openshift_users_roles::{
+    ClusterAuthV13, ClusterV1, OpenshiftUsersRoles, RoleV1,
+};
+use qontract_openshift_rolebindings::bindings;
+use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
+use qontract_sharding::ShardConfig;
+use serde_json::{Value, json};
+
+/// CLI name.
+pub const NAME: &str = "openshift-users";
+
+/// The integration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OpenshiftUsers;
+
+/// Arguments of `openshift-users`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OpenshiftUsersArgs {
+    /// Which clusters (--internal / --external)
+    #[command(flatten)]
+    pub scope: ClusterScope,
+}
+
+/// A user on a cluster.
+pub type ClusterUser = (String, String);
+
+/// The identity prefixes app-interface owns on `cluster`: `github`, and the names of its
+/// `oidc` / `rhidp` auth entries (upstream `get_cluster_users`).
+pub fn identity_prefixes(cluster: &ClusterV1) -> Vec<&str> {
+    let mut prefixes = vec!["github"];
+    prefixes.extend(
+        cluster
+            .auth
+            .iter()
+            .filter_map(|auth| match &auth.cluster_auth_v13 {
+                ClusterAuthV13::ClusterAuthOidcV1(oidc) => Some(oidc.name.as_str()),
+                ClusterAuthV13::ClusterAuthRhidpV1(rhidp) => Some(rhidp.name.as_str()),
+                ClusterAuthV13::Unknown => None,
+            }),
+    );
+    prefixes
+}
+
+/// Whether the `User` object `user` is app-interface's to manage: no truthy `admin` label,
+/// and an identity starting with one of `prefixes`.
+pub fn is_managed_user(user: &Value, prefixes: &[&str]) -> bool {
+    let admin = user
+        .pointer("/metadata/labels/admin")
+        .and_then(Value::as_str)
+        .is_some_and(|v| !v.is_empty());
+    if admin {
+        return false;
+    }
+    user.get("identities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .any(|identity| prefixes.iter().any(|p| identity.starts_with(p)))
+}
+
+/// The users entitled on the clusters `clusters` (upstream `fetch_desired_state`: the users of
+/// the RoleBindings and of the group memberships), or the errors that make upstream fail.
+pub fn desired_state(
+    roles: &[RoleV1],
+    clusters: &BTreeSet<&str>,
+    shard: &ShardConfig,
+    today: &str,
+) -> Result<BTreeSet<ClusterUser>, Vec<String>> {
+    let mut desired = BTreeSet::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut add = |cluster: &str,
+                   services: &mut dyn Iterator<Item = &str>,
+                   role: &RoleV1,
+                   errors: &mut Vec<String>| {
+        match bindings::user_keys(cluster, services) {
+            Ok(keys) => {
+                for user in bindings::usernames(&role.users, &keys) {
+                    desired.insert((cluster.to_owned(), user.to_owned()));
+                }
+            }
+            Err(message) => {
+                if !errors.contains(&message) {
+                    errors.push(message);
+                }
+            }
+        }
+    };
+    for role in roles {
+        match bindings::role_is_active(
+            &role.name,
+            &role.path,
+            role.expiration_date.as_deref(),
+            today,
+        ) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(message) => {
+                errors.push(message);
+                continue;
+            }
+        }
+        for access in role.access.iter().flatten() {
+            // The RoleBindings (upstream `RoleBindingSpec.create_rb_specs_from_role`).
+            if let Some(namespace) = &access.namespace {
+                let cluster = namespace.cluster.name.as_str();
+                let has_role = [&access.role, &access.cluster_role]
+                    .into_iter()
+                    .any(|r| r.as_deref().is_some_and(|r| !r.is_empty()));
+                if namespace.managed_roles.unwrap_or(false)
+                    && !namespace.delete.unwrap_or(false)
+                    && shard.is_in_shard(&format!("{cluster}/{}", namespace.name))
+                    && has_role
+                    && clusters.contains(cluster)
+                {
+                    add(
+                        cluster,
+                        &mut namespace.cluster.auth.iter().map(|a| a.service.as_str()),
+                        role,
+                        &mut errors,
+                    );
+                }
+            }
+            // The group memberships (upstream `openshift_groups.fetch_desired_state`).
+            if let (Some(cluster), Some(_)) = (
+                &access.cluster,
+                access.group.as_deref().filter(|g| !g.is_empty()),
+            ) && clusters.contains(cluster.name.as_str())
+            {
+                add(
+                    &cluster.name,
+                    &mut cluster.auth.iter().map(|a| a.service.as_str()),
+                    role,
+                    &mut errors,
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(desired)
+    } else {
+        Err(errors)
+    }
+}
+
+fn user_resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource {
+        group: "user.openshift.io".into(),
+        version: "v1".into(),
+        api_version: "user.openshift.io/v1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+/// Delete `user` and its identities (upstream `OCCli.delete_user`).
+async fn delete_user(client: &kube::Client, cluster: &str, user: &str) -> anyhow::Result<()> {
+    let users: Api<DynamicObject> = Api::all_with(client.clone(), &user_resource("User", "users"));
+    let identities: Api<DynamicObject> =
+        Api::all_with(client.clone(), &user_resource("Identity", "identities"));
+    let object = users
+        .get(user)
+        .await
+        .with_context(|| format!("[{cluster}] get User {user}"))?;
+    users
+        .delete(user, &DeleteParams::default())
+        .await
+        .with_context(|| format!("[{cluster}] delete User {user}"))?;
+    for identity in object
+        .data
+        .get("identities")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        // An identity already gone (e.g. a run interrupted after the User was deleted) is
+        // not an error.
+        match identities.delete(identity, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                tracing::debug!("[{cluster}] Identity {identity} of User {user} already gone");
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "[{cluster}] delete Identity {identity} of User {user}"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Integration for OpenshiftUsers {
+    type Args = OpenshiftUsersArgs;
+    const NAME: &'static str = NAME;
+    const ABOUT: &'static str = "Deletion of users from OpenShift clusters.";
+
+    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+        use cynic::QueryBuilder;
+        let data = ctx.gql.run(OpenshiftUsersRoles::build(())).await?;
+        let clusters: Vec<ClusterV1> = data.clusters.unwrap_or_default();
+        let roles = data.roles.unwrap_or_default();
+        let options = ClusterMapOptions {
+            integration: NAME.to_owned(),
+            internal: args.scope.internal(),
+            concurrency: ctx.thread_pool_size,
+            ..ClusterMapOptions::default()
+        };
+        let secrets = ctx.secrets.reader().await?;
+        let specs = clusters
+            .iter()
+            .map(|c| qontract_realize::cluster_spec!(c))
+            .collect();
+        let map = ClusterMap::build(specs, secrets, &options).await;
+        let mut clients: BTreeMap<&str, kube::Client> = BTreeMap::new();
+        for cluster in &clusters {
+            if let Some(Ok(client)) = map.get(&cluster.name, false) {
+                clients.insert(cluster.name.as_str(), client.client.clone());
+            }
+        }
+
+        // Current state (upstream `get_cluster_users`).
+        let mut current: BTreeSet<ClusterUser> = BTreeSet::new();
+        for cluster in &clusters {
+            let Some(client) = clients.get(cluster.name.as_str()) else {
+                continue;
+            };
+            let users: Api<DynamicObject> =
+                Api::all_with(client.clone(), &user_resource("User", "users"));
+            let list = users
+                .list(&ListParams::default())
+                .await
+                .with_context(|| format!("[{}] list Users", cluster.name))?;
+            let prefixes = identity_prefixes(cluster);
+            for user in list.items {
+                let name = user.metadata.name.clone().unwrap_or_default();
+                let value = serde_json::to_value(&user)?;
+                if is_managed_user(&value, &prefixes) {
+                    current.insert((cluster.name.clone(), name));
+                }
+            }
+        }
+
+        let reachable: BTreeSet<&str> = clients.keys().copied().collect();
+        let desired = match desired_state(&roles, &reachable, &ctx.shard, &bindings::today_utc()) {
+            Ok(desired) => desired,
+            Err(errors) => return Ok(RunOutcome { changes: 0, errors }),
+        };
+        tracing::info!(
+            "desired state: {} entitled user(s); current: {} managed user(s) on {} cluster(s)",
+            desired.len(),
+            current.len(),
+            reachable.len()
+        );
+        let to_delete: Vec<&ClusterUser> = current.difference(&desired).collect();
+        match ctx.output {
+            OutputFormat::Json => {
+                let plan: Vec<Value> = to_delete
+                    .iter()
+                    .map(|(c, u)| json!({"action": "del_user", "cluster": c, "user": u}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+            }
+            OutputFormat::Text => {
+                for (cluster, user) in &to_delete {
+                    println!("del_user  {cluster}  {user}");
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        for (cluster, user) in &to_delete {
+            tracing::info!("['del_user', '{cluster}', '{user}']");
+            if ctx.dry_run {
+                continue;
+            }
+            let Some(client) = clients.get(cluster.as_str()) else {
+                continue;
+            };
+            if let Err(e) = delete_user(client, cluster, user).await {
+                let message = format!("{e:#}");
+                tracing::error!("{message}");
+                errors.push(message);
+            }
+        }
+        Ok(RunOutcome {
+            changes: to_delete.len(),
+            errors,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
