@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 mod projects;
+mod tokens;
 
 pub(crate) const AGGREGATED_CT: &str =
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
@@ -386,7 +387,19 @@ impl State {
             caller: &caller,
         };
         let r = self.create(&def, ns.as_deref(), &req, false)?;
+        self.after_write(&def, ns.as_deref());
         Ok(r.body)
+    }
+
+    /// What controllers do after a write: the token controller fills the namespace's
+    /// service-account token Secrets once their ServiceAccount exists ([`tokens`]).
+    fn after_write(&mut self, def: &ResourceDef, ns: Option<&str>) {
+        if def.group.is_empty()
+            && matches!(def.kind.as_str(), "Secret" | "ServiceAccount")
+            && let Some(ns) = ns
+        {
+            self.token_controller(ns);
+        }
     }
 
     fn exists(&self, group: &str, plural: &str, ns: &str, name: &str) -> bool {
@@ -652,7 +665,7 @@ impl State {
                 if def.group == projects::GROUP {
                     return self.project_api(&def, verb, name.as_deref(), req, dry_run);
                 }
-                match (verb, name.as_deref()) {
+                let result = match (verb, name.as_deref()) {
                     ("get", Some(n)) => self.get(&def, ns.as_deref(), n, sub.as_deref()),
                     ("list", None) => self.list(&def, ns.as_deref(), req),
                     ("watch", None) => {
@@ -678,7 +691,11 @@ impl State {
                         self.delete_collection(&def, ns.as_deref(), req, dry_run)
                     }
                     _ => Err(ApiError::method_not_allowed(req.method)),
+                };
+                if result.is_ok() && !dry_run && matches!(verb, "create" | "update" | "patch") {
+                    self.after_write(&def, ns.as_deref());
                 }
+                result
             }
         }
     }

@@ -10,5 +10,6 @@ mod projects;
 mod scale;
 mod shapes;
 mod ssa;
+mod tokens;
 mod users;
 mod watch;
