@@ -53,7 +53,6 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
             repo_url: desired::repo_url(query.data.settings.as_deref()),
             templates: query.templates,
             scope: scope.clone(),
-            ..Default::default()
         };
         qontract_openshift_resources::desired_state_blocking(
             query.data.namespaces.unwrap_or_default(),
