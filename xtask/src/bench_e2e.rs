@@ -652,6 +652,18 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
     for (integration, ours, python) in &rows {
         let o = summary(ours);
         line(&mut buf, &format!("{integration} dry, ours"), &o);
+        if b.opts.latency_ms > 0 {
+            // with a fixed per-request latency the run should take about
+            // requests ÷ concurrency × latency
+            let threads = b.opts.thread_pool_size.unwrap_or(10) as f64;
+            ratios.push_str(&format!(
+                "{integration} dry run, ours, latency model: {} requests ÷ {threads} × {} ms = {:.2} s; measured {:.2} s\n",
+                o.requests,
+                b.opts.latency_ms,
+                o.requests as f64 / threads * b.opts.latency_ms as f64 / 1000.0,
+                o.wall
+            ));
+        }
         if !python.is_empty() {
             let p = summary(python);
             line(&mut buf, &format!("{integration} dry, Python 0.10.1"), &p);
