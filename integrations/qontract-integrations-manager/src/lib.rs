@@ -159,7 +159,7 @@ mod tests {
         // All ten, not only the three the manager used to know: per-openshift-cluster
         // sharding works for every integration with --cluster-name.
         let names: Vec<&str> = registry::integrations().iter().map(|s| s.name).collect();
-        assert_eq!(names.len(), 14, "{names:?}");
+        assert_eq!(names.len(), 15, "{names:?}");
         for name in names {
             let meta = cli_meta(name).unwrap_or_else(|| panic!("{name}: no cli meta"));
             // vault-replication has no cluster to shard on (upstream: no sharding either).

@@ -26,6 +26,9 @@ pub fn integrations() -> Vec<IntegrationSpec> {
         IntegrationSpec::of::<qontract_openshift_clusterrolebindings::OpenshiftClusterRolebindings>(
         ),
         IntegrationSpec::of::<qontract_openshift_groups::OpenshiftGroups>(),
+        IntegrationSpec::of::<
+            qontract_openshift_serviceaccount_tokens::OpenshiftServiceAccountTokens,
+        >(),
         IntegrationSpec::of::<qontract_openshift_users::OpenshiftUsers>(),
     ]
 }
