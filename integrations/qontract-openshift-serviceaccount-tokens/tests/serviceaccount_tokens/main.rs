@@ -1,0 +1,384 @@
+//! openshift-serviceaccount-tokens end to end through its own binary, on an app-interface shaped
+//! like the upstream schemas (`/openshift/namespace-1.yml` with `openshiftServiceAccountTokens`,
+//! `/openshift/shared-resources-1.yml` with its own), against the loopback API server and its
+//! token controller: the dry run writes nothing and prints no token, the wet run copies the
+//! existing token and requests one for the service account without, the next run copies that
+//! one, the run after converges, a removed declaration deletes its copy, and Secrets that are
+//! not ours (hand-made, the requested token) are left alone. With `--vault-output-path`, a real
+//! OpenBao dev server receives the decoded tokens (as upstream `write_outputs_to_vault`).
+
+#[path = "../../../../libs/qontract-secrets/tests/support/services.rs"]
+mod services;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use qontract_kube_testserver::KubeTestServer;
+use serde_json::{Value, json};
+use services::Bao;
+
+const BIN: &str = env!("CARGO_BIN_EXE_openshift-serviceaccount-tokens");
+
+struct AppInterface {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    config: PathBuf,
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+impl AppInterface {
+    fn new(sandbox: &KubeTestServer, vault: Option<&str>) -> Self {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("app-interface/data");
+        std::fs::create_dir_all(tmp.path().join("app-interface/resources")).expect("resources");
+        let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../schemas/graphql-schema.yml")
+            .canonicalize()
+            .expect("schema");
+        let config = tmp.path().join("config.toml");
+        let vault = vault
+            .map(|url| {
+                format!(
+                    "\n[vault]\nserver = {url:?}\ntoken = {:?}\n",
+                    Bao::ROOT_TOKEN
+                )
+            })
+            .unwrap_or_default();
+        write(
+            &config,
+            &format!(
+                "[graphql]\napp_interface = \"app-interface\"\nschema = {:?}\n\n\
+                 [sandbox.creds]\ntoken = \"sandbox-token\"\n{vault}",
+                schema.display().to_string()
+            ),
+        );
+        write(
+            &data.join("app-interface/app-interface-settings.yml"),
+            "---\n$schema: /app-interface/app-interface-settings-1.yml\n\n\
+             name: app-interface-settings\ndescription: test settings\nvault: false\n",
+        );
+        write(
+            &data.join("integrations/openshift-serviceaccount-tokens.yml"),
+            "---\n$schema: /app-sre/integration-1.yml\n\n\
+             name: openshift-serviceaccount-tokens\ndescription: service account tokens\n\
+             upstream: https://github.com/app-sre/qontract-reconcile\n\
+             schemas:\n\
+             - /app-interface/app-interface-settings-1.yml\n\
+             - /app-sre/integration-1.yml\n\
+             - /openshift/cluster-1.yml\n\
+             - /openshift/namespace-1.yml\n\
+             - /openshift/shared-resources-1.yml\n",
+        );
+        write(
+            &data.join("openshift/sandbox/cluster.yml"),
+            &format!(
+                "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
+                 description: the sandbox\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
+                 alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: sandbox.local\n\
+                 automationToken:\n  path: sandbox/creds\n  field: token\n",
+                url = sandbox.url()
+            ),
+        );
+        write(
+            &data.join("services/ci/namespaces/ci.yml"),
+            "---\n$schema: /openshift/namespace-1.yml\n\nlabels: {}\nname: ci\n\
+             description: where the service accounts live\n\
+             cluster:\n  $ref: /openshift/sandbox/cluster.yml\n",
+        );
+        write(
+            &data.join("services/shop/shared-resources/ci-tokens.yml"),
+            "---\n$schema: /openshift/shared-resources-1.yml\n\nlabels: {}\nname: ci-tokens\n\
+             description: the pusher token for every shop namespace\nopenshiftResources: []\n\
+             openshiftServiceAccountTokens:\n\
+             - namespace:\n    $ref: /services/ci/namespaces/ci.yml\n  serviceAccountName: pusher\n",
+        );
+        write(
+            &data.join("services/shop/namespaces/app.yml"),
+            "---\n$schema: /openshift/namespace-1.yml\n\nlabels: {}\nname: app\n\
+             description: the shop\ncluster:\n  $ref: /openshift/sandbox/cluster.yml\n\
+             sharedResources:\n- $ref: /services/shop/shared-resources/ci-tokens.yml\n\
+             openshiftServiceAccountTokens:\n\
+             - name: app-deployer\n  namespace:\n    $ref: /services/ci/namespaces/ci.yml\n  \
+             serviceAccountName: deployer\n",
+        );
+        AppInterface {
+            _tmp: tmp,
+            data,
+            config,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .output()
+            .expect("run the binary")
+    }
+
+    fn edit(&self, file: &str, from: &str, to: &str) {
+        let path = self.data.join(file);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&path, text.replace(from, to)).expect("write");
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn writes(server: &KubeTestServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn secret(server: &KubeTestServer, ns: &str, name: &str) -> Option<Value> {
+    server.get_object("v1", "Secret", Some(ns), name)
+}
+
+/// The Secrets of `ns` by name (type, qontract.integration annotation).
+fn secrets(server: &KubeTestServer, ns: &str) -> Vec<String> {
+    server
+        .list_objects("v1", "Secret", Some(ns))
+        .iter()
+        .map(|s| {
+            format!(
+                "{} {} {}",
+                s["metadata"]["name"].as_str().unwrap_or_default(),
+                s["type"].as_str().unwrap_or_default(),
+                s.pointer("/metadata/annotations/qontract.integration")
+                    .and_then(Value::as_str)
+                    .unwrap_or("-")
+            )
+        })
+        .collect()
+}
+
+fn token_of(server: &KubeTestServer, ns: &str, name: &str) -> String {
+    secret(server, ns, name)
+        .unwrap_or_else(|| panic!("Secret {ns}/{name}"))
+        .pointer("/data/token")
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{ns}/{name} has no data.token"))
+        .to_owned()
+}
+
+/// The name of the token Secret the run requested for `sa` in `ci`.
+fn requested(server: &KubeTestServer, sa: &str) -> String {
+    let prefix = format!("{sa}-token-");
+    let names: Vec<String> = server
+        .list_objects("v1", "Secret", Some("ci"))
+        .iter()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_owned))
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    names[0].clone()
+}
+
+async fn sandbox() -> KubeTestServer {
+    KubeTestServer::builder()
+        .https(false)
+        .token("sandbox-token")
+        .seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}))
+        .seed(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": "deployer", "namespace": "ci"}}))
+        .seed(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": "pusher", "namespace": "ci"}}))
+        // deployer has its token Secret (as before OpenShift 4.16); pusher has none
+        .seed(json!({"apiVersion": "v1", "kind": "Secret",
+                     "type": "kubernetes.io/service-account-token",
+                     "metadata": {"name": "deployer-token-abcde", "namespace": "ci",
+                                  "annotations": {"kubernetes.io/service-account.name": "deployer"}}}))
+        .seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                     "metadata": {"name": "made-by-hand", "namespace": "app"},
+                     "data": {"token": "aGFuZA=="}}))
+        .start()
+        .await
+        .expect("sandbox")
+}
+
+fn decode(b64: &str) -> String {
+    use std::process::Stdio;
+    let mut child = Command::new("base64")
+        .arg("-d")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("base64");
+    std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), b64.as_bytes()).expect("write");
+    let out = child.wait_with_output().expect("base64 -d");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted() {
+    let sandbox = sandbox().await;
+    let app = AppInterface::new(&sandbox, None);
+    let dry = ["--dry-run", "--detailed-exitcode"];
+    let deployer_token = token_of(&sandbox, "ci", "deployer-token-abcde");
+
+    // Dry run: the plan, no writes, no token.
+    let out = app.run(&dry);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let all = text(&out);
+    for needle in [
+        "app-deployer",
+        "pusher-token-",
+        "Creating token for service account: pusher",
+    ] {
+        assert!(all.contains(needle), "{needle}:\n{all}");
+    }
+    assert!(
+        !all.contains(&deployer_token),
+        "the dry run printed a token"
+    );
+    assert!(
+        !all.contains(&decode(&deployer_token)),
+        "the dry run printed a token"
+    );
+    assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
+    assert!(secret(&sandbox, "app", "app-deployer").is_none());
+
+    // Wet run: deployer's token copied, a token requested for pusher (filled by the
+    // token controller).
+    let out = app.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        !text(&out).contains(&deployer_token),
+        "the run printed a token"
+    );
+    assert_eq!(token_of(&sandbox, "app", "app-deployer"), deployer_token);
+    let pusher = requested(&sandbox, "pusher");
+    let annotations =
+        secret(&sandbox, "ci", &pusher).expect("requested")["metadata"]["annotations"].clone();
+    assert_eq!(
+        annotations["qontract.integration"],
+        "openshift-serviceaccount-tokens-unmanaged"
+    );
+    assert_eq!(annotations["kubernetes.io/service-account.name"], "pusher");
+    let pusher_token = token_of(&sandbox, "ci", &pusher);
+
+    // Next run: pusher's token copied under the default name <cluster>-<namespace>-<sa>.
+    let out = app.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(token_of(&sandbox, "app", "sandbox-ci-pusher"), pusher_token);
+    assert_eq!(requested(&sandbox, "pusher"), pusher, "no second request");
+
+    // Converged.
+    let before = writes(&sandbox).len();
+    let out = app.run(&dry);
+    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    let out = app.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(writes(&sandbox).len(), before, "a converged run wrote");
+
+    // A removed declaration deletes its copy; the hand-made Secret and the requested token
+    // (not ours) stay.
+    app.edit(
+        "services/shop/namespaces/app.yml",
+        "openshiftServiceAccountTokens:\n\
+         - name: app-deployer\n  namespace:\n    $ref: /services/ci/namespaces/ci.yml\n  \
+         serviceAccountName: deployer\n",
+        "",
+    );
+    let out = app.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        secrets(&sandbox, "app"),
+        [
+            "made-by-hand Opaque -",
+            "sandbox-ci-pusher Opaque openshift-serviceaccount-tokens",
+        ]
+    );
+    assert!(
+        secrets(&sandbox, "ci").contains(&format!(
+            "{pusher} kubernetes.io/service-account-token openshift-serviceaccount-tokens-unmanaged"
+        )),
+        "{:?}",
+        secrets(&sandbox, "ci")
+    );
+    assert!(secret(&sandbox, "ci", "deployer-token-abcde").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn vault_output_receives_the_decoded_tokens_only_on_wet_runs() {
+    let bao = Bao::start().await;
+    let sandbox = sandbox().await;
+    let app = AppInterface::new(&sandbox, Some(&bao.url));
+    let http = reqwest::Client::new();
+    let read = |path: String| {
+        let http = http.clone();
+        let url = format!("{}/v1/{path}", bao.url);
+        async move {
+            let response = http
+                .get(url)
+                .header("X-Vault-Token", Bao::ROOT_TOKEN)
+                .send()
+                .await
+                .expect("vault");
+            let status = response.status().as_u16();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let per_namespace = "secret/data/out/openshift-serviceaccount-tokens/sandbox/app/app-deployer";
+    let shared = "secret/data/out/openshift-serviceaccount-tokens/shared-resources/app-deployer";
+    let args = ["--vault-output-path", "secret/out"];
+
+    let out = app.run(&["--dry-run", "--vault-output-path", "secret/out"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        read(per_namespace.to_owned()).await.0,
+        404,
+        "the dry run wrote to Vault"
+    );
+
+    let out = app.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let token = decode(&token_of(&sandbox, "ci", "deployer-token-abcde"));
+    assert!(!text(&out).contains(&token), "the run printed a token");
+    for path in [per_namespace, shared] {
+        let (status, body) = read(path.to_owned()).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["data"]["data"], json!({"token": token}), "{path}");
+        assert_eq!(body["data"]["metadata"]["version"], 1, "{path}");
+    }
+    // The token request has no data: nothing written for it.
+    let (_, list) = read(
+        "secret/metadata/out/openshift-serviceaccount-tokens/shared-resources?list=true".to_owned(),
+    )
+    .await;
+    assert_eq!(list["data"]["keys"], json!(["app-deployer"]));
+
+    // Unchanged data writes no new version (upstream VaultClient.write without force).
+    let out = app.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for path in [per_namespace, shared] {
+        let (_, body) = read(path.to_owned()).await;
+        assert_eq!(body["data"]["metadata"]["version"], 1, "{path}");
+    }
+    // The second run copied pusher's token too.
+    let (status, _) = read(
+        "secret/data/out/openshift-serviceaccount-tokens/sandbox/app/sandbox-ci-pusher".to_owned(),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
