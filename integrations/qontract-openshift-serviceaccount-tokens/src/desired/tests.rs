@@ -187,3 +187,33 @@ fn a_skipped_service_account_cluster_desires_nothing_and_is_no_error() {
     assert!(summary(&d).is_empty());
     assert!(d.inventory.errors().is_empty());
 }
+
+#[test]
+fn the_copied_secret_hashes_as_the_python_tool_applied_it() {
+    // The value `construct_sa_token_oc_resource("app-deployer", TOKEN).sha256sum()` of the
+    // Python tool 0.10.1: a Secret it applied shows as unchanged.
+    const TOKEN: &str = "ZXlKaGJHY2lPaUpTVXpJMU5pSjkuZXlKemRXSWlPaUp6ZVhOMFpXMDZjMlZ5ZG1salpXRmpZMjkxYm5RNlkyazZaR1Z3Ykc5NVpYSWlmUS5zaWc=";
+    let c = canonicalize(data(), &scope());
+    let secrets: SecretsByNamespace = [(
+        ("c2".to_owned(), "ci".to_owned()),
+        Ok(vec![
+            token_secret("deployer-token-a", "deployer", Some(TOKEN)),
+            token_secret("pusher-token-a", "pusher", Some("UFVTSA==")),
+        ]),
+    )]
+    .into_iter()
+    .collect();
+    let d = desired_state(&c, None, &secrets, &mut || 1);
+    let (_, _, _, state) = d
+        .inventory
+        .iter()
+        .find(|(c, ns, _, _)| *c == "c1" && *ns == "app")
+        .expect("c1/app");
+    let copy = &state.desired()["app-deployer"].resource;
+    assert_eq!(
+        copy.sha256sum(),
+        "381415974b8fd82464d176ec74be63d24dfb129fbe6c0c1a96902ec7097ce6f9"
+    );
+    assert_eq!(copy.integration(), "openshift-serviceaccount-tokens");
+    assert_eq!(copy.integration_version(), "0.1.0");
+}
