@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::StreamExt as _;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, PostParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostParams};
 use qontract_cluster_client::ClusterClient;
 use qontract_resource_inventory::{
     Action, DesiredNamespace, ObservedNamespace, Phase, Plan, PlannedAction,
@@ -27,6 +27,9 @@ use crate::Engine;
 use crate::apply::{ApplyReport, OutcomeKind, outcome};
 use crate::error::{EngineError, ObjectId, describe_kube_error, error_chain, status_code};
 use crate::kinds::{ResourceTypeResolution, resolve_resource_type};
+
+/// Page size of the namespace list (client-go's pager default).
+pub(crate) const LIST_PAGE_SIZE: u32 = 500;
 
 /// What [`Engine::read_namespaces`] found.
 #[derive(Debug, Clone, Default)]
@@ -145,11 +148,15 @@ impl Engine<'_> {
         }
     }
 
-    /// Reads whether each declared namespace exists (upstream `project_exists`): a GET of the
-    /// `Project` on OpenShift clusters, of the `Namespace` elsewhere, at most `concurrency` at a
-    /// time. A cluster without a client or whose discovery fails leaves its namespaces unknown
-    /// (client errors are the caller's to register, discovery errors are in the report); a
-    /// refused read (e.g. 403) is an error for that namespace only.
+    /// Reads whether each declared namespace exists, as upstream `OCCli(init_projects=True)`
+    /// with `project_exists`: one paginated list of the `Project`s on OpenShift clusters, of
+    /// the `Namespace`s elsewhere, per cluster client (the cluster admin's for `clusterAdmin`
+    /// namespaces); a namespace in that list is present, one not in it is decided by a GET of
+    /// its own, at most `concurrency` requests at a time. A cluster without a client or whose
+    /// discovery fails leaves its namespaces unknown (client errors are the caller's to
+    /// register, discovery errors are in the report); so does a failed list (an error for that
+    /// cluster, as upstream's client then is "unreachable"); a refused GET (e.g. 403) is an
+    /// error for that namespace only.
     pub async fn read_namespaces(&self, desired: &[DesiredNamespace]) -> NamespaceReadReport {
         let mut report = NamespaceReadReport::default();
         let mut kinds: BTreeMap<String, Result<NamespaceKinds, String>> = BTreeMap::new();
@@ -176,21 +183,62 @@ impl Engine<'_> {
             }
             kinds.insert(namespace.cluster.clone(), found);
         }
-        // Owned jobs: the futures must not borrow from the stream (they are `Send`).
-        let jobs: Vec<(DesiredNamespace, Result<NamespaceKinds, String>)> = desired
+        // One list per cluster client (upstream `OCCli(init_projects=True)`: the set of
+        // `Project`s, or `Namespace`s where Projects are not served, of the client the
+        // namespace is managed with, the cluster admin's for `clusterAdmin` namespaces).
+        let clients: BTreeSet<(String, bool)> = desired
+            .iter()
+            .filter(|namespace| matches!(kinds.get(&namespace.cluster), Some(Ok(_))))
+            .map(|namespace| (namespace.cluster.clone(), namespace.privileged))
+            .collect();
+        let kinds = &kinds;
+        let listed: BTreeMap<(String, bool), Result<BTreeSet<String>, String>> =
+            futures::stream::iter(clients)
+                .map(|(cluster, privileged)| async move {
+                    let listed = match kinds.get(&cluster) {
+                        Some(Ok(found)) => self.list_names(&cluster, privileged, found).await,
+                        _ => (Err("not read".to_owned()), 0),
+                    };
+                    ((cluster, privileged), listed)
+                })
+                .buffer_unordered(self.options.concurrency.max(1))
+                .fold(BTreeMap::new(), |mut listed, (key, (result, requests))| {
+                    report.requests += requests;
+                    listed.insert(key, result);
+                    async move { listed }
+                })
+                .await;
+        // Owned jobs: the futures must not borrow from the stream (they are `Send`). A
+        // namespace in its client's list is present (upstream `project_exists`); one that is
+        // not is read on its own, as upstream does.
+        let jobs: Vec<(DesiredNamespace, Result<NamespaceKinds, Read>)> = desired
             .iter()
             .map(|namespace| {
-                let found = kinds
-                    .get(&namespace.cluster)
-                    .cloned()
-                    .unwrap_or_else(|| Err("not read".to_owned()));
+                let found = match kinds.get(&namespace.cluster) {
+                    Some(Ok(found)) => {
+                        match listed.get(&(namespace.cluster.clone(), namespace.privileged)) {
+                            Some(Ok(names)) if names.contains(&namespace.name) => {
+                                Err(Read::Done(ObservedNamespace::Present, 0))
+                            }
+                            Some(Err(message)) => Err(Read::ClusterError(message.clone(), 0)),
+                            _ => Ok(found.clone()),
+                        }
+                    }
+                    Some(Err(error)) => {
+                        Err(Read::Done(ObservedNamespace::Unknown(error.clone()), 0))
+                    }
+                    None => Err(Read::Done(
+                        ObservedNamespace::Unknown("not read".to_owned()),
+                        0,
+                    )),
+                };
                 (namespace.clone(), found)
             })
             .collect();
         let results: Vec<(DesiredNamespace, Read)> = futures::stream::iter(jobs)
             .map(|(namespace, found)| async move {
                 let read = match found {
-                    Err(error) => Read::Done(ObservedNamespace::Unknown(error), 0),
+                    Err(read) => read,
                     Ok(found) => self.read_one(&namespace, &found).await,
                 };
                 (namespace, read)
@@ -234,6 +282,52 @@ impl Engine<'_> {
             .errors
             .sort_by(|a, b| (&a.cluster, &a.message).cmp(&(&b.cluster, &b.message)));
         report
+    }
+
+    /// The names of all `Project`s (OpenShift) or `Namespace`s of one cluster client, listed
+    /// in pages of [`LIST_PAGE_SIZE`] (upstream `OCCli.init_projects`: `get_all(kind)`), with
+    /// the number of requests made. An error is the cluster's: its namespaces are unknown.
+    async fn list_names(
+        &self,
+        cluster: &str,
+        privileged: bool,
+        kinds: &NamespaceKinds,
+    ) -> (Result<BTreeSet<String>, String>, usize) {
+        let client = match self.client_for(cluster, privileged) {
+            Ok(client) => client,
+            Err(error) => return (Err(error), 0),
+        };
+        let resource = kinds.read_as();
+        let api: Api<DynamicObject> = Api::all_with(client.client.clone(), &resource);
+        let mut names = BTreeSet::new();
+        let mut requests = 0;
+        let mut continue_token: Option<String> = None;
+        loop {
+            let mut params = ListParams::default().limit(LIST_PAGE_SIZE);
+            if let Some(token) = &continue_token {
+                params = params.continue_token(token);
+            }
+            let (result, attempts) = self.options.retry.run(|| api.list(&params)).await;
+            requests += attempts as usize;
+            let page = match result {
+                Ok(page) => page,
+                Err(error) => {
+                    let message = match &error {
+                        kube::Error::Api(_) => describe_kube_error(&error, false),
+                        _ => error_chain(&error),
+                    };
+                    return (
+                        Err(format!("error listing {}s: {message}", resource.kind)),
+                        requests,
+                    );
+                }
+            };
+            names.extend(page.items.into_iter().filter_map(|item| item.metadata.name));
+            continue_token = page.metadata.continue_.filter(|token| !token.is_empty());
+            if continue_token.is_none() {
+                return (Ok(names), requests);
+            }
+        }
     }
 
     async fn read_one(&self, namespace: &DesiredNamespace, kinds: &NamespaceKinds) -> Read {
@@ -423,5 +517,231 @@ impl Engine<'_> {
             )),
             Err(error) => Err(api_error(&resource.kind, "creating", &error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use qontract_cluster_client::ClusterMap;
+    use qontract_kube_testserver::KubeTestServer;
+
+    use super::*;
+    use crate::{EngineOptions, RetryPolicy};
+
+    const ADMIN: &str = "namespaces-admin-token";
+    const READER: &str = "namespaces-reader-token";
+
+    fn kube_client(server: &KubeTestServer, token: &str) -> kube::Client {
+        let mut config = kube::Config::new(server.url().parse().expect("server URL"));
+        config.read_timeout = Some(Duration::from_secs(10));
+        config.connect_timeout = Some(Duration::from_secs(2));
+        config.headers.push((
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
+        ));
+        kube::Client::try_from(config).expect("kube client")
+    }
+
+    fn options() -> EngineOptions {
+        let mut options = EngineOptions::new("openshift_namespaces", "0.1.0");
+        options.concurrency = 10;
+        options.retry = RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(2),
+        };
+        options
+    }
+
+    fn namespace(name: &str) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    }
+
+    fn desired(cluster: &str, name: &str, privileged: bool) -> DesiredNamespace {
+        DesiredNamespace {
+            cluster: cluster.to_owned(),
+            name: name.to_owned(),
+            delete: false,
+            privileged,
+        }
+    }
+
+    /// `(verb, path, user)` of the namespace reads (discovery left out).
+    fn namespace_reads(server: &KubeTestServer) -> Vec<(String, String, String)> {
+        server
+            .requests()
+            .into_iter()
+            .filter(|request| {
+                request.path.starts_with("/api/v1/namespaces")
+                    || request
+                        .path
+                        .starts_with("/apis/project.openshift.io/v1/projects")
+            })
+            .map(|request| (request.verb, request.path, request.user.unwrap_or_default()))
+            .collect()
+    }
+
+    /// As upstream `OCCli(init_projects=True)` + `project_exists`: 1,100 present namespaces
+    /// are one list of three pages, not 1,100 GETs; only the two names missing from the list
+    /// are read on their own.
+    #[tokio::test]
+    async fn namespaces_are_listed_once_per_cluster_not_read_one_by_one() {
+        let count = 2 * LIST_PAGE_SIZE as usize + 100;
+        let mut builder = KubeTestServer::builder().https(false).token(ADMIN);
+        for index in 0..count {
+            builder = builder.seed(namespace(&format!("app-{index:04}")));
+        }
+        let server = builder.start().await.expect("start the kube test server");
+        let mut clusters = ClusterMap::default();
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            false,
+            kube_client(&server, ADMIN),
+        ));
+        let engine = Engine::new(&clusters, options());
+        let mut wanted: Vec<DesiredNamespace> = (0..count)
+            .map(|index| desired("appsres01", &format!("app-{index:04}"), false))
+            .collect();
+        wanted.push(desired("appsres01", "new-one", false));
+        wanted.push(desired("appsres01", "new-two", false));
+
+        let report = engine.read_namespaces(&wanted).await;
+
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(report.observed.len(), count + 2);
+        for (key, observed) in &report.observed {
+            let expected = if key.1.starts_with("new-") {
+                ObservedNamespace::Absent
+            } else {
+                ObservedNamespace::Present
+            };
+            assert_eq!(observed, &expected, "{key:?}");
+        }
+        let reads = namespace_reads(&server);
+        let lists = reads.iter().filter(|(verb, _, _)| verb == "list").count();
+        let mut gets: Vec<&str> = reads
+            .iter()
+            .filter(|(verb, _, _)| verb == "get")
+            .map(|(_, path, _)| path.as_str())
+            .collect();
+        gets.sort_unstable();
+        assert_eq!(lists, 3, "pages of {LIST_PAGE_SIZE}: {reads:?}");
+        assert_eq!(
+            gets,
+            ["/api/v1/namespaces/new-one", "/api/v1/namespaces/new-two"]
+        );
+        assert_eq!(report.requests, 5);
+        server.shutdown().await;
+    }
+
+    /// A `clusterAdmin` namespace is listed (and read) with the cluster admin's client, the
+    /// others with the automation token's, as upstream `oc_map.get(cluster, privileged=...)`;
+    /// on OpenShift the list is of `Project`s.
+    #[tokio::test]
+    async fn a_cluster_admin_namespace_is_listed_with_the_admin_client() {
+        let server = KubeTestServer::builder()
+            .https(false)
+            .token(ADMIN)
+            .readonly_token(READER)
+            .openshift_projects(true)
+            .seed(namespace("app"))
+            .seed(namespace("admin-only"))
+            .start()
+            .await
+            .expect("start the kube test server");
+        let mut clusters = ClusterMap::default();
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            false,
+            kube_client(&server, READER),
+        ));
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            true,
+            kube_client(&server, ADMIN),
+        ));
+        let engine = Engine::new(&clusters, options());
+        let wanted = [
+            desired("appsres01", "app", false),
+            desired("appsres01", "admin-only", true),
+            desired("appsres01", "admin-new", true),
+        ];
+
+        let report = engine.read_namespaces(&wanted).await;
+
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(report.openshift.contains("appsres01"));
+        let observed =
+            |name: &str| report.observed[&("appsres01".to_owned(), name.to_owned())].clone();
+        assert_eq!(observed("app"), ObservedNamespace::Present);
+        assert_eq!(observed("admin-only"), ObservedNamespace::Present);
+        assert_eq!(observed("admin-new"), ObservedNamespace::Absent);
+        let mut reads = namespace_reads(&server);
+        reads.sort();
+        let expected = [
+            (
+                "get",
+                "/apis/project.openshift.io/v1/projects/admin-new",
+                "admin",
+            ),
+            ("list", "/apis/project.openshift.io/v1/projects", "admin"),
+            ("list", "/apis/project.openshift.io/v1/projects", "readonly"),
+        ]
+        .map(|(verb, path, user)| (verb.to_owned(), path.to_owned(), user.to_owned()));
+        assert_eq!(reads, expected);
+        server.shutdown().await;
+    }
+
+    /// A refused list leaves the cluster's namespaces unknown, one error for the cluster (as
+    /// upstream, whose client of that cluster is then "unreachable"); no namespace is read
+    /// on its own.
+    #[tokio::test]
+    async fn a_failed_list_leaves_the_clusters_namespaces_unknown() {
+        let server = KubeTestServer::builder()
+            .https(false)
+            .token(ADMIN)
+            .seed(namespace("app"))
+            .start()
+            .await
+            .expect("start the kube test server");
+        let mut clusters = ClusterMap::default();
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            false,
+            kube_client(&server, ADMIN),
+        ));
+        let engine = Engine::new(&clusters, options());
+        server.fail_next("GET /api/v1/namespaces", 403);
+
+        let report = engine
+            .read_namespaces(&[
+                desired("appsres01", "app", false),
+                desired("appsres01", "other", false),
+            ])
+            .await;
+
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].cluster.as_deref(), Some("appsres01"));
+        assert!(
+            report.errors[0]
+                .message
+                .starts_with("error listing Namespaces: "),
+            "{}",
+            report.errors[0].message
+        );
+        assert!(
+            report
+                .observed
+                .values()
+                .all(|observed| matches!(observed, ObservedNamespace::Unknown(_))),
+            "{:?}",
+            report.observed
+        );
+        let reads = namespace_reads(&server);
+        assert_eq!(reads.len(), 1, "{reads:?}");
+        server.shutdown().await;
     }
 }
