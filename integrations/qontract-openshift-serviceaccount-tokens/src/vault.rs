@@ -129,7 +129,7 @@ pub(crate) async fn write_outputs(
             ),
         ] {
             match write(&vault, &path, &fields).await {
-                Ok(true) => tracing::info!("['write_vault_secret', '{path}']"),
+                Ok(true) => tracing::info!("wrote the token Secret's data to Vault: {path}"),
                 Ok(false) => tracing::debug!("current data is up-to-date, skipping {path}"),
                 Err(e) => {
                     let message = format!("writing {path}: {e}");

@@ -252,6 +252,14 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
         !all.contains(&decode(&deployer_token)),
         "the dry run printed a token"
     );
+    let out = app.run(&["--dry-run", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("app-deployer"), "{all}");
+    assert!(
+        !all.contains(&deployer_token),
+        "the JSON plan printed a token"
+    );
     assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
     assert!(secret(&sandbox, "app", "app-deployer").is_none());
 
