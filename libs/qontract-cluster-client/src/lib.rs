@@ -415,7 +415,7 @@ async fn connect(
         config.root_cert = Some(ders);
     }
     config.auth_info.token = Some(secrecy::SecretString::from(token.into_exposed()));
-    let client = kube::Client::try_from(config).map_err(|e| ClusterClientError::Unreachable {
+    let client = build_client(config).map_err(|e| ClusterClientError::Unreachable {
         cluster: cluster.clone(),
         message: format!("cannot build a client: {e}"),
     })?;
@@ -435,6 +435,51 @@ async fn connect(
     }
 }
 
+/// The `kube::Client` of one cluster: kube's default stack (`ClientBuilder::try_from`: base
+/// URI, bearer token, extra headers, kube's 429/503/504 retry, connect/read/write timeouts,
+/// TLS from the config with `insecureSkipTLSVerify` as `accept_invalid_certs`) over an HTTPS
+/// connector that offers HTTP/2 as well as HTTP/1.1 by ALPN. kube's own connector offers only
+/// HTTP/1.1, where each concurrent request needs a connection of its own (a run opened about
+/// eleven TLS connections per cluster); over HTTP/2 the requests of a client share one
+/// connection. A server that does not pick `h2` is spoken to in HTTP/1.1 as before.
+pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
+    use kube::client::ConfigExt as _;
+    use tower::ServiceBuilder;
+
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // As kube's builder: the process-wide provider, unless one is installed already (the
+        // only error is a concurrent install, which is as good).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    }
+    let tls = config.rustls_client_config()?;
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    let mut connector = hyper_timeout::TimeoutConnector::new(https);
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    connector.set_reset_reader_on_write(config.reset_reader_on_write);
+    let http_client: hyper_util::client::legacy::Client<_, kube::client::Body> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build(connector);
+    let retry = config
+        .default_retry
+        .then(|| tower::retry::RetryLayer::new(kube::client::retry::RetryPolicy::server_retry()));
+    let service = ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(retry)
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(http_client);
+    Ok(kube::Client::new(service, config.default_namespace))
+}
 
 /// Decode the certificates of a PEM bundle to DER.
 fn pem_to_der(pem: &[u8]) -> Vec<Vec<u8>> {
@@ -563,5 +608,110 @@ mod tests {
               certificate is not verified"
             ]
         );
+    }
+
+    /// A cluster map with the plain client of one cluster served by `server`.
+    async fn one_cluster(
+        server: &qontract_kube_testserver::KubeTestServer,
+        insecure: bool,
+    ) -> ClusterMap {
+        let reader: Arc<dyn SecretReader> = Arc::new(
+            ConfigSecretReader::from_toml_str("[creds.token]\ntoken = \"t\"\n", "test")
+                .expect("TOML"),
+        );
+        let options = ClusterMapOptions {
+            integration: "openshift-resources".to_owned(),
+            concurrency: 10,
+            extra_root_certs_pem: if insecure {
+                Vec::new()
+            } else {
+                vec![server.ca_pem().expect("HTTPS").as_bytes().to_vec()]
+            },
+            request_timeout: Some(Duration::from_secs(10)),
+            ..ClusterMapOptions::default()
+        };
+        let mut spec = spec("appsres01", insecure);
+        spec.server_url = server.url();
+        let map = ClusterMap::build(vec![spec], reader, &options).await;
+        assert!(map.errors().is_empty(), "{:?}", map.errors());
+        map
+    }
+
+    /// 40 reads, 10 at a time, the way a run reads a cluster: how many connections the
+    /// server accepted for them (and the client's check), each read succeeding.
+    async fn concurrent_reads(
+        server: &qontract_kube_testserver::KubeTestServer,
+        client: &kube::Client,
+    ) -> u64 {
+        let api: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+        let found: Vec<bool> = futures::stream::iter(0..40)
+            .map(|index| {
+                let api = api.clone();
+                async move {
+                    api.get_opt(&format!("ns-{}", index % 4))
+                        .await
+                        .expect("read")
+                        .is_some()
+                }
+            })
+            .buffer_unordered(10)
+            .collect()
+            .await;
+        assert!(found.iter().all(|found| *found));
+        server.connections()
+    }
+
+    async fn https_server() -> qontract_kube_testserver::KubeTestServer {
+        let mut builder = qontract_kube_testserver::KubeTestServer::builder()
+            .https(true)
+            .token("t")
+            // Each request takes a while, so the reads overlap as against a real cluster.
+            .latency(Duration::from_millis(20));
+        for index in 0..4 {
+            builder = builder.seed(serde_json::json!({
+                "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": format!("ns-{index}")}
+            }));
+        }
+        builder.start().await.expect("kube test server")
+    }
+
+    /// Concurrent requests of a cluster client share one HTTP/2 connection (ALPN `h2`, see
+    /// `build_client`) instead of one HTTP/1.1 connection each (kube's own client: the same
+    /// load opens 10).
+    #[tokio::test]
+    async fn concurrent_requests_of_a_cluster_share_one_connection() {
+        let server = https_server().await;
+        let map = one_cluster(&server, false).await;
+        let client = map.get("appsres01", false).expect("client").expect("ready");
+        let connections = concurrent_reads(&server, &client.client).await;
+        assert!(
+            connections <= 2,
+            "{connections} connections for one cluster client"
+        );
+        server.shutdown().await;
+
+        // The load is concurrent enough to tell: kube's HTTP/1.1-only client needs more.
+        let server = https_server().await;
+        let mut config = kube::Config::new(server.url().parse().expect("URL"));
+        config.root_cert = Some(pem_to_der(server.ca_pem().expect("HTTPS").as_bytes()));
+        config.auth_info.token = Some(secrecy::SecretString::from("t".to_owned()));
+        let http1 = kube::Client::try_from(config).expect("kube client");
+        let connections = concurrent_reads(&server, &http1).await;
+        assert!(connections > 2, "{connections} connections");
+        server.shutdown().await;
+    }
+
+    /// `insecureSkipTLSVerify` still reaches a server whose CA is not trusted, over HTTP/2.
+    #[tokio::test]
+    async fn an_insecure_cluster_is_reached_without_its_ca_over_one_connection() {
+        let server = https_server().await;
+        let map = one_cluster(&server, true).await;
+        let client = map.get("appsres01", false).expect("client").expect("ready");
+        let connections = concurrent_reads(&server, &client.client).await;
+        assert!(
+            connections <= 2,
+            "{connections} connections for one cluster client"
+        );
+        server.shutdown().await;
     }
 }
