@@ -454,6 +454,10 @@ pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
     let tls = config.rustls_client_config()?;
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
+    // HTTP/2 sends a request's headers and body as separate frames: without TCP_NODELAY,
+    // Nagle's algorithm holds the body back until the headers are acknowledged (a delayed
+    // ACK, ~40 ms per write request).
+    http.set_nodelay(true);
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http()
