@@ -11,6 +11,7 @@ use qontract_e2e::workspace;
 
 mod binaries;
 mod daemon;
+mod demo_access;
 
 /// The multi-call binary.
 fn bin() -> PathBuf {
