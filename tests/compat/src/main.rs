@@ -293,6 +293,9 @@ impl Env {
         if scenario.openshift {
             cmd.arg("--openshift-projects");
         }
+        if scenario.openshift_users {
+            cmd.arg("--openshift-users");
+        }
         for (i, crd) in scenario.crds.iter().enumerate() {
             let file = self.work.join(format!("crd-{i}.json"));
             std::fs::write(&file, crd.to_string())?;
@@ -361,6 +364,13 @@ impl Env {
                     "-o",
                     "json",
                 ])
+                .output()?;
+            dump.push_str(&String::from_utf8_lossy(&out.stdout));
+        }
+        if scenario.openshift_users {
+            let out = self
+                .kubectl()
+                .args(["get", "groups,users,identities", "-o", "json"])
                 .output()?;
             dump.push_str(&String::from_utf8_lossy(&out.stdout));
         }
@@ -529,6 +539,15 @@ fn python_list(text: &str) -> Option<Vec<String>> {
             chars.next();
         }
         let Some(quote) = chars.next() else { break };
+        if quote.is_ascii_alphabetic() {
+            // a bare name (`None`, `True`)
+            let mut item = String::from(quote);
+            while let Some(c) = chars.next_if(|c| c.is_ascii_alphanumeric()) {
+                item.push(c);
+            }
+            items.push(item);
+            continue;
+        }
         if quote != '\'' && quote != '"' {
             return None;
         }
@@ -546,7 +565,9 @@ fn python_list(text: &str) -> Option<Vec<String>> {
 }
 
 /// The actions of a Python run: its `['apply'|'delete', 'privileged=…', cluster, ns, kind,
-/// name]` and (openshift-namespaces) `['create'|'delete', cluster, ns]` log lines.
+/// name]`, (openshift-namespaces) `['create'|'delete', cluster, ns]`, (openshift-groups)
+/// `[action, cluster, group, user|None]` and (openshift-users) `['del_user', cluster, user]`
+/// log lines.
 fn python_actions(integration: &str, stderr: &str) -> BTreeSet<Action> {
     let mut actions = BTreeSet::new();
     for line in stderr.lines() {
@@ -560,6 +581,15 @@ fn python_actions(integration: &str, stderr: &str) -> BTreeSet<Action> {
         if integration == "openshift-namespaces" {
             if items.len() == 3 && (items[0] == "create" || items[0] == "delete") {
                 actions.insert((item(0), "Namespace".into(), String::new(), item(2)));
+            }
+        } else if integration == "openshift-groups" {
+            if items.len() == 4 && GROUP_ACTIONS.contains(&items[0].as_str()) {
+                let user = (items[3] != "None").then(|| item(3));
+                actions.insert(group_action(&item(0), &item(1), &item(2), user.as_deref()));
+            }
+        } else if integration == "openshift-users" {
+            if items.len() == 3 && items[0] == "del_user" {
+                actions.insert((item(0), "User".into(), item(1), item(2)));
             }
         } else if items.len() == 6
             && (items[0] == "apply" || items[0] == "delete")
@@ -576,11 +606,50 @@ fn python_actions(integration: &str, stderr: &str) -> BTreeSet<Action> {
     actions
 }
 
+/// The actions of openshift-groups (upstream `calculate_diff`).
+const GROUP_ACTIONS: &[&str] = &[
+    "create_group",
+    "add_user_to_group",
+    "del_user_from_group",
+    "delete_group",
+];
+
+/// An openshift-groups action: (action, `Group`, cluster, `group` or `group/user`).
+fn group_action(action: &str, cluster: &str, group: &str, user: Option<&str>) -> Action {
+    let name = match user {
+        Some(user) => format!("{group}/{user}"),
+        None => group.to_owned(),
+    };
+    (action.into(), "Group".into(), cluster.into(), name)
+}
+
 /// The actions of our `--output json` plan, in the Python vocabulary (`create`/`update` are
-/// `apply`; for openshift-namespaces `create`/`delete` of the namespace).
+/// `apply`; for openshift-namespaces `create`/`delete` of the namespace; openshift-groups and
+/// openshift-users plan a list of upstream's diff entries).
 fn our_actions(integration: &str, plan: &Value) -> BTreeMap<Action, String> {
     let mut actions = BTreeMap::new();
     let field = |a: &Value, k: &str| a[k].as_str().unwrap_or_default().to_owned();
+    if integration == "openshift-groups" || integration == "openshift-users" {
+        for a in plan.as_array().into_iter().flatten() {
+            let action = if integration == "openshift-groups" {
+                group_action(
+                    &field(a, "action"),
+                    &field(a, "cluster"),
+                    &field(a, "group"),
+                    a["user"].as_str(),
+                )
+            } else {
+                (
+                    field(a, "action"),
+                    "User".into(),
+                    field(a, "cluster"),
+                    field(a, "user"),
+                )
+            };
+            actions.insert(action, String::new());
+        }
+        return actions;
+    }
     let reason = |a: &Value| {
         a["reason"]["message"]
             .as_str()
@@ -716,6 +785,9 @@ struct Scenario {
     exit: i32,
     /// The cluster serves OpenShift's `project.openshift.io` (`"openshift": true`).
     openshift: bool,
+    /// The cluster serves OpenShift's `user.openshift.io` Groups, Users, Identities
+    /// (`"openshift_users": true`).
+    openshift_users: bool,
     /// CustomResourceDefinitions the cluster serves from the start (`"crds"`).
     crds: Vec<Value>,
 }
@@ -752,6 +824,7 @@ fn load_scenario(dir: &Path) -> Result<Scenario> {
         mutate: v["mutate"].as_array().cloned().unwrap_or_default(),
         exit: v["exit"].as_i64().unwrap_or(0) as i32,
         openshift: v["openshift"].as_bool().unwrap_or(false),
+        openshift_users: v["openshift_users"].as_bool().unwrap_or(false),
         crds: v["crds"].as_array().cloned().unwrap_or_default(),
     })
 }
@@ -884,6 +957,45 @@ fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec
     Ok((diffs, planned, notes))
 }
 
+/// Fields 0.10.1 queries that the current upstream GraphQL schema no longer has:
+/// (type, field line inserted after the line starting with `after`). The User fragment of
+/// 0.10.1 (`openshift-groups`, `openshift-users`) queries `slack_username`; current upstream
+/// queries it nowhere and its `User_v1` has no such field, so without it 0.10.1 fails with
+/// `Cannot query field "slack_username" on type "User_v1"`. The data never sets them (null).
+const PEER_FIELDS: &[(&str, &str, &str)] = &[(
+    "User_v1",
+    "  - { name: github_username,",
+    "  - { name: slack_username, type: string }",
+)];
+
+/// The GraphQL schema the bundles are built with: `schema` plus [`PEER_FIELDS`] where
+/// missing, written to `work/schema.yml`.
+fn peer_schema(schema: &Path, work: &Path) -> Result<PathBuf> {
+    let mut text =
+        std::fs::read_to_string(schema).with_context(|| format!("reading {}", schema.display()))?;
+    for (type_name, after, line) in PEER_FIELDS {
+        let start = text
+            .find(&format!("- name: {type_name}\n"))
+            .with_context(|| format!("{}: type {type_name} missing", schema.display()))?;
+        let end = text[start + 1..]
+            .find("\n- name: ")
+            .map_or(text.len(), |e| start + 1 + e);
+        if text[start..end].contains(&line[..line.find(',').unwrap_or(line.len())]) {
+            continue;
+        }
+        let at = text[start..end]
+            .find(&format!("\n{after}"))
+            .with_context(|| format!("{}: {type_name} has no `{after}`", schema.display()))?;
+        let eol = text[start + at + 1..]
+            .find('\n')
+            .map_or(text.len(), |e| start + at + 1 + e);
+        text.insert_str(eol, &format!("\n{line}"));
+    }
+    let file = work.join("schema.yml");
+    std::fs::write(&file, text)?;
+    Ok(file)
+}
+
 fn expected_differences() -> Result<BTreeMap<String, String>> {
     let file = suite_dir().join("expected-differences");
     let mut map = BTreeMap::new();
@@ -976,6 +1088,7 @@ fn run() -> Result<bool> {
     }
     let work = root.join(format!("run-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
+    let schema = peer_schema(&schema, &work)?;
     let mut env = Env::start(bin, work.clone(), schema)?;
     for s in &scenarios {
         for (path, data) in &s.vault {
@@ -1074,6 +1187,51 @@ mod tests {
             show(&python_actions("openshift-namespaces", ns)),
             "create Namespace compat-a"
         );
+    }
+
+    #[test]
+    fn parses_group_and_user_actions() {
+        let log = "[t] [INFO] [DRY-RUN] [openshift_groups.py:run:290] - ['create_group', 'compat', 'devs', None]\n\
+                   [t] [INFO] [DRY-RUN] [openshift_groups.py:run:290] - ['add_user_to_group', 'compat', 'devs', 'ada-gh']\n\
+                   [t] [INFO] [DRY-RUN] [openshift_groups.py:run:290] - ['del_user_from_group', 'compat', 'ops', 'bob']";
+        let py = python_actions("openshift-groups", log);
+        assert_eq!(
+            show(&py),
+            "add_user_to_group Group compat/devs/ada-gh, create_group Group compat/devs, del_user_from_group Group compat/ops/bob"
+        );
+        let plan = serde_json::json!([
+            {"action": "create_group", "cluster": "compat", "group": "devs", "user": null},
+            {"action": "del_user_from_group", "cluster": "compat", "group": "ops", "user": "bob"},
+            {"action": "add_user_to_group", "cluster": "compat", "group": "devs", "user": "ada-gh"},
+        ]);
+        assert_eq!(planned_actions(&our_actions("openshift-groups", &plan)), py);
+        let log =
+            "[t] [INFO] [DRY-RUN] [openshift_users.py:run:197] - ['del_user', 'compat', 'bob']";
+        let py = python_actions("openshift-users", log);
+        assert_eq!(show(&py), "del_user User compat/bob");
+        let plan = serde_json::json!([{"action": "del_user", "cluster": "compat", "user": "bob"}]);
+        assert_eq!(planned_actions(&our_actions("openshift-users", &plan)), py);
+    }
+
+    #[test]
+    fn adds_the_fields_the_peer_queries() {
+        let dir = std::env::temp_dir().join(format!("compat-schema-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let schema = dir.join("in.yml");
+        std::fs::write(
+            &schema,
+            "confs:\n- name: User_v1\n  fields:\n  - { name: name, type: string }\n  - { name: github_username, type: string, isRequired: true }\n  - { name: quay_username, type: string }\n- name: Role_v1\n  fields:\n  - { name: name, type: string }\n",
+        )
+        .unwrap();
+        let out = std::fs::read_to_string(peer_schema(&schema, &dir).unwrap()).unwrap();
+        assert!(out.contains(
+            "isRequired: true }\n  - { name: slack_username, type: string }\n  - { name: quay_username"
+        ));
+        // idempotent
+        std::fs::write(&schema, &out).unwrap();
+        let again = std::fs::read_to_string(peer_schema(&schema, &dir).unwrap()).unwrap();
+        assert_eq!(again, out);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
