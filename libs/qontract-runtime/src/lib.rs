@@ -23,8 +23,8 @@ pub mod logging;
 pub mod metrics;
 pub mod runner;
 pub mod secrets;
-pub mod unleash;
 pub mod single;
+pub mod unleash;
 
 pub use cli::{CommonArgs, DEFAULT_THREAD_POOL_SIZE, OutputFormat};
 pub use exit::ExitStatus;

@@ -13,8 +13,8 @@ use vaultrs::client::{Client as _, VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 
 use crate::clock::{Clock, SystemClock};
-use crate::error::error_chain;
 use crate::error::VersionLabel;
+use crate::error::error_chain;
 
 mod kv_write;
 use crate::{
@@ -262,7 +262,6 @@ impl Failure {
         }
     }
 }
-
 
 fn classify(error: &ClientError) -> Failure {
     use vaultrs::error::ClientError as C;

@@ -35,9 +35,9 @@ use object_store::{
     Attribute, AttributeValue, Attributes, ClientOptions, ObjectStore, ObjectStoreExt as _,
     PutMode, PutOptions, PutPayload, RetryConfig, UpdateVersion,
 };
+use qontract_secrets::error_chain;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use qontract_secrets::error_chain;
 use serde_json::Value;
 
 pub use error::StateError;
@@ -673,4 +673,3 @@ impl Transaction<'_> {
         }
     }
 }
-
