@@ -36,6 +36,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+mod vault;
+
 const KUBE_TOKEN: &str = "compat-token";
 const BAO_ROOT: &str = "compat-root";
 const CLUSTER_SECRET: &str = "secret/compat/cluster";
@@ -832,6 +834,9 @@ fn load_scenario(dir: &Path) -> Result<Scenario> {
 /// Runs one scenario; returns the differences found (empty: identical), the Python tool's
 /// dry-run plan on the starting cluster, and notes (both tools re-planning after an apply).
 fn run_scenario(env: &mut Env, s: &Scenario) -> Result<(Vec<String>, String, Vec<String>)> {
+    if s.integration == "vault-replication" {
+        return vault::run_scenario(env, s);
+    }
     let logs = env.work.join("logs").join(&s.name);
     std::fs::create_dir_all(&logs)?;
     let before = s.dir.join("before");
