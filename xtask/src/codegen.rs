@@ -152,6 +152,161 @@ pub(crate) fn with_fragments(
     Ok(doc)
 }
 
+/// A top-level item (struct or enum with its attributes) of cynic-querygen output.
+#[derive(Debug, Clone)]
+pub(crate) struct Item {
+    /// The type's name.
+    pub(crate) name: String,
+    /// Its text, attributes included.
+    pub(crate) text: String,
+    /// The module it was first generated in.
+    origin: String,
+}
+
+/// Split cynic-querygen output into its items (each starts with a `#[derive` line).
+fn split_items(code: &str, origin: &str) -> Result<Vec<Item>> {
+    let mut texts: Vec<String> = Vec::new();
+    for line in code.lines() {
+        if line.starts_with("#[derive") || texts.is_empty() {
+            texts.push(String::new());
+        }
+        let current = texts.last_mut().expect("pushed above");
+        current.push_str(line);
+        current.push('\n');
+    }
+    let mut items = Vec::new();
+    for text in texts {
+        if text.trim().is_empty() {
+            continue;
+        }
+        let name = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("pub struct ")
+                    .or_else(|| l.strip_prefix("pub enum "))
+            })
+            .map(|rest| {
+                rest.chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .with_context(|| format!("{origin}: generated item without a type name: {text}"))?;
+        items.push(Item {
+            name,
+            text: text.trim_end().to_owned() + "\n",
+            origin: origin.to_owned(),
+        });
+    }
+    Ok(items)
+}
+
+/// The identifiers `text` mentions.
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+}
+
+/// The field and type of the only `#[cynic(spread)]` field of a struct item, when that type
+/// is one of `shared`.
+fn shared_spread(text: &str, shared: &[String]) -> Option<(String, String)> {
+    let mut spreads = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == "#[cynic(spread)]" {
+            let field = lines
+                .next()?
+                .trim()
+                .strip_prefix("pub ")?
+                .trim_end_matches(',');
+            let (name, ty) = field.split_once(": ")?;
+            spreads.push((name.to_owned(), ty.to_owned()));
+        }
+    }
+    match spreads.as_slice() {
+        [(name, ty)] if shared.contains(ty) => Some((name.clone(), ty.clone())),
+        _ => None,
+    }
+}
+
+/// The types of the shared fragments, generated once into `generated/fragments.rs`.
+#[derive(Debug, Default)]
+pub(crate) struct SharedTypes {
+    /// By type name.
+    pub(crate) items: BTreeMap<String, Item>,
+}
+
+impl SharedTypes {
+    /// Split one query module's generated `code` into the items it keeps and the names of the
+    /// items that belong to a shared fragment (the fragment's type and every type it reaches),
+    /// which move to the fragments module. The same type generated differently by two query
+    /// modules is an error.
+    pub(crate) fn take(
+        &mut self,
+        stem: &str,
+        code: &str,
+        fragments: &BTreeMap<String, String>,
+    ) -> Result<(String, Vec<String>)> {
+        let items = split_items(code, stem)?;
+        let by_name: BTreeMap<&str, &Item> = items.iter().map(|i| (i.name.as_str(), i)).collect();
+        let mut moved: Vec<String> = Vec::new();
+        let mut pending: Vec<&str> = items
+            .iter()
+            .map(|i| i.name.as_str())
+            .filter(|n| fragments.contains_key(*n))
+            .collect();
+        while let Some(name) = pending.pop() {
+            if moved.iter().any(|m| m == name) {
+                continue;
+            }
+            let item = by_name[name];
+            moved.push(name.to_owned());
+            pending.extend(
+                identifiers(&item.text)
+                    .filter(|w| *w != name && by_name.contains_key(w))
+                    .filter_map(|w| by_name.get_key_value(w).map(|(k, _)| *k)),
+            );
+        }
+        moved.sort();
+        let mut own = String::new();
+        for item in &items {
+            if !moved.contains(&item.name) {
+                own.push_str(&item.text);
+                own.push('\n');
+                if let Some((field, ty)) = shared_spread(&item.text, &moved) {
+                    // The query type selects more than the shared fragment: it derefs to the
+                    // fragment, so `cluster.name` and `cluster_spec(&cluster)` work on it too.
+                    writeln!(
+                        own,
+                        "impl std::ops::Deref for {name} {{\n    type Target = {ty};\n    \
+                         fn deref(&self) -> &{ty} {{\n        &self.{field}\n    }}\n}}\n\n\
+                         impl std::ops::DerefMut for {name} {{\n    \
+                         fn deref_mut(&mut self) -> &mut {ty} {{\n        &mut self.{field}\n    \
+                         }}\n}}\n",
+                        name = item.name
+                    )?;
+                }
+                continue;
+            }
+            match self.items.get(&item.name) {
+                Some(existing) if existing.text != item.text => bail!(
+                    "codegen/queries/{stem}.graphql: type {} of a shared fragment is generated \
+                     differently than in codegen/queries/{}.graphql (another selection of the \
+                     same GraphQL type in the query takes its name?):\n{}\nvs\n{}",
+                    item.name,
+                    existing.origin,
+                    item.text,
+                    existing.text
+                ),
+                Some(_) => {}
+                None => {
+                    self.items.insert(item.name.clone(), item.clone());
+                }
+            }
+        }
+        Ok((own, moved))
+    }
+}
+
 /// Render the SDL of a conf-format schema file.
 pub(crate) fn render_sdl(conf_schema: &Path) -> Result<String> {
     let confs = SchemaConfs::from_yaml_file(conf_schema)?;
@@ -217,6 +372,8 @@ pub(crate) fn generate(layout: &Layout) -> Result<Vec<GeneratedFile>> {
     }];
     let fragments = fragments(layout)?;
     let mut modules = Vec::new();
+    let mut shared = SharedTypes::default();
+    let mut generated = Vec::new();
     for path in query_documents(layout)? {
         let stem = path
             .file_stem()
@@ -227,6 +384,7 @@ pub(crate) fn generate(layout: &Layout) -> Result<Vec<GeneratedFile>> {
             .with_context(|| format!("reading {}", path.display()))?;
         let document = with_fragments(&text, &fragments, &path)?;
         let code = generate_module(&sdl, &document, &path)?;
+        let (own, moved) = shared.take(&stem, &code, &fragments)?;
         let mut module = String::new();
         writeln!(
             module,
@@ -234,16 +392,43 @@ pub(crate) fn generate(layout: &Layout) -> Result<Vec<GeneratedFile>> {
         )?;
         module.push_str("#![allow(missing_docs, clippy::all)]\n\n");
         module.push_str("use crate::schema;\n\n");
+        if !moved.is_empty() {
+            writeln!(
+                module,
+                "pub use super::fragments::{{{}}};\n",
+                moved.join(", ")
+            )?;
+        }
         writeln!(module, "/// The query document, fragments included.")?;
         writeln!(module, "pub const QUERY: &str = {document:?};\n")?;
-        module.push_str(&code);
+        module.push_str(&own);
+        generated.push((stem.clone(), module));
+        modules.push(stem);
+    }
+    let mut module = format!(
+        "{RS_PREAMBLE}//! The types of the shared fragments in `codegen/queries/fragments/`, generated\n\
+         //! once and used by every query module that spreads them.\n\n"
+    );
+    module.push_str("#![allow(missing_docs, clippy::all)]\n\n");
+    module.push_str("use crate::schema;\n\n");
+    for item in shared.items.values() {
+        module.push_str(&item.text);
+        module.push('\n');
+    }
+    files.push(GeneratedFile {
+        path: layout.generated().join("fragments.rs"),
+        content: rustfmt(&module)?,
+    });
+    for (stem, module) in generated {
         files.push(GeneratedFile {
             path: layout.generated().join(format!("{stem}.rs")),
             content: rustfmt(&module)?,
         });
-        modules.push(stem);
     }
-    let mut module = format!("{RS_PREAMBLE}//! One module per query document.\n\n");
+    let mut module = format!(
+        "{RS_PREAMBLE}//! One module per query document, and [`fragments`] for the shared fragments.\n\n"
+    );
+    module.push_str("pub mod fragments;\n");
     for m in &modules {
         writeln!(module, "pub mod {m};")?;
     }

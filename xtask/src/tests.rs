@@ -239,3 +239,69 @@ fn introspect_reads_the_schema_of_a_live_server() {
     let live = std::fs::read_to_string(&out).unwrap();
     assert_eq!(shape(&live), shape(&ours));
 }
+
+/// Each shared fragment's types are generated once, into `generated/fragments.rs`; the query
+/// modules re-export them instead of defining a copy (issue 12).
+#[test]
+fn shared_fragments_are_generated_once() {
+    let files = codegen::generate(&Layout::new(root())).unwrap();
+    let text_of = |name: &str| {
+        files
+            .iter()
+            .find(|f| f.path.ends_with(name))
+            .map(|f| f.content.clone())
+            .unwrap()
+    };
+    let fragments = text_of("generated/fragments.rs");
+    for ty in [
+        "ClusterConnection",
+        "VaultSecret",
+        "DisableClusterAutomationsV1",
+    ] {
+        assert_eq!(
+            fragments.matches(&format!("pub struct {ty} ")).count(),
+            1,
+            "{ty}"
+        );
+        for f in files.iter().filter(|f| {
+            f.path.extension().is_some_and(|e| e == "rs") && !f.path.ends_with("fragments.rs")
+        }) {
+            assert!(
+                !f.content.contains(&format!("pub struct {ty} ")),
+                "{} defines its own {ty}",
+                f.path.display()
+            );
+        }
+    }
+    let limitranges = text_of("generated/limitranges_namespaces.rs");
+    assert!(limitranges.contains("pub use super::fragments::{"));
+    assert!(limitranges.contains("pub cluster: ClusterConnection,"));
+    // A query type selecting more than the spread derefs to the shared type.
+    let rolebindings = text_of("generated/rolebindings_roles.rs");
+    assert!(rolebindings.contains("impl std::ops::Deref for ClusterV1"));
+}
+
+/// Two query modules generating one shared type differently is an error naming both.
+#[test]
+fn a_shared_type_generated_differently_is_an_error() {
+    let fragments = [("Frag".to_owned(), String::new())].into_iter().collect();
+    let item = |field: &str| {
+        format!(
+            "#[derive(cynic::QueryFragment, Debug)]\n#[cynic(graphql_type = \"T\")]\n\
+             pub struct Frag {{\n    pub {field}: String,\n}}\n"
+        )
+    };
+    let mut shared = codegen::SharedTypes::default();
+    let (own, moved) = shared.take("one", &item("a"), &fragments).unwrap();
+    assert_eq!(moved, ["Frag"]);
+    assert!(own.trim().is_empty());
+    shared.take("two", &item("a"), &fragments).unwrap();
+    let err = shared
+        .take("three", &item("b"), &fragments)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("three.graphql") && err.contains("one.graphql"),
+        "{err}"
+    );
+}

@@ -5,8 +5,10 @@
 
 use crate::schema;
 
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# Every cluster with its connection data\n# (upstream: reconcile/gql_definitions/common/clusters_minimal.gql).\nquery ClustersMinimal($name: String) {\n  clusters: clusters_v1(name: $name) {\n    name\n    serverUrl\n    consoleUrl\n    insecureSkipTLSVerify\n    automationToken {\n      ...VaultSecret\n    }\n    clusterAdminAutomationToken {\n      ...VaultSecret\n    }\n    internal\n    disable {\n      integrations\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Every cluster with its connection data\n# (upstream: reconcile/gql_definitions/common/clusters_minimal.gql).\nquery ClustersMinimal($name: String) {\n  clusters: clusters_v1(name: $name) {\n    ...ClusterConnection\n    consoleUrl\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryVariables, Debug)]
 pub struct ClustersMinimalVariables<'a> {
@@ -28,28 +30,20 @@ pub struct ClustersMinimal {
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
 pub struct ClusterV1 {
-    pub name: String,
-    pub server_url: String,
+    #[cynic(spread)]
+    pub cluster_connection: ClusterConnection,
     pub console_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
 }
 
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
+impl std::ops::Deref for ClusterV1 {
+    type Target = ClusterConnection;
+    fn deref(&self) -> &ClusterConnection {
+        &self.cluster_connection
+    }
 }
 
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
+impl std::ops::DerefMut for ClusterV1 {
+    fn deref_mut(&mut self) -> &mut ClusterConnection {
+        &mut self.cluster_connection
+    }
 }

@@ -5,8 +5,13 @@
 
 use crate::schema;
 
+pub use super::fragments::{
+    ClusterConnection, DeployResources, DisableClusterAutomationsV1, ResourceLimitsRequirementsV1,
+    ResourceRequestsRequirementsV1, VaultSecret,
+};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# The integrations deployed by integrations-manager: each managed namespace with its\n# environment parameters and cluster connection data, the deployment spec and the sharding\n# block; plus every cluster and AWS account, for per-openshift-cluster and per-aws-account\n# sharding (upstream: reconcile/gql_definitions/integrations/integrations.gql,\n# reconcile/gql_definitions/common/clusters_minimal.gql and\n# reconcile/gql_definitions/sharding/aws_accounts.gql).\nquery IntegrationsManaged {\n  integrations: integrations_v1 {\n    name\n    upstream\n    managed {\n      namespace {\n        path\n        name\n        environment {\n          name\n          parameters\n        }\n        cluster {\n          name\n          serverUrl\n          insecureSkipTLSVerify\n          automationToken {\n            ...VaultSecret\n          }\n          clusterAdminAutomationToken {\n            ...VaultSecret\n          }\n          internal\n          disable {\n            integrations\n          }\n        }\n      }\n      spec {\n        cache\n        command\n        environmentAware\n        extraArgs\n        extraEnv {\n          secretName\n          secretKey\n          name\n          value\n        }\n        resources {\n          ...DeployResources\n        }\n        sleepDurationSecs\n        state\n        storage\n        storageClassName\n        cron\n        concurrencyPolicy\n        restartPolicy\n        successfulJobHistoryLimit\n        failedJobHistoryLimit\n        imageRef\n        enablePushgateway\n      }\n      sharding {\n        strategy\n        ... on StaticSharding_v1 {\n          shards\n        }\n        ... on OpenshiftClusterSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n            subSharding {\n              strategy\n              ... on StaticSubSharding_v1 {\n                shards\n              }\n            }\n          }\n        }\n        ... on AWSAccountSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n              disable {\n                integrations\n              }\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n          }\n        }\n      }\n    }\n  }\n  clusters: clusters_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n  aws_accounts: awsaccounts_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n}\n\nfragment DeployResources on DeployResources_v1 {\n  requests {\n    cpu\n    memory\n  }\n  limits {\n    cpu\n    memory\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# The integrations deployed by integrations-manager: each managed namespace with its\n# environment parameters and cluster connection data, the deployment spec and the sharding\n# block; plus every cluster and AWS account, for per-openshift-cluster and per-aws-account\n# sharding (upstream: reconcile/gql_definitions/integrations/integrations.gql,\n# reconcile/gql_definitions/common/clusters_minimal.gql and\n# reconcile/gql_definitions/sharding/aws_accounts.gql).\nquery IntegrationsManaged {\n  integrations: integrations_v1 {\n    name\n    upstream\n    managed {\n      namespace {\n        path\n        name\n        environment {\n          name\n          parameters\n        }\n        cluster {\n          ...ClusterConnection\n        }\n      }\n      spec {\n        cache\n        command\n        environmentAware\n        extraArgs\n        extraEnv {\n          secretName\n          secretKey\n          name\n          value\n        }\n        resources {\n          ...DeployResources\n        }\n        sleepDurationSecs\n        state\n        storage\n        storageClassName\n        cron\n        concurrencyPolicy\n        restartPolicy\n        successfulJobHistoryLimit\n        failedJobHistoryLimit\n        imageRef\n        enablePushgateway\n      }\n      sharding {\n        strategy\n        ... on StaticSharding_v1 {\n          shards\n        }\n        ... on OpenshiftClusterSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n            subSharding {\n              strategy\n              ... on StaticSubSharding_v1 {\n                shards\n              }\n            }\n          }\n        }\n        ... on AWSAccountSharding_v1 {\n          shardSpecOverrides {\n            shard {\n              name\n              disable {\n                integrations\n              }\n            }\n            imageRef\n            disabled\n            resources {\n              ...DeployResources\n            }\n          }\n        }\n      }\n    }\n  }\n  clusters: clusters_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n  aws_accounts: awsaccounts_v1 {\n    name\n    disable {\n      integrations\n    }\n  }\n}\n\nfragment DeployResources on DeployResources_v1 {\n  requests {\n    cpu\n    memory\n  }\n  limits {\n    cpu\n    memory\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -17,13 +22,6 @@ pub struct IntegrationsManaged {
     pub clusters: Option<Vec<ClusterV1>>,
     #[cynic(rename = "awsaccounts_v1")]
     pub aws_accounts: Option<Vec<AwsaccountV1>>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "AWSAccount_v1", schema = "qontract")]
-pub struct AwsaccountV1 {
-    pub name: String,
-    pub disable: Option<DisableClusterAutomationsV1>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -66,7 +64,7 @@ pub struct AwsaccountShardingV1 {
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "AWSAccountShardSpecOverride_v1", schema = "qontract")]
 pub struct AwsaccountShardSpecOverrideV1 {
-    pub shard: AwsaccountV12,
+    pub shard: AwsaccountV1,
     pub image_ref: Option<String>,
     pub disabled: Option<bool>,
     pub resources: Option<DeployResourcesV1>,
@@ -74,7 +72,7 @@ pub struct AwsaccountShardSpecOverrideV1 {
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "AWSAccount_v1", schema = "qontract")]
-pub struct AwsaccountV12 {
+pub struct AwsaccountV1 {
     pub name: String,
     pub disable: Option<DisableClusterAutomationsV1>,
 }
@@ -153,6 +151,19 @@ pub struct DeployResourcesV1 {
     pub deploy_resources: DeployResources,
 }
 
+impl std::ops::Deref for DeployResourcesV1 {
+    type Target = DeployResources;
+    fn deref(&self) -> &DeployResources {
+        &self.deploy_resources
+    }
+}
+
+impl std::ops::DerefMut for DeployResourcesV1 {
+    fn deref_mut(&mut self) -> &mut DeployResources {
+        &mut self.deploy_resources
+    }
+}
+
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "IntegrationSpecExtraEnv_v1", schema = "qontract")]
 pub struct IntegrationSpecExtraEnvV1 {
@@ -168,26 +179,7 @@ pub struct NamespaceV1 {
     pub path: String,
     pub name: String,
     pub environment: EnvironmentV1,
-    pub cluster: ClusterV13,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
-pub struct ClusterV13 {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
+    pub cluster: ClusterConnection,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -195,36 +187,6 @@ pub struct DisableClusterAutomationsV1 {
 pub struct EnvironmentV1 {
     pub name: String,
     pub parameters: Option<Json>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DeployResources_v1", schema = "qontract")]
-pub struct DeployResources {
-    pub requests: ResourceRequestsRequirementsV1,
-    pub limits: ResourceLimitsRequirementsV1,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "ResourceLimitsRequirements_v1", schema = "qontract")]
-pub struct ResourceLimitsRequirementsV1 {
-    pub cpu: Option<String>,
-    pub memory: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "ResourceRequestsRequirements_v1", schema = "qontract")]
-pub struct ResourceRequestsRequirementsV1 {
-    pub cpu: String,
-    pub memory: String,
 }
 
 #[derive(cynic::InlineFragments, Debug)]

@@ -5,8 +5,10 @@
 
 use crate::schema;
 
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# Roles with their access to cluster groups (`access[] {cluster, group}`) and users, and the\n# clusters with their managed groups (upstream: the roles query\n# reconcile/gql_definitions/openshift_groups/managed_roles.gql, the clusters of\n# reconcile/typed_queries/clusters.py and reconcile/gql_definitions/openshift_groups/managed_groups.gql).\nquery OpenshiftGroupsRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    users {\n      org_username\n      github_username\n    }\n    access {\n      cluster {\n        name\n        auth {\n          service\n        }\n      }\n      group\n    }\n  }\n  clusters: clusters_v1 {\n    name\n    serverUrl\n    insecureSkipTLSVerify\n    automationToken {\n      ...VaultSecret\n    }\n    clusterAdminAutomationToken {\n      ...VaultSecret\n    }\n    internal\n    disable {\n      integrations\n    }\n    managedGroups\n    ocm {\n      name\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Roles with their access to cluster groups (`access[] {cluster, group}`) and users, and the\n# clusters with their managed groups (upstream: the roles query\n# reconcile/gql_definitions/openshift_groups/managed_roles.gql, the clusters of\n# reconcile/typed_queries/clusters.py and reconcile/gql_definitions/openshift_groups/managed_groups.gql).\nquery OpenshiftGroupsRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    users {\n      org_username\n      github_username\n    }\n    access {\n      cluster {\n        name\n        auth {\n          service\n        }\n      }\n      group\n    }\n  }\n  clusters: clusters_v1 {\n    ...ClusterConnection\n    managedGroups\n    ocm {\n      name\n    }\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -20,28 +22,29 @@ pub struct OpenshiftGroupsRoles {
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
 pub struct ClusterV1 {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
+    #[cynic(spread)]
+    pub cluster_connection: ClusterConnection,
     pub managed_groups: Option<Vec<String>>,
     pub ocm: Option<OpenShiftClusterManagerV1>,
+}
+
+impl std::ops::Deref for ClusterV1 {
+    type Target = ClusterConnection;
+    fn deref(&self) -> &ClusterConnection {
+        &self.cluster_connection
+    }
+}
+
+impl std::ops::DerefMut for ClusterV1 {
+    fn deref_mut(&mut self) -> &mut ClusterConnection {
+        &mut self.cluster_connection
+    }
 }
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "OpenShiftClusterManager_v1", schema = "qontract")]
 pub struct OpenShiftClusterManagerV1 {
     pub name: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -81,13 +84,4 @@ pub struct UserV1 {
     pub org_username: String,
     #[cynic(rename = "github_username")]
     pub github_username: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
 }

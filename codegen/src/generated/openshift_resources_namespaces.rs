@@ -5,8 +5,10 @@
 
 use crate::schema;
 
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# Namespaces with their openshiftResources (their shared resources files' too), managed\n# types/names and cluster connection data (upstream: the NAMESPACES_QUERY of\n# reconcile/openshift_resources_base.py), and the settings' repoUrl (the `html_url` annotation\n# of PrometheusRule rules, upstream fetch_provider_resource).\nquery OpenshiftResourcesNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    path\n    delete\n    clusterAdmin\n    managedByExternal\n    managedResourceTypes\n    managedResourceTypeOverrides {\n      resource\n      override\n    }\n    managedResourceNames {\n      resource\n      resourceNames\n    }\n    openshiftResources {\n      provider\n      ... on NamespaceOpenshiftResourceResource_v1 {\n        resource: path {\n          content\n          path\n        }\n        validate_json\n      }\n      ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n        path\n        version\n        name\n        labels\n        annotations\n        type\n      }\n      ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceRoute_v1 {\n        resource: path {\n          content\n          path\n        }\n        vault_tls_secret_path\n        vault_tls_secret_version\n      }\n    }\n    sharedResources {\n      path\n      openshiftResources {\n        provider\n        ... on NamespaceOpenshiftResourceResource_v1 {\n          resource: path {\n            content\n            path\n          }\n          validate_json\n        }\n        ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n          resource: path {\n            content\n            path\n          }\n          type\n          variables\n        }\n        ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n          path\n          version\n          name\n          labels\n          annotations\n          type\n        }\n        ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n          resource: path {\n            content\n            path\n          }\n          type\n          variables\n        }\n        ... on NamespaceOpenshiftResourceRoute_v1 {\n          resource: path {\n            content\n            path\n          }\n          vault_tls_secret_path\n          vault_tls_secret_version\n        }\n      }\n    }\n    environment {\n      name\n      parameters\n    }\n    app {\n      name\n    }\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n    }\n  }\n  settings: app_interface_settings_v1 {\n    repoUrl\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Namespaces with their openshiftResources (their shared resources files' too), managed\n# types/names and cluster connection data (upstream: the NAMESPACES_QUERY of\n# reconcile/openshift_resources_base.py), and the settings' repoUrl (the `html_url` annotation\n# of PrometheusRule rules, upstream fetch_provider_resource).\nquery OpenshiftResourcesNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    path\n    delete\n    clusterAdmin\n    managedByExternal\n    managedResourceTypes\n    managedResourceTypeOverrides {\n      resource\n      override\n    }\n    managedResourceNames {\n      resource\n      resourceNames\n    }\n    openshiftResources {\n      provider\n      ... on NamespaceOpenshiftResourceResource_v1 {\n        resource: path {\n          content\n          path\n        }\n        validate_json\n      }\n      ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n        path\n        version\n        name\n        labels\n        annotations\n        type\n      }\n      ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n        resource: path {\n          content\n          path\n        }\n        type\n        variables\n      }\n      ... on NamespaceOpenshiftResourceRoute_v1 {\n        resource: path {\n          content\n          path\n        }\n        vault_tls_secret_path\n        vault_tls_secret_version\n      }\n    }\n    sharedResources {\n      path\n      openshiftResources {\n        provider\n        ... on NamespaceOpenshiftResourceResource_v1 {\n          resource: path {\n            content\n            path\n          }\n          validate_json\n        }\n        ... on NamespaceOpenshiftResourceResourceTemplate_v1 {\n          resource: path {\n            content\n            path\n          }\n          type\n          variables\n        }\n        ... on NamespaceOpenshiftResourceVaultSecret_v1 {\n          path\n          version\n          name\n          labels\n          annotations\n          type\n        }\n        ... on NamespaceOpenshiftResourcePrometheusRule_v1 {\n          resource: path {\n            content\n            path\n          }\n          type\n          variables\n        }\n        ... on NamespaceOpenshiftResourceRoute_v1 {\n          resource: path {\n            content\n            path\n          }\n          vault_tls_secret_path\n          vault_tls_secret_version\n        }\n      }\n    }\n    environment {\n      name\n      parameters\n    }\n    app {\n      name\n    }\n    cluster {\n      ...ClusterConnection\n    }\n  }\n  settings: app_interface_settings_v1 {\n    repoUrl\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(
@@ -133,26 +135,7 @@ pub struct NamespaceV1 {
     pub shared_resources: Option<Vec<SharedResourcesV1>>,
     pub environment: EnvironmentV1,
     pub app: AppV1,
-    pub cluster: ClusterV1,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
-pub struct ClusterV1 {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
+    pub cluster: ClusterConnection,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -294,15 +277,6 @@ pub struct NamespaceManagedResourceTypeOverridesV1 {
     pub resource: String,
     #[cynic(rename = "override")]
     pub override_: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
 }
 
 #[derive(cynic::InlineFragments, Debug)]

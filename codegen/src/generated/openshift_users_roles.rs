@@ -5,14 +5,10 @@
 
 use crate::schema;
 
-/// The query document, fragments included.
-pub const QUERY: &str = "# Roles with their namespace and cluster-group access and users, and every cluster with its\n# connection data and identity providers (upstream: reconcile/gql_definitions/common/app_interface_roles.gql,\n# reconcile/gql_definitions/openshift_groups/managed_roles.gql and\n# reconcile/gql_definitions/common/clusters_minimal.gql, as reconcile/openshift_users.py reads them).\nquery OpenshiftUsersRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    users {\n      org_username\n      github_username\n    }\n    access {\n      namespace {\n        name\n        managedRoles\n        delete\n        cluster {\n          name\n          auth {\n            service\n          }\n        }\n      }\n      role\n      clusterRole\n      cluster {\n        name\n        auth {\n          service\n        }\n      }\n      group\n    }\n  }\n  clusters: clusters_v1 {\n    name\n    serverUrl\n    insecureSkipTLSVerify\n    automationToken {\n      ...VaultSecret\n    }\n    clusterAdminAutomationToken {\n      ...VaultSecret\n    }\n    internal\n    disable {\n      integrations\n    }\n    auth {\n      service\n      ... on ClusterAuthOIDC_v1 {\n        name\n      }\n      ... on ClusterAuthRHIDP_v1 {\n        name\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
 
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "ClusterAuth_v1", schema = "qontract")]
-pub struct ClusterAuthV1 {
-    pub service: String,
-}
+/// The query document, fragments included.
+pub const QUERY: &str = "# Roles with their namespace and cluster-group access and users, and every cluster with its\n# connection data and identity providers (upstream: reconcile/gql_definitions/common/app_interface_roles.gql,\n# reconcile/gql_definitions/openshift_groups/managed_roles.gql and\n# reconcile/gql_definitions/common/clusters_minimal.gql, as reconcile/openshift_users.py reads them).\nquery OpenshiftUsersRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    users {\n      org_username\n      github_username\n    }\n    access {\n      namespace {\n        name\n        managedRoles\n        delete\n        cluster {\n          name\n          auth {\n            service\n          }\n        }\n      }\n      role\n      clusterRole\n      cluster {\n        name\n        auth {\n          service\n        }\n      }\n      group\n    }\n  }\n  clusters: clusters_v1 {\n    ...ClusterConnection\n    auth {\n      service\n      ... on ClusterAuthOIDC_v1 {\n        name\n      }\n      ... on ClusterAuthRHIDP_v1 {\n        name\n      }\n    }\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -26,23 +22,30 @@ pub struct OpenshiftUsersRoles {
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
 pub struct ClusterV1 {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
-    pub auth: Vec<ClusterAuthV12>,
+    #[cynic(spread)]
+    pub cluster_connection: ClusterConnection,
+    pub auth: Vec<ClusterAuthV1>,
+}
+
+impl std::ops::Deref for ClusterV1 {
+    type Target = ClusterConnection;
+    fn deref(&self) -> &ClusterConnection {
+        &self.cluster_connection
+    }
+}
+
+impl std::ops::DerefMut for ClusterV1 {
+    fn deref_mut(&mut self) -> &mut ClusterConnection {
+        &mut self.cluster_connection
+    }
 }
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "ClusterAuth_v1", schema = "qontract")]
-pub struct ClusterAuthV12 {
+pub struct ClusterAuthV1 {
     pub service: String,
     #[cynic(spread)]
-    pub cluster_auth_v13: ClusterAuthV13,
+    pub cluster_auth_v12: ClusterAuthV12,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -55,12 +58,6 @@ pub struct ClusterAuthRhidpV1 {
 #[cynic(graphql_type = "ClusterAuthOIDC_v1", schema = "qontract")]
 pub struct ClusterAuthOidcV1 {
     pub name: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -96,12 +93,12 @@ pub struct NamespaceV1 {
 #[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
 pub struct ClusterV12 {
     pub name: String,
-    pub auth: Vec<ClusterAuthV14>,
+    pub auth: Vec<ClusterAuthV13>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "ClusterAuth_v1", schema = "qontract")]
-pub struct ClusterAuthV14 {
+pub struct ClusterAuthV13 {
     pub service: String,
 }
 
@@ -114,18 +111,9 @@ pub struct UserV1 {
     pub github_username: String,
 }
 
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
-}
-
 #[derive(cynic::InlineFragments, Debug)]
 #[cynic(graphql_type = "ClusterAuth_v1", schema = "qontract")]
-pub enum ClusterAuthV13 {
+pub enum ClusterAuthV12 {
     ClusterAuthOidcV1(ClusterAuthOidcV1),
     ClusterAuthRhidpV1(ClusterAuthRhidpV1),
     #[cynic(fallback)]

@@ -5,8 +5,10 @@
 
 use crate::schema;
 
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# Namespaces with their quota and the cluster connection data\n# (upstream: the namespaces query of reconcile/openshift_resourcequotas.py).\nquery ResourceQuotasNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    delete\n    clusterAdmin\n    quota {\n      name\n      quotas {\n        name\n        resources {\n          limits {\n            cpu\n            memory\n          }\n          requests {\n            cpu\n            memory\n          }\n          pods\n        }\n        scopes\n      }\n    }\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Namespaces with their quota and the cluster connection data\n# (upstream: the namespaces query of reconcile/openshift_resourcequotas.py).\nquery ResourceQuotasNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    delete\n    clusterAdmin\n    quota {\n      name\n      quotas {\n        name\n        resources {\n          limits {\n            cpu\n            memory\n          }\n          requests {\n            cpu\n            memory\n          }\n          pods\n        }\n        scopes\n      }\n    }\n    cluster {\n      ...ClusterConnection\n    }\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -22,26 +24,7 @@ pub struct NamespaceV1 {
     pub delete: Option<bool>,
     pub cluster_admin: Option<bool>,
     pub quota: Option<ResourceQuotaV1>,
-    pub cluster: ClusterV1,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
-pub struct ClusterV1 {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
+    pub cluster: ClusterConnection,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -72,13 +55,4 @@ pub struct ResourceQuotaItemResourcesV1 {
 pub struct ResourceValuesV1 {
     pub cpu: Option<String>,
     pub memory: Option<String>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
 }

@@ -5,8 +5,10 @@
 
 use crate::schema;
 
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# Roles with their namespace access and users, and the namespaces whose RoleBindings are\n# managed (upstream: ROLES_QUERY and the namespaces query of reconcile/openshift_rolebindings.py).\nquery RolebindingsRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    access {\n      namespace {\n        name\n        cluster {\n          name\n        }\n      }\n      role\n      clusterRole\n    }\n    users {\n      org_username\n      github_username\n    }\n    bots {\n      name\n      openshift_serviceaccount\n    }\n  }\n  namespaces: namespaces_v1 {\n    name\n    delete\n    clusterAdmin\n    managedRoles\n    cluster {\n      name\n      serverUrl\n      insecureSkipTLSVerify\n      automationToken {\n        ...VaultSecret\n      }\n      clusterAdminAutomationToken {\n        ...VaultSecret\n      }\n      internal\n      disable {\n        integrations\n      }\n      auth {\n        service\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Roles with their namespace access and users, and the namespaces whose RoleBindings are\n# managed (upstream: ROLES_QUERY and the namespaces query of reconcile/openshift_rolebindings.py).\nquery RolebindingsRoles {\n  roles: roles_v1 {\n    name\n    path\n    expirationDate\n    access {\n      namespace {\n        name\n        cluster {\n          name\n        }\n      }\n      role\n      clusterRole\n    }\n    users {\n      org_username\n      github_username\n    }\n    bots {\n      name\n      openshift_serviceaccount\n    }\n  }\n  namespaces: namespaces_v1 {\n    name\n    delete\n    clusterAdmin\n    managedRoles\n    cluster {\n      ...ClusterConnection\n      auth {\n        service\n      }\n    }\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -30,27 +32,28 @@ pub struct NamespaceV1 {
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
 pub struct ClusterV1 {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
+    #[cynic(spread)]
+    pub cluster_connection: ClusterConnection,
     pub auth: Vec<ClusterAuthV1>,
+}
+
+impl std::ops::Deref for ClusterV1 {
+    type Target = ClusterConnection;
+    fn deref(&self) -> &ClusterConnection {
+        &self.cluster_connection
+    }
+}
+
+impl std::ops::DerefMut for ClusterV1 {
+    fn deref_mut(&mut self) -> &mut ClusterConnection {
+        &mut self.cluster_connection
+    }
 }
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "ClusterAuth_v1", schema = "qontract")]
 pub struct ClusterAuthV1 {
     pub service: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
 }
 
 #[derive(cynic::QueryFragment, Debug)]
@@ -100,13 +103,4 @@ pub struct NamespaceV12 {
 #[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
 pub struct ClusterV12 {
     pub name: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
 }

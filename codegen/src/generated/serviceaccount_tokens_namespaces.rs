@@ -5,8 +5,10 @@
 
 use crate::schema;
 
+pub use super::fragments::{ClusterConnection, DisableClusterAutomationsV1, VaultSecret};
+
 /// The query document, fragments included.
-pub const QUERY: &str = "# Namespaces with the service-account tokens they consume, directly and through their\n# sharedResources, with the connection data of both ends' clusters\n# (upstream: reconcile/gql_definitions/openshift_serviceaccount_tokens/tokens.gql).\nquery ServiceAccountTokensNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    delete\n    cluster {\n      ...TokenCluster\n    }\n    sharedResources {\n      openshiftServiceAccountTokens {\n        ...ServiceAccountToken\n      }\n    }\n    openshiftServiceAccountTokens {\n      ...ServiceAccountToken\n    }\n  }\n}\n\nfragment ServiceAccountToken on ServiceAccountTokenSpec_v1 {\n  name\n  serviceAccountName\n  namespace {\n    name\n    delete\n    cluster {\n      ...TokenCluster\n    }\n  }\n}\n\nfragment TokenCluster on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
+pub const QUERY: &str = "# Namespaces with the service-account tokens they consume, directly and through their\n# sharedResources, with the connection data of both ends' clusters\n# (upstream: reconcile/gql_definitions/openshift_serviceaccount_tokens/tokens.gql).\nquery ServiceAccountTokensNamespaces {\n  namespaces: namespaces_v1 {\n    name\n    delete\n    cluster {\n      ...ClusterConnection\n    }\n    sharedResources {\n      openshiftServiceAccountTokens {\n        ...ServiceAccountToken\n      }\n    }\n    openshiftServiceAccountTokens {\n      ...ServiceAccountToken\n    }\n  }\n}\n\nfragment ServiceAccountToken on ServiceAccountTokenSpec_v1 {\n  name\n  serviceAccountName\n  namespace {\n    name\n    delete\n    cluster {\n      ...ClusterConnection\n    }\n  }\n}\n\n# The connection data of a cluster, everything qontract_realize::cluster_spec needs\n# (upstream: the cluster selection of reconcile/gql_definitions/common/clusters_minimal.gql).\nfragment ClusterConnection on Cluster_v1 {\n  name\n  serverUrl\n  insecureSkipTLSVerify\n  automationToken {\n    ...VaultSecret\n  }\n  clusterAdminAutomationToken {\n    ...VaultSecret\n  }\n  internal\n  disable {\n    integrations\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -20,7 +22,7 @@ pub struct ServiceAccountTokensNamespaces {
 pub struct NamespaceV1 {
     pub name: String,
     pub delete: Option<bool>,
-    pub cluster: TokenCluster,
+    pub cluster: ClusterConnection,
     pub shared_resources: Option<Vec<SharedResourcesV1>>,
     pub openshift_service_account_tokens: Option<Vec<ServiceAccountToken>>,
 }
@@ -44,33 +46,5 @@ pub struct ServiceAccountToken {
 pub struct NamespaceV12 {
     pub name: String,
     pub delete: Option<bool>,
-    pub cluster: TokenCluster,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "Cluster_v1", schema = "qontract")]
-pub struct TokenCluster {
-    pub name: String,
-    pub server_url: String,
-    #[cynic(rename = "insecureSkipTLSVerify")]
-    pub insecure_skip_tlsverify: Option<bool>,
-    pub automation_token: Option<VaultSecret>,
-    pub cluster_admin_automation_token: Option<VaultSecret>,
-    pub internal: Option<bool>,
-    pub disable: Option<DisableClusterAutomationsV1>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "DisableClusterAutomations_v1", schema = "qontract")]
-pub struct DisableClusterAutomationsV1 {
-    pub integrations: Option<Vec<String>>,
+    pub cluster: ClusterConnection,
 }

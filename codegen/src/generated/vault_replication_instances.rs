@@ -5,6 +5,8 @@
 
 use crate::schema;
 
+pub use super::fragments::VaultSecret;
+
 /// The query document, fragments included.
 pub const QUERY: &str = "# vault-replication: every Vault instance with its replication configs (upstream\n# gql_definitions/vault_instances/vault_instances.gql, the fields the integration reads).\n# The instance is the source; `replication.vaultInstance` the destination.\nquery VaultReplicationInstances {\n  vault_instances: vault_instances_v1 {\n    name\n    address\n    replication {\n      vaultInstance {\n        name\n        address\n      }\n      sourceAuth {\n        provider\n        ... on VaultInstanceAuthApprole_v1 {\n          roleID {\n            ...VaultSecret\n          }\n          secretID {\n            ...VaultSecret\n          }\n        }\n      }\n      destAuth {\n        provider\n        ... on VaultInstanceAuthApprole_v1 {\n          roleID {\n            ...VaultSecret\n          }\n          secretID {\n            ...VaultSecret\n          }\n        }\n      }\n      paths {\n        provider\n        ... on VaultReplicationJenkins_v1 {\n          jenkinsInstance {\n            name\n          }\n          policy {\n            name\n            instance {\n              name\n            }\n            rules\n          }\n        }\n        ... on VaultReplicationPolicy_v1 {\n          policy {\n            name\n            instance {\n              name\n            }\n            rules\n          }\n        }\n      }\n    }\n  }\n}\n\nfragment VaultSecret on VaultSecret_v1 {\n  path\n  field\n  version\n  format\n}\n";
 
@@ -120,15 +122,6 @@ pub struct VaultInstanceAuthApproleV12 {
 pub struct VaultInstanceV12 {
     pub name: String,
     pub address: String,
-}
-
-#[derive(cynic::QueryFragment, Debug)]
-#[cynic(graphql_type = "VaultSecret_v1", schema = "qontract")]
-pub struct VaultSecret {
-    pub path: String,
-    pub field: String,
-    pub version: Option<i32>,
-    pub format: Option<String>,
 }
 
 #[derive(cynic::InlineFragments, Debug)]

@@ -9,12 +9,13 @@
 //! integration is left out, the others are still deployed, the run fails and nothing is
 //! deleted anywhere.
 
+use qontract_realize::cluster_spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::integrations_managed::{
-    ClusterV13, DeployResourcesV1, IntegrationManagedV1, IntegrationShardingV12, IntegrationSpecV1,
+    DeployResourcesV1, IntegrationManagedV1, IntegrationShardingV12, IntegrationSpecV1,
     IntegrationsManaged, SubShardingV12,
 };
 use qontract_openshift_resource::OpenshiftResource;
@@ -176,10 +177,6 @@ pub struct DesiredState {
 
 fn disabled_integrations(disable: Option<&Vec<String>>) -> Vec<String> {
     disable.cloned().unwrap_or_default()
-}
-
-fn cluster_spec(cluster: &ClusterV13) -> ClusterSpec {
-    qontract_realize::cluster_spec!(cluster)
 }
 
 fn resources(r: &DeployResourcesV1) -> Value {

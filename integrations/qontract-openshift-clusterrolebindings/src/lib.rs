@@ -84,7 +84,7 @@ pub fn desired_state(
             CLUSTER_SCOPE_NAMESPACE,
             false,
             &[MANAGED_TYPE],
-            || qontract_realize::cluster_spec!(cluster),
+            || qontract_realize::cluster_spec(cluster),
         );
     }
     // The user keys of each cluster, from the `auth` of the access entries naming it.

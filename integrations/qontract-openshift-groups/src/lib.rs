@@ -371,7 +371,7 @@ impl Integration for OpenshiftGroups {
         let secrets = ctx.secrets.reader().await?;
         let specs = clusters
             .iter()
-            .map(|c| qontract_realize::cluster_spec!(*c))
+            .map(|c| qontract_realize::cluster_spec(c))
             .collect();
         let map = ClusterMap::build(specs, secrets, &options).await;
         let mut apis: BTreeMap<&str, Api<DynamicObject>> = BTreeMap::new();

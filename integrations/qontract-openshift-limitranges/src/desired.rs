@@ -1,11 +1,11 @@
 //! Desired state of `openshift-limitranges`: the namespaces with `limitRanges`, with
 //! `LimitRange` initialised in each and the one declared LimitRange desired.
 
-use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::limitranges_namespaces::{
-    ClusterV1, LimitRangeItemV1, LimitRangeV1, NamespaceV1, ResourceValuesV1,
+    LimitRangeItemV1, LimitRangeV1, NamespaceV1, ResourceValuesV1,
 };
 use qontract_realize::Declared;
+use qontract_realize::cluster_spec;
 use serde_json::{Map, Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -15,11 +15,6 @@ pub type Filter = qontract_realize::NamespaceFilter;
 
 /// The desired state of a run (see `qontract_realize::DesiredInventory`).
 pub type DesiredState = qontract_realize::DesiredInventory;
-
-/// The connection data of a namespace's cluster.
-pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    qontract_realize::cluster_spec!(cluster)
-}
 
 /// Whether a namespace is managed by this run.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
@@ -99,11 +94,13 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qontract_gql_bindings::limitranges_namespaces::{DisableClusterAutomationsV1, VaultSecret};
+    use qontract_gql_bindings::limitranges_namespaces::{
+        ClusterConnection, DisableClusterAutomationsV1, VaultSecret,
+    };
     use qontract_openshift_resource::OpenshiftResource;
 
-    fn cluster(name: &str) -> ClusterV1 {
-        ClusterV1 {
+    fn cluster(name: &str) -> ClusterConnection {
+        ClusterConnection {
             name: name.to_owned(),
             server_url: format!("https://api.{name}.example:6443"),
             insecure_skip_tlsverify: None,

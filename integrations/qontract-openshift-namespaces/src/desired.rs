@@ -80,7 +80,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
         state
             .clusters
             .entry(cluster.clone())
-            .or_insert_with(|| qontract_realize::cluster_spec!(&ns.cluster));
+            .or_insert_with(|| qontract_realize::cluster_spec(&ns.cluster));
         state.namespaces.push(DesiredNamespace {
             cluster,
             name,
@@ -95,7 +95,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 mod tests {
     use super::*;
     use qontract_gql_bindings::namespaces_minimal::{
-        ClusterV1, DisableClusterAutomationsV1, NamespaceV1,
+        ClusterConnection, DisableClusterAutomationsV1, NamespaceV1,
     };
 
     fn ns(cluster: &str, name: &str, delete: Option<bool>, path: &str) -> NamespaceV1 {
@@ -106,7 +106,7 @@ mod tests {
             labels: None,
             cluster_admin: None,
             managed_by_external: None,
-            cluster: ClusterV1 {
+            cluster: ClusterConnection {
                 name: cluster.into(),
                 server_url: format!("https://api.{cluster}:6443"),
                 insecure_skip_tlsverify: None,

@@ -7,9 +7,9 @@
 //! other entries, on that cluster too, are still applied, but no object is deleted anywhere
 //! in this run and the run exits 1.
 
-use qontract_cluster_client::ClusterSpec;
-use qontract_gql_bindings::network_policies_namespaces::{ClusterV1, NamespaceV1};
+use qontract_gql_bindings::network_policies_namespaces::NamespaceV1;
 use qontract_realize::Declared;
+use qontract_realize::cluster_spec;
 use serde_json::{Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -19,11 +19,6 @@ pub type Filter = qontract_realize::NamespaceFilter;
 
 /// The desired state of a run (see `qontract_realize::DesiredInventory`).
 pub type DesiredState = qontract_realize::DesiredInventory;
-
-/// The connection data of a namespace's cluster.
-pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    qontract_realize::cluster_spec!(cluster)
-}
 
 /// Whether a namespace is managed by this run.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
@@ -106,12 +101,12 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 mod tests {
     use super::*;
     use qontract_gql_bindings::network_policies_namespaces::{
-        ClusterV12, DisableClusterAutomationsV1, NamespaceV12, VaultSecret,
+        ClusterConnection, ClusterV1, DisableClusterAutomationsV1, NamespaceV12, VaultSecret,
     };
     use qontract_openshift_resource::OpenshiftResource;
 
-    fn cluster(name: &str) -> ClusterV1 {
-        ClusterV1 {
+    fn cluster(name: &str) -> ClusterConnection {
+        ClusterConnection {
             name: name.to_owned(),
             server_url: format!("https://api.{name}.example:6443"),
             insecure_skip_tlsverify: None,
@@ -137,7 +132,7 @@ mod tests {
                     .iter()
                     .map(|(c, n)| NamespaceV12 {
                         name: (*n).to_owned(),
-                        cluster: ClusterV12 {
+                        cluster: ClusterV1 {
                             name: (*c).to_owned(),
                         },
                     })

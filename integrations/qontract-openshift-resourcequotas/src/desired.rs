@@ -1,11 +1,11 @@
 //! Desired state of `openshift-resourcequotas`: the namespaces with a `quota`, with
 //! `ResourceQuota` initialised in each and one ResourceQuota per declared entry.
 
-use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::resourcequotas_namespaces::{
-    ClusterV1, NamespaceV1, ResourceQuotaItemV1, ResourceValuesV1,
+    NamespaceV1, ResourceQuotaItemV1, ResourceValuesV1,
 };
 use qontract_realize::Declared;
+use qontract_realize::cluster_spec;
 use serde_json::{Map, Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};
@@ -15,11 +15,6 @@ pub type Filter = qontract_realize::NamespaceFilter;
 
 /// The desired state of a run (see `qontract_realize::DesiredInventory`).
 pub type DesiredState = qontract_realize::DesiredInventory;
-
-/// The connection data of a namespace's cluster.
-pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    qontract_realize::cluster_spec!(cluster)
-}
 
 /// Whether a namespace is managed by this run.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
@@ -97,11 +92,12 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 mod tests {
     use super::*;
     use qontract_gql_bindings::resourcequotas_namespaces::{
-        DisableClusterAutomationsV1, ResourceQuotaItemResourcesV1, ResourceQuotaV1, VaultSecret,
+        ClusterConnection, DisableClusterAutomationsV1, ResourceQuotaItemResourcesV1,
+        ResourceQuotaV1, VaultSecret,
     };
 
-    fn cluster(name: &str) -> ClusterV1 {
-        ClusterV1 {
+    fn cluster(name: &str) -> ClusterConnection {
+        ClusterConnection {
             name: name.to_owned(),
             server_url: format!("https://api.{name}.example:6443"),
             insecure_skip_tlsverify: None,

@@ -10,12 +10,12 @@
 //! they fail the run and disable every delete (upstream `fetch_desired_state` calls
 //! `ri.register_error()` without a cluster, so the other objects are still applied).
 
+use qontract_realize::cluster_spec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::openshift_resources_namespaces::{
-    AppInterfaceSettingsV1, ClusterV1, NamespaceOpenshiftResourceV1,
+    AppInterfaceSettingsV1, NamespaceOpenshiftResourceV1,
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
@@ -262,11 +262,6 @@ pub fn realize_options() -> qontract_realize::RealizeOptions {
         skip_argocd_managed: true,
         ..Default::default()
     }
-}
-
-/// The connection data of a namespace's cluster.
-pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    qontract_realize::cluster_spec!(cluster)
 }
 
 /// Whether a namespace is in scope of this run, as upstream `get_namespaces`,

@@ -6,7 +6,8 @@
 use std::time::Instant;
 
 use qontract_gql_bindings::rolebindings_roles::{
-    AccessV1, ClusterAuthV1, ClusterV1, ClusterV12, NamespaceV1, NamespaceV12, RoleV1, UserV1,
+    AccessV1, ClusterAuthV1, ClusterConnection, ClusterV1, ClusterV12, NamespaceV1, NamespaceV12,
+    RoleV1, UserV1,
 };
 use qontract_openshift_rolebindings::desired::{Filter, desired_state};
 
@@ -19,13 +20,15 @@ fn main() {
             cluster_admin: None,
             managed_roles: Some(true),
             cluster: ClusterV1 {
-                name: format!("cluster-{}", i % clusters),
-                server_url: format!("https://api.cluster-{}.example:6443", i % clusters),
-                insecure_skip_tlsverify: None,
-                automation_token: None,
-                cluster_admin_automation_token: None,
-                internal: None,
-                disable: None,
+                cluster_connection: ClusterConnection {
+                    name: format!("cluster-{}", i % clusters),
+                    server_url: format!("https://api.cluster-{}.example:6443", i % clusters),
+                    insecure_skip_tlsverify: None,
+                    automation_token: None,
+                    cluster_admin_automation_token: None,
+                    internal: None,
+                    disable: None,
+                },
                 auth: vec![ClusterAuthV1 {
                     service: "oidc".to_owned(),
                 }],

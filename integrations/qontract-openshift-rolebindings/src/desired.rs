@@ -12,9 +12,9 @@
 //! `<role>-<sa namespace>-<sa name>` with that ServiceAccount as subject, in every namespace
 //! the role grants access to (upstream `construct_sa_oc_resource`).
 
+use qontract_realize::cluster_spec;
 use std::collections::{BTreeMap, BTreeSet};
 
-use qontract_cluster_client::ClusterSpec;
 use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1};
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::InventoryError;
@@ -37,11 +37,6 @@ pub struct Filter {
 
 /// The desired state of a run (see `qontract_realize::DesiredInventory`).
 pub type DesiredState = qontract_realize::DesiredInventory;
-
-/// The connection data of a namespace's cluster.
-pub fn cluster_spec(cluster: &ClusterV1) -> ClusterSpec {
-    qontract_realize::cluster_spec!(cluster)
-}
 
 pub use crate::bindings::{RoleKind, UserKey, today_utc};
 
@@ -241,20 +236,22 @@ pub fn desired_state(
 mod tests {
     use super::*;
     use qontract_gql_bindings::rolebindings_roles::{
-        AccessV1, BotV1, ClusterAuthV1, ClusterV12, DisableClusterAutomationsV1, NamespaceV12,
-        UserV1,
+        AccessV1, BotV1, ClusterAuthV1, ClusterConnection, ClusterV12, DisableClusterAutomationsV1,
+        NamespaceV12, UserV1,
     };
     use serde_json::json;
 
     fn cluster(name: &str) -> ClusterV1 {
         ClusterV1 {
-            name: name.to_owned(),
-            server_url: format!("https://api.{name}.example:6443"),
-            insecure_skip_tlsverify: None,
-            automation_token: None,
-            cluster_admin_automation_token: None,
-            internal: None,
-            disable: None,
+            cluster_connection: ClusterConnection {
+                name: name.to_owned(),
+                server_url: format!("https://api.{name}.example:6443"),
+                insecure_skip_tlsverify: None,
+                automation_token: None,
+                cluster_admin_automation_token: None,
+                internal: None,
+                disable: None,
+            },
             auth: vec![ClusterAuthV1 {
                 service: "oidc".to_owned(),
             }],

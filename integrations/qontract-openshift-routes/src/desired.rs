@@ -10,7 +10,8 @@ use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::{OpenshiftResource, ResourceError};
-use qontract_openshift_resources::desired::{build_resource_for, cluster_spec};
+use qontract_openshift_resources::desired::build_resource_for;
+use qontract_realize::cluster_spec;
 use qontract_resource_inventory::ResourceInventory;
 use qontract_secrets::{SecretData, SecretError, SecretReader};
 use serde_json::{Map, Value};

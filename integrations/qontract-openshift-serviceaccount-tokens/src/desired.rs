@@ -93,7 +93,7 @@ pub fn canonicalize(namespaces: Vec<NamespaceV1>, scope: &NamespaceFilter) -> Ve
             .chain(shared)
         {
             tokens.push(TokenRef {
-                cluster: cluster_spec!(&sat.namespace.cluster),
+                cluster: cluster_spec(&sat.namespace.cluster),
                 namespace: sat.namespace.name.clone(),
                 service_account: sat.service_account_name.clone(),
                 name: sat.name.clone(),
@@ -109,7 +109,7 @@ pub fn canonicalize(namespaces: Vec<NamespaceV1>, scope: &NamespaceFilter) -> Ve
         by_key.insert(
             key,
             Consumer {
-                cluster: cluster_spec!(&ns.cluster),
+                cluster: cluster_spec(&ns.cluster),
                 namespace: ns.name,
                 tokens,
             },

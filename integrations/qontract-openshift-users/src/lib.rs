@@ -26,7 +26,7 @@ use clap::Args;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::openshift_users_roles::{
-    ClusterAuthV13, ClusterV1, OpenshiftUsersRoles, RoleV1,
+    ClusterAuthV12, ClusterV1, OpenshiftUsersRoles, RoleV1,
 };
 use qontract_openshift_rolebindings::bindings;
 use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
@@ -59,10 +59,10 @@ pub fn identity_prefixes(cluster: &ClusterV1) -> Vec<&str> {
         cluster
             .auth
             .iter()
-            .filter_map(|auth| match &auth.cluster_auth_v13 {
-                ClusterAuthV13::ClusterAuthOidcV1(oidc) => Some(oidc.name.as_str()),
-                ClusterAuthV13::ClusterAuthRhidpV1(rhidp) => Some(rhidp.name.as_str()),
-                ClusterAuthV13::Unknown => None,
+            .filter_map(|auth| match &auth.cluster_auth_v12 {
+                ClusterAuthV12::ClusterAuthOidcV1(oidc) => Some(oidc.name.as_str()),
+                ClusterAuthV12::ClusterAuthRhidpV1(rhidp) => Some(rhidp.name.as_str()),
+                ClusterAuthV12::Unknown => None,
             }),
     );
     prefixes
@@ -237,7 +237,7 @@ impl Integration for OpenshiftUsers {
         let secrets = ctx.secrets.reader().await?;
         let specs = clusters
             .iter()
-            .map(|c| qontract_realize::cluster_spec!(c))
+            .map(|c| qontract_realize::cluster_spec(c))
             .collect();
         let map = ClusterMap::build(specs, secrets, &options).await;
         let mut clients: BTreeMap<&str, kube::Client> = BTreeMap::new();

@@ -252,49 +252,38 @@ impl Realizable for DesiredInventory {
     }
 }
 
-/// A `VaultSecret` of the secret reader from the fields of a generated `VaultSecret` fragment.
+/// The secret reader's `VaultSecret` of a generated `VaultSecret` fragment (a negative
+/// `version` is no version).
 pub fn vault_secret(
-    path: &str,
-    field: &str,
-    version: Option<i32>,
-    format: &Option<String>,
+    secret: &qontract_gql_bindings::fragments::VaultSecret,
 ) -> qontract_secrets::VaultSecret {
     qontract_secrets::VaultSecret {
-        path: path.to_owned(),
-        field: field.to_owned(),
-        version: version.and_then(|v| u64::try_from(v).ok()),
-        format: format.clone(),
+        path: secret.path.clone(),
+        field: secret.field.clone(),
+        version: secret.version.and_then(|v| u64::try_from(v).ok()),
+        format: secret.format.clone(),
     }
 }
 
-/// The [`ClusterSpec`] of a cluster selected by any query (each query module has its own
-/// generated `ClusterV1`; they share the field names `name`, `server_url`,
-/// `insecure_skip_tlsverify`, `automation_token`, `cluster_admin_automation_token`,
-/// `internal`, `disable.integrations`).
-#[macro_export]
-macro_rules! cluster_spec {
-    ($cluster:expr) => {{
-        let cluster = $cluster;
-        $crate::ClusterSpec {
-            name: cluster.name.clone(),
-            server_url: cluster.server_url.clone(),
-            insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
-            automation_token: cluster
-                .automation_token
-                .as_ref()
-                .map(|s| $crate::vault_secret(&s.path, &s.field, s.version, &s.format)),
-            cluster_admin_automation_token: cluster
-                .cluster_admin_automation_token
-                .as_ref()
-                .map(|s| $crate::vault_secret(&s.path, &s.field, s.version, &s.format)),
-            internal: cluster.internal,
-            disabled_integrations: cluster
-                .disable
-                .as_ref()
-                .and_then(|d| d.integrations.clone())
-                .unwrap_or_default(),
-        }
-    }};
+/// The [`ClusterSpec`] of a cluster selected by any query through the shared
+/// `ClusterConnection` fragment (`codegen/queries/fragments/cluster_connection.graphql`).
+pub fn cluster_spec(cluster: &qontract_gql_bindings::fragments::ClusterConnection) -> ClusterSpec {
+    ClusterSpec {
+        name: cluster.name.clone(),
+        server_url: cluster.server_url.clone(),
+        insecure_skip_tls_verify: cluster.insecure_skip_tlsverify.unwrap_or(false),
+        automation_token: cluster.automation_token.as_ref().map(vault_secret),
+        cluster_admin_automation_token: cluster
+            .cluster_admin_automation_token
+            .as_ref()
+            .map(vault_secret),
+        internal: cluster.internal,
+        disabled_integrations: cluster
+            .disable
+            .as_ref()
+            .and_then(|d| d.integrations.clone())
+            .unwrap_or_default(),
+    }
 }
 
 pub use qontract_cluster_client::ClusterSpec;
