@@ -13,7 +13,7 @@ use qontract_openshift_resource::OpenshiftResource;
 use qontract_realize::NamespaceFilter;
 use qontract_realize::cluster_spec;
 use qontract_resource_inventory::ResourceInventory;
-use qontract_secrets::{SecretData, SecretReader};
+use qontract_secrets::{SecretData, SecretError, SecretReader};
 use serde_json::{Map, Value, json};
 
 /// Keys whose values are already base64 (the suffix is dropped; matched case-insensitively).
@@ -134,13 +134,10 @@ pub async fn desired_state(
     for ((cluster, namespace), managed) in &declared.namespaces {
         inventory.initialize_resource_type(cluster, namespace, "Secret", managed.clone());
     }
-    let results: Vec<(DeclaredSecret, Result<SecretData, String>)> =
+    let results: Vec<(DeclaredSecret, Result<SecretData, SecretError>)> =
         futures::stream::iter(declared.secrets)
             .map(|d| async move {
-                let data = reader
-                    .read_all(&d.path, Some(d.version))
-                    .await
-                    .map_err(|e| e.to_string());
+                let data = reader.read_all(&d.path, Some(d.version)).await;
                 (d, data)
             })
             .buffered(concurrency.max(1))
@@ -188,14 +185,41 @@ fn strip_base64_suffix(key: &str) -> Option<&str> {
         .then(|| &key[..cut])
 }
 
-fn json_object(text: Option<&str>, what: &str) -> Result<Option<Value>, String> {
+/// Why a declared `vault-secret` cannot become a Secret (the caller prefixes the
+/// cluster/namespace/path; no message shows a secret value).
+#[derive(Debug, thiserror::Error)]
+pub enum SecretBodyError {
+    /// `annotations` or `labels` is JSON but not a mapping.
+    #[error("{what} must be a mapping")]
+    NotAMapping {
+        /// `annotations` or `labels`.
+        what: &'static str,
+    },
+    /// `annotations` or `labels` is not JSON.
+    #[error("{what} is not JSON: {source}")]
+    NotJson {
+        /// `annotations` or `labels`.
+        what: &'static str,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// A key of the Vault secret is not a valid Secret key (upstream
+    /// `assert_valid_secret_keys`).
+    #[error("invalid key {key:?} (allowed: letters, digits, '-', '.', '_')")]
+    InvalidKey {
+        /// The key (never the value).
+        key: String,
+    },
+}
+
+fn json_object(text: Option<&str>, what: &'static str) -> Result<Option<Value>, SecretBodyError> {
     match text {
         None => Ok(None),
         Some(t) => match serde_json::from_str::<Value>(t) {
             Ok(v @ Value::Object(_)) => Ok(Some(v)),
             Ok(Value::Null) => Ok(None),
-            Ok(_) => Err(format!("{what} must be a mapping")),
-            Err(e) => Err(format!("{what} is not JSON: {e}")),
+            Ok(_) => Err(SecretBodyError::NotAMapping { what }),
+            Err(source) => Err(SecretBodyError::NotJson { what, source }),
         },
     }
 }
@@ -204,7 +228,7 @@ fn json_object(text: Option<&str>, what: &str) -> Result<Option<Value>, String> 
 /// it: the excluded keys are dropped first; `labels` only when not empty; every other key is
 /// kept, an empty value too (as `""`); a key ending in `_qb64` in any case loses the suffix
 /// and its value (already base64) loses its newlines; other values are base64-encoded.
-pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, String> {
+pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, SecretBodyError> {
     let mut metadata = Map::new();
     metadata.insert("name".into(), Value::String(d.name.clone()));
     // Upstream writes `annotations: None` when none are declared; the canonical form turns that
@@ -237,9 +261,9 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Strin
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
         {
-            return Err(format!(
-                "invalid key {key:?} (allowed: letters, digits, '-', '.', '_')"
-            ));
+            return Err(SecretBodyError::InvalidKey {
+                key: (*key).clone(),
+            });
         }
     }
     let mut encoded = Map::new();
@@ -402,8 +426,9 @@ mod tests {
         .unwrap();
         assert!(body.get("data").is_none());
         // Other keys with a '/' are still invalid (upstream `assert_valid_secret_keys`).
-        let err =
-            secret_body(&declared(), &data(&[("external-resources/other", "x")])).unwrap_err();
+        let err = secret_body(&declared(), &data(&[("external-resources/other", "x")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("external-resources/other"), "{err}");
     }
 
@@ -426,9 +451,23 @@ mod tests {
     #[test]
     fn invalid_keys_and_labels_are_errors_that_do_not_show_values() {
         let err = secret_body(&declared(), &data(&[("bad key", "v4lue")])).unwrap_err();
-        assert!(err.contains("bad key") && !err.contains("v4lue"), "{err}");
+        assert!(matches!(&err, SecretBodyError::InvalidKey { key } if key == "bad key"));
+        let err = err.to_string();
+        assert_eq!(
+            err,
+            "invalid key \"bad key\" (allowed: letters, digits, '-', '.', '_')"
+        );
+        assert!(!err.contains("v4lue"), "{err}");
         let mut d = declared();
         d.labels = Some("[1]".into());
-        assert!(secret_body(&d, &data(&[])).unwrap_err().contains("labels"));
+        assert_eq!(
+            secret_body(&d, &data(&[])).unwrap_err().to_string(),
+            "labels must be a mapping"
+        );
+        d.labels = Some("{".into());
+        assert!(matches!(
+            secret_body(&d, &data(&[])).unwrap_err(),
+            SecretBodyError::NotJson { what: "labels", .. }
+        ));
     }
 }
