@@ -396,9 +396,9 @@ pub fn desired_state_for(
                         tracing::debug!("{e}");
                     }
                 }
-                Err(message) => {
-                    tracing::error!("{message}");
-                    state.inventory.register_error(None, message);
+                Err(error) => {
+                    tracing::error!("{error}");
+                    state.inventory.register_error(None, error);
                 }
             }
         }
@@ -469,13 +469,60 @@ pub fn add_html_url(body: &mut serde_json::Map<String, Value>, path: &str, repo_
     }
 }
 
+/// Why a template could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The template's `variables` (or the `resource` variable) could not be read.
+    #[error("{0}")]
+    Variables(String),
+    /// Rendering failed (upstream `Jinja2TemplateError`).
+    #[error(transparent)]
+    Template(#[from] qontract_templates::TemplateError),
+}
+
+/// Why one openshiftResource could not become an object; every message starts with its
+/// origin (`[cluster/namespace] path`).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The template could not be rendered.
+    #[error("{origin}: {source}")]
+    Render {
+        /// `[cluster/namespace] path`.
+        origin: String,
+        /// Why.
+        source: RenderError,
+    },
+    /// The (rendered) text is not YAML.
+    #[error("{origin}: invalid YAML: {source}")]
+    Yaml {
+        /// `[cluster/namespace] path`.
+        origin: String,
+        /// The parse error.
+        source: qontract_yaml::YamlError,
+    },
+    /// The YAML document is not a mapping.
+    #[error("{origin}: the resource is not a YAML mapping")]
+    NotAMapping {
+        /// `[cluster/namespace] path`.
+        origin: String,
+    },
+    /// The object is not a valid resource (no kind, no name, ...).
+    #[error("{origin}: {source}")]
+    Invalid {
+        /// `[cluster/namespace] path`.
+        origin: String,
+        /// Why.
+        source: qontract_openshift_resource::ResourceError,
+    },
+}
+
 /// Render (for templates) and parse (YAML 1.1, like the Python tool) one resource. The
 /// `qontract.*` annotations are written when it is applied.
 pub fn build_resource(
     content: &str,
     template: Option<Template<'_>>,
     origin: &str,
-) -> Result<OpenshiftResource, String> {
+) -> Result<OpenshiftResource, BuildError> {
     build_resource_for(
         content,
         template,
@@ -492,7 +539,7 @@ pub fn build_resource_for(
     origin: &str,
     integration: &str,
     version: &str,
-) -> Result<OpenshiftResource, String> {
+) -> Result<OpenshiftResource, BuildError> {
     construct(
         parse_resource(content, template, origin)?,
         origin,
@@ -506,7 +553,7 @@ fn parse_resource(
     content: &str,
     template: Option<Template<'_>>,
     origin: &str,
-) -> Result<serde_json::Map<String, Value>, String> {
+) -> Result<serde_json::Map<String, Value>, BuildError> {
     parse_resource_with(content, template, origin, None)
 }
 
@@ -526,16 +573,24 @@ fn parse_resource_with(
     template: Option<Template<'_>>,
     origin: &str,
     inputs: Option<RenderInputs<'_>>,
-) -> Result<serde_json::Map<String, Value>, String> {
+) -> Result<serde_json::Map<String, Value>, BuildError> {
     let text = match template {
         None => content.to_owned(),
         Some(template) => {
-            render(template, content, inputs).map_err(|e| format!("{origin}: {e}"))?
+            render(template, content, inputs).map_err(|source| BuildError::Render {
+                origin: origin.to_owned(),
+                source,
+            })?
         }
     };
-    let parsed = qontract_yaml::load(&text).map_err(|e| format!("{origin}: invalid YAML: {e}"))?;
+    let parsed = qontract_yaml::load(&text).map_err(|source| BuildError::Yaml {
+        origin: origin.to_owned(),
+        source,
+    })?;
     let Some(Value::Object(mut body)) = parsed else {
-        return Err(format!("{origin}: the resource is not a YAML mapping"));
+        return Err(BuildError::NotAMapping {
+            origin: origin.to_owned(),
+        });
     };
     // Resource files may carry their own `$schema`; it is not part of the object.
     body.remove("$schema");
@@ -548,9 +603,13 @@ fn construct(
     origin: &str,
     integration: &str,
     version: &str,
-) -> Result<OpenshiftResource, String> {
-    OpenshiftResource::new(Value::Object(body), integration, version, origin, None)
-        .map_err(|e| format!("{origin}: {e}"))
+) -> Result<OpenshiftResource, BuildError> {
+    OpenshiftResource::new(Value::Object(body), integration, version, origin, None).map_err(
+        |source| BuildError::Invalid {
+            origin: origin.to_owned(),
+            source,
+        },
+    )
 }
 
 /// Render a template of either flavour as upstream `process_jinja2_template` /
@@ -560,7 +619,7 @@ fn render(
     template: Template<'_>,
     content: &str,
     inputs: Option<RenderInputs<'_>>,
-) -> Result<String, String> {
+) -> Result<String, RenderError> {
     let flavour = match template.flavour {
         TemplateFlavour::Jinja2 => qontract_templates::Flavour::Jinja2,
         TemplateFlavour::ExtraCurlyJinja2 => qontract_templates::Flavour::ExtraCurlyJinja2,
@@ -571,29 +630,26 @@ fn render(
         Some(i) => (i.renderer, i.resource, i.namespace),
         None => (&default_renderer, &empty, &empty),
     };
-    let vars = qontract_templates::resource_template_vars(template.variables, resource, namespace)?;
-    renderer
-        .render(
-            content,
-            vars,
-            flavour,
-            qontract_templates::RenderOptions::default(),
-        )
-        .map_err(|e| e.to_string())
+    let vars = qontract_templates::resource_template_vars(template.variables, resource, namespace)
+        .map_err(RenderError::Variables)?;
+    Ok(renderer.render(
+        content,
+        vars,
+        flavour,
+        qontract_templates::RenderOptions::default(),
+    )?)
 }
 
 /// Render a `jinja2` template with its `variables` (the `json` scalar, read as upstream's
 /// `anymarkup.parse`), without services (`vault()`, `query()` fail) and without `resource`.
-pub fn render_template(template: &str, variables: Option<&str>) -> Result<String, String> {
-    let vars = qontract_templates::parse_variables(variables)?;
-    qontract_templates::Renderer::default()
-        .render(
-            template,
-            vars,
-            qontract_templates::Flavour::Jinja2,
-            qontract_templates::RenderOptions::default(),
-        )
-        .map_err(|e| e.to_string())
+pub fn render_template(template: &str, variables: Option<&str>) -> Result<String, RenderError> {
+    let vars = qontract_templates::parse_variables(variables).map_err(RenderError::Variables)?;
+    Ok(qontract_templates::Renderer::default().render(
+        template,
+        vars,
+        qontract_templates::Flavour::Jinja2,
+        qontract_templates::RenderOptions::default(),
+    )?)
 }
 
 #[cfg(test)]
@@ -613,14 +669,20 @@ mod tests {
 
     #[test]
     fn an_undefined_variable_is_an_error_not_an_empty_string() {
-        let err = render_template("x: {{ missing }}", Some("{}")).unwrap_err();
+        let err = render_template("x: {{ missing }}", Some("{}"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("missing") || err.contains("undefined"),
             "{err}"
         );
         let err = render_template("x: {{ broken }", None).unwrap_err();
+        assert!(matches!(err, RenderError::Template(_)));
+        let err = err.to_string();
         assert!(err.contains("error processing jinja2 template"), "{err}");
         let err = render_template("x: 1", Some("[not a mapping]")).unwrap_err();
+        assert!(matches!(err, RenderError::Variables(_)));
+        let err = err.to_string();
         assert!(err.contains("not a mapping"), "{err}");
     }
 
@@ -643,7 +705,9 @@ mod tests {
             ("kind: ConfigMap\nmetadata: {}\n", "[c/ns] /x.yml"),
             ("kind: [\n", "invalid YAML"),
         ] {
-            let err = build_resource(content, None, "[c/ns] /x.yml").unwrap_err();
+            let err = build_resource(content, None, "[c/ns] /x.yml")
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("[c/ns] /x.yml") && err.contains(needle),
                 "{err}"

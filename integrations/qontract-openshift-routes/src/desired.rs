@@ -156,7 +156,7 @@ pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared 
                     tls,
                     privileged,
                 }),
-                Err(message) => out.inventory.register_error(Some(cluster), message),
+                Err(error) => out.inventory.register_error(Some(cluster), error),
             }
         }
     }

@@ -300,7 +300,7 @@ impl ResourceInventory {
             Ok(()) => Ok(()),
             Err(error @ InventoryError::ClusterNotInitialized { .. }) => Err(error),
             Err(error) => {
-                self.register_error(None, error.to_string());
+                self.register_error(None, &error);
                 Err(error)
             }
         }
@@ -433,14 +433,15 @@ impl ResourceInventory {
     }
 
     /// Registers an error: it disables deletions for the whole run and, with a cluster, stops
-    /// every change to that cluster.
-    pub fn register_error(&mut self, cluster: Option<&str>, message: impl Into<String>) {
+    /// every change to that cluster. `error` is any typed error (or a message): its `Display`
+    /// text is what the run reports.
+    pub fn register_error(&mut self, cluster: Option<&str>, error: impl std::fmt::Display) {
         if let Some(cluster) = cluster {
             self.clusters_with_errors.insert(cluster.to_owned());
         }
         self.errors.push(RegisteredError {
             cluster: cluster.map(str::to_owned),
-            message: message.into(),
+            message: error.to_string(),
         });
     }
 
@@ -505,5 +506,33 @@ mod tests {
         // Another cluster's name, or a longer one with the same start, is still prefixed.
         assert_eq!(shown(Some("c1"), "[c10] x"), "[c1] [c10] x");
         assert_eq!(shown(None, "[c1] x"), "[c1] x");
+    }
+
+    #[test]
+    fn a_typed_error_is_registered_with_its_message() {
+        let mut inventory = ResourceInventory::new();
+        let error = InventoryError::ClusterNotInitialized {
+            object: Box::new(ObjectRef {
+                cluster: "c1".into(),
+                namespace: "ns".into(),
+                resource_type: "ConfigMap".into(),
+                name: "cm".into(),
+            }),
+        };
+        inventory.register_error(Some("c1"), &error);
+        inventory.register_error(None, "a message");
+        let messages: Vec<&str> = inventory
+            .errors()
+            .iter()
+            .map(|e| e.message.as_str())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "[c1/ns] cluster c1 is not initialised in the inventory; cannot add ConfigMap cm",
+                "a message"
+            ]
+        );
+        assert!(inventory.has_cluster_error("c1"));
     }
 }

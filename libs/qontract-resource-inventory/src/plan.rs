@@ -494,7 +494,7 @@ pub fn compute_plan(inventory: &mut ResourceInventory, options: &PlanOptions) ->
     // Errors found while planning (caller conflicts) go back into the inventory, so that
     // `has_error_registered()` decides the exit code as upstream.
     for error in plan.errors.iter().skip(known_errors) {
-        inventory.register_error(error.cluster.as_deref(), error.message.clone());
+        inventory.register_error(error.cluster.as_deref(), &error.message);
     }
     plan
 }
@@ -539,11 +539,12 @@ impl Planner {
         self.actions.push(action);
     }
 
-    /// Registers a run error (e.g. a cluster that could not be read).
-    pub fn register_error(&mut self, cluster: Option<&str>, message: impl Into<String>) {
+    /// Registers a run error (e.g. a cluster that could not be read): any typed error (or a
+    /// message), reported by its `Display` text.
+    pub fn register_error(&mut self, cluster: Option<&str>, error: impl std::fmt::Display) {
         self.errors.push(RegisteredError {
             cluster: cluster.map(str::to_owned),
-            message: message.into(),
+            message: error.to_string(),
         });
     }
 
