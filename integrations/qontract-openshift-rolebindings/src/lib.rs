@@ -45,12 +45,17 @@ pub struct OpenshiftRolebindingsArgs {
     pub support_role_ref: bool,
 }
 
+/// A value that click's `BoolParamType` does not read as a boolean.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a valid boolean")]
+pub struct InvalidBool(pub String);
+
 /// A boolean option value as click's `BoolParamType` reads it (stripped, case-insensitive).
-fn parse_click_bool(value: &str) -> Result<bool, String> {
+fn parse_click_bool(value: &str) -> Result<bool, InvalidBool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
         "" | "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
-        other => Err(format!("{other:?} is not a valid boolean")),
+        other => Err(InvalidBool(other.to_owned())),
     }
 }
 
@@ -104,7 +109,11 @@ mod tests {
         assert!(parse(&["--support-role-ref", "true"]).expect("true"));
         assert!(parse(&["--support-role-ref", "Yes"]).expect("yes"));
         assert!(!parse(&["--support-role-ref", "off"]).expect("off"));
-        assert!(parse(&["--support-role-ref", "maybe"]).is_err());
+        let err = parse(&["--support-role-ref", "Maybe"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("\"maybe\" is not a valid boolean"), "{err}");
+        assert_eq!(parse_click_bool(" Maybe"), Err(InvalidBool("maybe".into())));
         // click: "Option '--support-role-ref' requires an argument."
         assert!(parse(&["--support-role-ref"]).is_err());
     }
