@@ -9,7 +9,6 @@
 //! integration is left out, the others are still deployed, the run fails and nothing is
 //! deleted anywhere.
 
-use qontract_realize::cluster_spec;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use qontract_gql_bindings::integrations_managed::{
     IntegrationsManaged, SubShardingV12,
 };
 use qontract_openshift_resource::OpenshiftResource;
+use qontract_realize::cluster_spec;
 use qontract_resource_inventory::ResourceInventory;
 use qontract_sharding::{
     IntegrationCliMeta, ShardSpecOverride, Sharding, ShardingInputs, ShardingTarget, SubSharding,

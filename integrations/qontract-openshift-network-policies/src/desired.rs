@@ -8,8 +8,7 @@
 //! in this run and the run exits 1.
 
 use qontract_gql_bindings::network_policies_namespaces::NamespaceV1;
-use qontract_realize::Declared;
-use qontract_realize::cluster_spec;
+use qontract_realize::{Declared, cluster_spec};
 use serde_json::{Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};

@@ -4,8 +4,7 @@
 use qontract_gql_bindings::resourcequotas_namespaces::{
     NamespaceV1, ResourceQuotaItemV1, ResourceValuesV1,
 };
-use qontract_realize::Declared;
-use qontract_realize::cluster_spec;
+use qontract_realize::{Declared, cluster_spec};
 use serde_json::{Map, Value, json};
 
 use crate::{MANAGED_TYPE, NAME, VERSION};

@@ -10,7 +10,6 @@
 //! they fail the run and disable every delete (upstream `fetch_desired_state` calls
 //! `ri.register_error()` without a cluster, so the other objects are still applied).
 
-use qontract_realize::cluster_spec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
+use qontract_realize::cluster_spec;
 use qontract_resource_inventory::ResourceInventory;
 use serde_json::Value;
 

@@ -12,11 +12,11 @@
 //! `<role>-<sa namespace>-<sa name>` with that ServiceAccount as subject, in every namespace
 //! the role grants access to (upstream `construct_sa_oc_resource`).
 
-use qontract_realize::cluster_spec;
 use std::collections::{BTreeMap, BTreeSet};
 
 use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1};
 use qontract_openshift_resource::OpenshiftResource;
+use qontract_realize::cluster_spec;
 use qontract_resource_inventory::InventoryError;
 use serde_json::Value;
 

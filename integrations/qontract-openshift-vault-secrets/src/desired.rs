@@ -10,8 +10,7 @@ use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
-use qontract_realize::NamespaceFilter;
-use qontract_realize::cluster_spec;
+use qontract_realize::{NamespaceFilter, cluster_spec};
 use qontract_resource_inventory::ResourceInventory;
 use qontract_secrets::{SecretData, SecretError, SecretReader};
 use serde_json::{Map, Value, json};
