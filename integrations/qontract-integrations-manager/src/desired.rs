@@ -281,29 +281,48 @@ fn deployment_spec(name: &str, spec: &IntegrationSpecV1) -> IntegrationDeploymen
     }
 }
 
+/// An environment's `parameters` that are not a JSON object.
+#[derive(Debug, thiserror::Error)]
+pub enum ParametersError {
+    /// Not JSON (or a string that is not JSON).
+    #[error("environment {environment}: parameters are not a JSON object: {source}")]
+    NotJson {
+        /// The environment's name.
+        environment: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// JSON, but not an object.
+    #[error("environment {environment}: parameters are not a JSON object")]
+    NotAnObject {
+        /// The environment's name.
+        environment: String,
+    },
+}
+
 /// The environment's `parameters` (a JSON object) as strings, then the manager's overrides,
 /// then `--image`.
 pub fn parameters(
     raw: Option<&str>,
     environment: &str,
     options: &Options,
-) -> Result<BTreeMap<String, String>, String> {
+) -> Result<BTreeMap<String, String>, ParametersError> {
     let mut out = BTreeMap::new();
+    let not_json = |source| ParametersError::NotJson {
+        environment: environment.to_owned(),
+        source,
+    };
     if let Some(raw) = raw {
-        let parsed: Value = serde_json::from_str(raw).map_err(|e| {
-            format!("environment {environment}: parameters are not a JSON object: {e}")
-        })?;
+        let parsed: Value = serde_json::from_str(raw).map_err(not_json)?;
         // app-interface stores `parameters` as a string holding a JSON object.
         let parsed = match parsed {
-            Value::String(text) => serde_json::from_str(&text).map_err(|e| {
-                format!("environment {environment}: parameters are not a JSON object: {e}")
-            })?,
+            Value::String(text) => serde_json::from_str(&text).map_err(not_json)?,
             other => other,
         };
         let Value::Object(map) = parsed else {
-            return Err(format!(
-                "environment {environment}: parameters are not a JSON object"
-            ));
+            return Err(ParametersError::NotAnObject {
+                environment: environment.to_owned(),
+            });
         };
         for (key, value) in map {
             let text = match value {
@@ -530,7 +549,9 @@ mod tests {
         let plain = parameters(Some(r#"{"A": "b"}"#), "prod", &Options::default()).unwrap();
         assert_eq!(plain["A"], "b");
         for bad in ["[1]", "\"not json\"", "{"] {
-            let e = parameters(Some(bad), "prod", &Options::default()).unwrap_err();
+            let e = parameters(Some(bad), "prod", &Options::default())
+                .unwrap_err()
+                .to_string();
             assert!(
                 e.contains("environment prod") && e.contains("JSON object"),
                 "{e}"
