@@ -12,7 +12,7 @@
 //! a KV v1 mount `legacy/` besides the dev server's KV v2 `secret/`; so has each destination.
 //! In `data/`, `@SOURCE_VAULT@` and `@DEST_VAULT@` are the Vault addresses; the source and
 //! destination AppRole credentials are at `creds/replication/{source,dest}` (KV v1:
-//! `role_id`, `secret_id`).
+//! `role_id`, `secret_id`), also on KV v2 at `secret/compat/replication/{source,dest}`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -146,6 +146,9 @@ fn setup_source(env: &Env) -> Result<()> {
         ),
     ] {
         let op = serde_json::json!({"put": path, "data": data});
+        apply_ops(env.bao_port, &env.work, &[op])?;
+        // the same on KV v2, read unpinned by `vault-replication-creds-kv2`
+        let op = serde_json::json!({"put": path.replace("creds/", "secret/compat/"), "data": data});
         apply_ops(env.bao_port, &env.work, &[op])?;
     }
     Ok(())
