@@ -42,8 +42,8 @@ services:
 # runs every scenario (or COMPAT_SCENARIOS="a b"). Ends with `compat: N scenarios, ...`.
 compat:
 	bash scripts/install-test-services.sh
-	cargo build -p qontract-reconcile -p qontract-server -p qontract-bundler -p qontract-compat \
-		-p qontract-kube-testserver --bin kube-testserver
+	cargo build --bins -p qontract-reconcile -p qontract-server -p qontract-bundler \
+		-p qontract-compat -p qontract-kube-testserver
 	PEER_BIN="$$(sh scripts/install-compat-peer.sh)" && \
 		PATH="$$PEER_BIN:$$PATH" target/debug/qontract-compat $(COMPAT_SCENARIOS)
 
