@@ -6,7 +6,7 @@
 use crate::schema;
 
 /// The query document, fragments included.
-pub const QUERY: &str = "# vault-replication, `jenkins` provider: the Jenkins configs whose `secret-path` lines name the\n# secrets to replicate (upstream gql_definitions/jenkins_configs/jenkins_configs.gql, the fields\n# the integration reads).\nquery VaultReplicationJenkinsConfigs {\n  jenkins_configs: jenkins_configs_v1 {\n    name\n    instance {\n      name\n    }\n    config_path {\n      content\n    }\n  }\n}\n";
+pub const QUERY: &str = "# vault-replication, `jenkins` provider: the Jenkins configs whose `secret-path` lines name the\n# secrets to replicate (upstream gql_definitions/jenkins_configs/jenkins_configs.gql, the fields\n# the integration reads; `app` too, as upstream selects it, so the schema allow-list sees the\n# same schemas).\nquery VaultReplicationJenkinsConfigs {\n  jenkins_configs: jenkins_configs_v1 {\n    name\n    app {\n      name\n    }\n    instance {\n      name\n    }\n    config_path {\n      content\n    }\n  }\n}\n";
 
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "Query", schema = "qontract")]
@@ -19,6 +19,7 @@ pub struct VaultReplicationJenkinsConfigs {
 #[cynic(graphql_type = "JenkinsConfig_v1", schema = "qontract")]
 pub struct JenkinsConfigV1 {
     pub name: String,
+    pub app: AppV1,
     pub instance: JenkinsInstanceV1,
     #[cynic(rename = "config_path")]
     pub config_path: Option<ResourceV1>,
@@ -33,5 +34,11 @@ pub struct ResourceV1 {
 #[derive(cynic::QueryFragment, Debug)]
 #[cynic(graphql_type = "JenkinsInstance_v1", schema = "qontract")]
 pub struct JenkinsInstanceV1 {
+    pub name: String,
+}
+
+#[derive(cynic::QueryFragment, Debug)]
+#[cynic(graphql_type = "App_v1", schema = "qontract")]
+pub struct AppV1 {
     pub name: String,
 }
