@@ -362,6 +362,16 @@ impl KubeTestServer {
         lock(&self.shared.requests).clone()
     }
 
+    /// The requests so far that were not reads (`GET`), as `"METHOD /path"`: what a dry run
+    /// must leave empty.
+    pub fn writes(&self) -> Vec<String> {
+        lock(&self.shared.requests)
+            .iter()
+            .filter(|r| r.method != "GET")
+            .map(|r| format!("{} {}", r.method, r.path))
+            .collect()
+    }
+
     /// Connections accepted so far (for HTTPS: TLS handshakes completed); also served at
     /// [`STATS_PATH`] with the request counts.
     pub fn connections(&self) -> u64 {

@@ -6,9 +6,13 @@
 //!   be made to show on demand (5xx bursts, forbidden schemas).
 //! * [`UnleashServer`]: a real unleash-server on a private PostgreSQL cluster (kill-switch
 //!   tests).
+//! * [`TestAppInterface`]: a temporary app-interface and the `config.toml` an integration's
+//!   binary runs it with (end-to-end tests).
 //! * [`shared_dir`]: the read-only reference data (`../shared` beside the workspace).
 
+pub mod app_interface;
 pub mod unleash;
+pub use app_interface::{TestAppInterface, output_text};
 pub use unleash::UnleashServer;
 
 use std::collections::VecDeque;

@@ -5,52 +5,18 @@
 //! the ClusterRoleBindings, the next run converges, a removed access is deleted, and a
 //! ClusterRoleBinding made by hand is left alone.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use qontract_kube_testserver::KubeTestServer;
+use qontract_test_support::{TestAppInterface, output_text as text};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_openshift-clusterrolebindings");
 const RBAC: &str = "rbac.authorization.k8s.io/v1";
 
-struct AppInterface {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
-
-impl AppInterface {
-    fn new(sandbox: &KubeTestServer) -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data = tmp.path().join("app-interface/data");
-        let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../schemas/graphql-schema.yml")
-            .canonicalize()
-            .expect("schema");
-        std::fs::create_dir_all(tmp.path().join("app-interface/resources")).expect("resources");
-        let config = tmp.path().join("config.toml");
-        write(
-            &config,
-            &format!(
-                "[graphql]\napp_interface = \"app-interface\"\nschema = {:?}\n\n\
-                 [sandbox.creds]\ntoken = \"sandbox-token\"\n",
-                schema.display().to_string()
-            ),
-        );
-        write(
-            &data.join("app-interface/app-interface-settings.yml"),
-            "---\n$schema: /app-interface/app-interface-settings-1.yml\n\n\
-             name: app-interface-settings\ndescription: test settings\nvault: false\n",
-        );
-        write(
-            &data.join("integrations/openshift-clusterrolebindings.yml"),
-            "---\n$schema: /app-sre/integration-1.yml\n\n\
+fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
+    let app = TestAppInterface::new(BIN, "[sandbox.creds]\ntoken = \"sandbox-token\"\n");
+    app.write(
+        "integrations/openshift-clusterrolebindings.yml",
+        "---\n$schema: /app-sre/integration-1.yml\n\n\
              name: openshift-clusterrolebindings\n\
              description: ClusterRoleBindings from the roles' cluster access\n\
              upstream: https://github.com/app-sre/qontract-reconcile\n\
@@ -61,90 +27,48 @@ impl AppInterface {
              - /access/role-1.yml\n\
              - /access/user-1.yml\n\
              - /access/bot-1.yml\n",
-        );
-        let cluster = |name: &str, managed: bool| {
-            format!(
-                "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: {name}\n\
+    );
+    let cluster = |name: &str, managed: bool| {
+        format!(
+            "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: {name}\n\
                  description: a test cluster\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
                  alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: {name}.local\n\
                  managedClusterRoles: {managed}\n\
                  automationToken:\n  path: sandbox/creds\n  field: token\n\
                  auth:\n- service: github-org-team\n  org: example\n  team: {name}-admins\n",
-                url = sandbox.url()
-            )
-        };
-        write(
-            &data.join("openshift/sandbox/cluster.yml"),
-            &cluster("sandbox", true),
-        );
-        // Same API server, but its ClusterRoleBindings are not managed.
-        write(
-            &data.join("openshift/unmanaged/cluster.yml"),
-            &cluster("unmanaged", false),
-        );
-        write(
-            &data.join("teams/shop/roles/shop-readers.yml"),
+            url = sandbox.url()
+        )
+    };
+    app.write("openshift/sandbox/cluster.yml", &cluster("sandbox", true));
+    // Same API server, but its ClusterRoleBindings are not managed.
+    app.write(
+        "openshift/unmanaged/cluster.yml",
+        &cluster("unmanaged", false),
+    );
+    app.write(
+            "teams/shop/roles/shop-readers.yml",
             "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-readers\n\
              access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: dedicated-readers\n\
              - cluster:\n    $ref: /openshift/unmanaged/cluster.yml\n  clusterRole: dedicated-readers\n",
         );
-        write(
-            &data.join("teams/shop/roles/shop-admins.yml"),
+    app.write(
+            "teams/shop/roles/shop-admins.yml",
             "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-admins\n\
              access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: cluster-admin\n",
         );
-        write(
-            &data.join("teams/shop/users/ada.yml"),
+    app.write(
+            "teams/shop/users/ada.yml",
             "---\n$schema: /access/user-1.yml\n\nlabels: {}\nname: Ada Example\n\
              org_username: ada\ngithub_username: ada-example\n\
              roles:\n- $ref: /teams/shop/roles/shop-readers.yml\n- $ref: /teams/shop/roles/shop-admins.yml\n",
         );
-        write(
-            &data.join("teams/shop/bots/ci.yml"),
-            "---\n$schema: /access/bot-1.yml\n\nlabels: {}\nname: shop-ci\n\
+    app.write(
+        "teams/shop/bots/ci.yml",
+        "---\n$schema: /access/bot-1.yml\n\nlabels: {}\nname: shop-ci\n\
              openshift_serviceaccount: shop-ci/deployer\n\
              roles:\n- $ref: /teams/shop/roles/shop-readers.yml\n",
-        );
-        AppInterface {
-            _tmp: tmp,
-            data,
-            config,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .expect("run the binary")
-    }
-
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.data.join(file);
-        let text = std::fs::read_to_string(&path).expect("read");
-        assert!(text.contains(from), "{file} does not contain {from:?}");
-        std::fs::write(&path, text.replace(from, to)).expect("write");
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn writes(server: &KubeTestServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
+    );
+    app
 }
 
 /// The plan line of `action` on the ClusterRoleBinding `name` of the sandbox cluster.
@@ -175,7 +99,7 @@ async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted(
         .start()
         .await
         .expect("sandbox");
-    let app = AppInterface::new(&sandbox);
+    let app = app_interface(&sandbox);
     let dry = ["--dry-run", "--detailed-exitcode"];
 
     // Dry run: the plan, no writes.
@@ -193,7 +117,7 @@ async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted(
         plan.contains("Plan: 3 to create, 0 to update, 0 to delete"),
         "{plan}"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
 
     // Wet run: created, annotated as upstream.
     let out = app.run(&[]);
@@ -255,7 +179,7 @@ async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted(
         plan.contains("Plan: 0 to create, 0 to update, 1 to delete"),
         "{plan}"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
     let out = app.run(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let exists = |name: &str| {

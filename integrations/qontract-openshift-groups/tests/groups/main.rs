@@ -5,52 +5,18 @@
 //! group with its member, the next run converges, a removed access removes the member, and a
 //! group that is not managed is left alone.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
 use qontract_kube_testserver::KubeTestServer;
+use qontract_test_support::{TestAppInterface, output_text as text};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_openshift-groups");
 const USER_API: &str = "user.openshift.io/v1";
 
-struct AppInterface {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
-
-impl AppInterface {
-    fn new(sandbox: &KubeTestServer) -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data = tmp.path().join("app-interface/data");
-        std::fs::create_dir_all(tmp.path().join("app-interface/resources")).expect("resources");
-        let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../schemas/graphql-schema.yml")
-            .canonicalize()
-            .expect("schema");
-        let config = tmp.path().join("config.toml");
-        write(
-            &config,
-            &format!(
-                "[graphql]\napp_interface = \"app-interface\"\nschema = {:?}\n\n\
-                 [sandbox.creds]\ntoken = \"sandbox-token\"\n",
-                schema.display().to_string()
-            ),
-        );
-        write(
-            &data.join("app-interface/app-interface-settings.yml"),
-            "---\n$schema: /app-interface/app-interface-settings-1.yml\n\n\
-             name: app-interface-settings\ndescription: test settings\nvault: false\n",
-        );
-        write(
-            &data.join("integrations/openshift-groups.yml"),
-            "---\n$schema: /app-sre/integration-1.yml\n\n\
+fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
+    let app = TestAppInterface::new(BIN, "[sandbox.creds]\ntoken = \"sandbox-token\"\n");
+    app.write(
+        "integrations/openshift-groups.yml",
+        "---\n$schema: /app-sre/integration-1.yml\n\n\
              name: openshift-groups\ndescription: OpenShift group membership from the roles\n\
              upstream: https://github.com/app-sre/qontract-reconcile\n\
              schemas:\n\
@@ -60,84 +26,45 @@ impl AppInterface {
              - /openshift/openshift-cluster-manager-1.yml\n\
              - /access/role-1.yml\n\
              - /access/user-1.yml\n",
-        );
-        write(
-            &data.join("openshift/sandbox/cluster.yml"),
-            &format!(
-                "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
+    );
+    app.write(
+        "openshift/sandbox/cluster.yml",
+        &format!(
+            "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
                  description: the sandbox\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
                  alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: sandbox.local\n\
                  managedGroups:\n- app-admins\n- app-viewers\n\
                  automationToken:\n  path: sandbox/creds\n  field: token\n\
                  auth:\n- service: github-org-team\n  org: example\n  team: sandbox-admins\n",
-                url = sandbox.url()
-            ),
-        );
-        write(
-            &data.join("teams/shop/roles/shop-admins.yml"),
-            "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-admins\n\
+            url = sandbox.url()
+        ),
+    );
+    app.write(
+        "teams/shop/roles/shop-admins.yml",
+        "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-admins\n\
              access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  group: app-admins\n",
-        );
-        write(
-            &data.join("teams/shop/roles/shop-viewers.yml"),
-            "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-viewers\n\
+    );
+    app.write(
+        "teams/shop/roles/shop-viewers.yml",
+        "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-viewers\n\
              access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  group: app-viewers\n",
-        );
-        for (name, roles) in [
-            (
-                "ada",
-                "- $ref: /teams/shop/roles/shop-admins.yml\n- $ref: /teams/shop/roles/shop-viewers.yml\n",
-            ),
-            ("linus", "- $ref: /teams/shop/roles/shop-viewers.yml\n"),
-        ] {
-            write(
-                &data.join(format!("teams/shop/users/{name}.yml")),
-                &format!(
-                    "---\n$schema: /access/user-1.yml\n\nlabels: {{}}\nname: {name}\n\
+    );
+    for (name, roles) in [
+        (
+            "ada",
+            "- $ref: /teams/shop/roles/shop-admins.yml\n- $ref: /teams/shop/roles/shop-viewers.yml\n",
+        ),
+        ("linus", "- $ref: /teams/shop/roles/shop-viewers.yml\n"),
+    ] {
+        app.write(
+            &format!("teams/shop/users/{name}.yml"),
+            &format!(
+                "---\n$schema: /access/user-1.yml\n\nlabels: {{}}\nname: {name}\n\
                      org_username: {name}\ngithub_username: {name}-example\nroles:\n{roles}"
-                ),
-            );
-        }
-        AppInterface {
-            _tmp: tmp,
-            data,
-            config,
-        }
+            ),
+        );
     }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .expect("run the binary")
-    }
-
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.data.join(file);
-        let text = std::fs::read_to_string(&path).expect("read");
-        assert!(text.contains(from), "{file} does not contain {from:?}");
-        std::fs::write(&path, text.replace(from, to)).expect("write");
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn writes(server: &KubeTestServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
+    app
 }
 
 fn users(server: &KubeTestServer, group: &str) -> serde_json::Value {
@@ -164,7 +91,7 @@ async fn group_members_are_added_converge_and_removed_access_removes_the_member(
         .start()
         .await
         .expect("sandbox");
-    let app = AppInterface::new(&sandbox);
+    let app = app_interface(&sandbox);
     let dry = ["--dry-run", "--detailed-exitcode"];
 
     // Dry run: the diff, no writes.
@@ -179,7 +106,7 @@ async fn group_members_are_added_converge_and_removed_access_removes_the_member(
     ] {
         assert!(all.contains(line), "{line}:\n{all}");
     }
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
 
     // Wet run.
     let out = app.run(&[]);
@@ -214,7 +141,7 @@ async fn group_members_are_added_converge_and_removed_access_removes_the_member(
         "{}",
         text(&out)
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
     let out = app.run(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(users(&sandbox, "app-admins"), json!(null));
@@ -241,7 +168,7 @@ async fn group_members_are_added_converge_and_removed_access_removes_the_member(
         text(&out)
     );
     assert_eq!(
-        writes(&sandbox),
+        sandbox.writes(),
         Vec::<String>::new(),
         "a refused run writes nothing"
     );

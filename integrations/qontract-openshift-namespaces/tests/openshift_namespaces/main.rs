@@ -140,15 +140,6 @@ async fn run(env: &Env, extra: &[&str]) -> ExitStatus {
     cli.run_multi(argv).await
 }
 
-fn writes(server: &KubeTestServer) -> Vec<String> {
-    server
-        .requests()
-        .into_iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
 fn has_ns(server: &KubeTestServer, name: &str) -> bool {
     server.get_object("v1", "Namespace", None, name).is_some()
 }
@@ -178,8 +169,8 @@ async fn dry_run_plans_and_writes_nothing() {
     )
     .await;
     assert_eq!(status, ExitStatus::ChangesPlanned);
-    assert!(writes(&env.c1).is_empty(), "{:?}", writes(&env.c1));
-    assert!(writes(&env.c2).is_empty(), "{:?}", writes(&env.c2));
+    assert!(env.c1.writes().is_empty(), "{:?}", env.c1.writes());
+    assert!(env.c2.writes().is_empty(), "{:?}", env.c2.writes());
     assert!(!has_ns(&env.c1, "app-stage"));
     assert!(has_ns(&env.c1, "legacy"));
     assert!(
@@ -204,15 +195,18 @@ async fn wet_run_converges_and_a_second_run_plans_nothing() {
     // c1 is OpenShift: created through a ProjectRequest (the project template applied: the
     // requester annotation and the admin RoleBinding), deleted as a Project.
     assert!(
-        writes(&env.c1).contains(&"POST /apis/project.openshift.io/v1/projectrequests".to_owned()),
+        env.c1
+            .writes()
+            .contains(&"POST /apis/project.openshift.io/v1/projectrequests".to_owned()),
         "{:?}",
-        writes(&env.c1)
+        env.c1.writes()
     );
     assert!(
-        writes(&env.c1)
+        env.c1
+            .writes()
             .contains(&"DELETE /apis/project.openshift.io/v1/projects/legacy".to_owned()),
         "{:?}",
-        writes(&env.c1)
+        env.c1.writes()
     );
     let created = env
         .c1
@@ -234,7 +228,7 @@ async fn wet_run_converges_and_a_second_run_plans_nothing() {
         "the project template's admin RoleBinding"
     );
     // c2 is plain Kubernetes: a Namespace.
-    assert_eq!(writes(&env.c2), ["POST /api/v1/namespaces"]);
+    assert_eq!(env.c2.writes(), ["POST /api/v1/namespaces"]);
     // The engine's action counters (served by the daemon's /metrics) count them.
     let metrics = qontract_runtime::metrics::RunMetrics::new().encode();
     for line in [
@@ -243,10 +237,10 @@ async fn wet_run_converges_and_a_second_run_plans_nothing() {
     ] {
         assert!(metrics.contains(line), "{line} missing in {metrics}");
     }
-    let before = (writes(&env.c1).len(), writes(&env.c2).len());
+    let before = (env.c1.writes().len(), env.c2.writes().len());
     let status = run(&env, &["--detailed-exitcode", "openshift-namespaces"]).await;
     assert_eq!(status, ExitStatus::Success, "second run has nothing to do");
-    assert_eq!((writes(&env.c1).len(), writes(&env.c2).len()), before);
+    assert_eq!((env.c1.writes().len(), env.c2.writes().len()), before);
 }
 
 #[tokio::test]
@@ -306,9 +300,9 @@ async fn duplicate_declarations_are_an_error_for_that_namespace() {
         assert!(!has_ns(&env.c1, "legacy"), "the declared delete proceeds");
         assert!(has_ns(&env.c1, "app-stage"), "the rest is reconciled");
         assert!(
-            writes(&env.c1).iter().all(|w| !w.contains("/dup")),
+            env.c1.writes().iter().all(|w| !w.contains("/dup")),
             "{:?}",
-            writes(&env.c1)
+            env.c1.writes()
         );
     }
 }
@@ -342,7 +336,7 @@ async fn reserved_names_are_refused_as_errors_for_those_namespaces() {
     assert!(!has_ns(&env.c2, "openshift-extra"));
     assert!(!has_ns(&env.c1, "legacy"), "the declared delete proceeds");
     assert!(has_ns(&env.c1, "app-stage"));
-    assert!(writes(&env.c2).is_empty(), "{:?}", writes(&env.c2));
+    assert!(env.c2.writes().is_empty(), "{:?}", env.c2.writes());
 }
 
 /// The JSON plan is the shared one (summary, deletion_enabled, actions with reasons), and the
@@ -380,7 +374,7 @@ async fn json_plan_is_the_shared_format_and_actions_are_logged_as_upstream() {
     ] {
         assert!(stderr.contains(line), "{line} missing in {stderr}");
     }
-    assert!(writes(&env.c1).is_empty() && writes(&env.c2).is_empty());
+    assert!(env.c1.writes().is_empty() && env.c2.writes().is_empty());
 }
 
 #[tokio::test]
@@ -402,7 +396,7 @@ async fn disabled_clusters_and_filters_are_left_alone() {
         .await,
         ExitStatus::Success
     );
-    assert!(writes(&env.c1).is_empty());
+    assert!(env.c1.writes().is_empty());
     assert_eq!(
         run(&env, &["openshift-namespaces"]).await,
         ExitStatus::Success
@@ -433,7 +427,7 @@ async fn reserved_names_are_deleted_as_plain_namespaces() {
     );
     assert!(!has_ns(&env.c1, "openshift-old"));
     assert!(!has_ns(&env.c1, "legacy"));
-    let mut deletes: Vec<String> = writes(&env.c1);
+    let mut deletes: Vec<String> = env.c1.writes();
     deletes.sort();
     assert_eq!(
         deletes,

@@ -10,60 +10,31 @@
 #[path = "../../../../libs/qontract-secrets/tests/support/services.rs"]
 mod services;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use qontract_kube_testserver::KubeTestServer;
+use qontract_test_support::{TestAppInterface, output_text as text};
 use serde_json::{Value, json};
 use services::Bao;
 
 const BIN: &str = env!("CARGO_BIN_EXE_openshift-serviceaccount-tokens");
 
-struct AppInterface {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(path, text).expect("write");
-}
-
-impl AppInterface {
-    fn new(sandbox: &KubeTestServer, vault: Option<&str>) -> Self {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data = tmp.path().join("app-interface/data");
-        std::fs::create_dir_all(tmp.path().join("app-interface/resources")).expect("resources");
-        let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../schemas/graphql-schema.yml")
-            .canonicalize()
-            .expect("schema");
-        let config = tmp.path().join("config.toml");
-        let vault = vault
-            .map(|url| {
-                format!(
-                    "\n[vault]\nserver = {url:?}\ntoken = {:?}\n",
-                    Bao::ROOT_TOKEN
-                )
-            })
-            .unwrap_or_default();
-        write(
-            &config,
-            &format!(
-                "[graphql]\napp_interface = \"app-interface\"\nschema = {:?}\n\n\
-                 [sandbox.creds]\ntoken = \"sandbox-token\"\n{vault}",
-                schema.display().to_string()
-            ),
-        );
-        write(
-            &data.join("app-interface/app-interface-settings.yml"),
-            "---\n$schema: /app-interface/app-interface-settings-1.yml\n\n\
-             name: app-interface-settings\ndescription: test settings\nvault: false\n",
-        );
-        write(
-            &data.join("integrations/openshift-serviceaccount-tokens.yml"),
-            "---\n$schema: /app-sre/integration-1.yml\n\n\
+fn app_interface(sandbox: &KubeTestServer, vault: Option<&str>) -> TestAppInterface {
+    let vault = vault
+        .map(|url| {
+            format!(
+                "\n[vault]\nserver = {url:?}\ntoken = {:?}\n",
+                Bao::ROOT_TOKEN
+            )
+        })
+        .unwrap_or_default();
+    let app = TestAppInterface::new(
+        BIN,
+        &format!("[sandbox.creds]\ntoken = \"sandbox-token\"\n{vault}"),
+    );
+    app.write(
+        "integrations/openshift-serviceaccount-tokens.yml",
+        "---\n$schema: /app-sre/integration-1.yml\n\n\
              name: openshift-serviceaccount-tokens\ndescription: service account tokens\n\
              upstream: https://github.com/app-sre/qontract-reconcile\n\
              schemas:\n\
@@ -72,79 +43,40 @@ impl AppInterface {
              - /openshift/cluster-1.yml\n\
              - /openshift/namespace-1.yml\n\
              - /openshift/shared-resources-1.yml\n",
-        );
-        write(
-            &data.join("openshift/sandbox/cluster.yml"),
-            &format!(
-                "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
+    );
+    app.write(
+        "openshift/sandbox/cluster.yml",
+        &format!(
+            "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
                  description: the sandbox\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
                  alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: sandbox.local\n\
                  automationToken:\n  path: sandbox/creds\n  field: token\n",
-                url = sandbox.url()
-            ),
-        );
-        write(
-            &data.join("services/ci/namespaces/ci.yml"),
-            "---\n$schema: /openshift/namespace-1.yml\n\nlabels: {}\nname: ci\n\
+            url = sandbox.url()
+        ),
+    );
+    app.write(
+        "services/ci/namespaces/ci.yml",
+        "---\n$schema: /openshift/namespace-1.yml\n\nlabels: {}\nname: ci\n\
              description: where the service accounts live\n\
              cluster:\n  $ref: /openshift/sandbox/cluster.yml\n",
-        );
-        write(
-            &data.join("services/shop/shared-resources/ci-tokens.yml"),
+    );
+    app.write(
+            "services/shop/shared-resources/ci-tokens.yml",
             "---\n$schema: /openshift/shared-resources-1.yml\n\nlabels: {}\nname: ci-tokens\n\
              description: the pusher token for every shop namespace\nopenshiftResources: []\n\
              openshiftServiceAccountTokens:\n\
              - namespace:\n    $ref: /services/ci/namespaces/ci.yml\n  serviceAccountName: pusher\n",
         );
-        write(
-            &data.join("services/shop/namespaces/app.yml"),
-            "---\n$schema: /openshift/namespace-1.yml\n\nlabels: {}\nname: app\n\
+    app.write(
+        "services/shop/namespaces/app.yml",
+        "---\n$schema: /openshift/namespace-1.yml\n\nlabels: {}\nname: app\n\
              description: the shop\ncluster:\n  $ref: /openshift/sandbox/cluster.yml\n\
              sharedResources:\n- $ref: /services/shop/shared-resources/ci-tokens.yml\n\
              openshiftServiceAccountTokens:\n\
              - name: app-deployer\n  namespace:\n    $ref: /services/ci/namespaces/ci.yml\n  \
              serviceAccountName: deployer\n",
-        );
-        AppInterface {
-            _tmp: tmp,
-            data,
-            config,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .expect("run the binary")
-    }
-
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.data.join(file);
-        let text = std::fs::read_to_string(&path).expect("read");
-        assert!(text.contains(from), "{file} does not contain {from:?}");
-        std::fs::write(&path, text.replace(from, to)).expect("write");
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn writes(server: &KubeTestServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
+    );
+    app
 }
 
 fn secret(server: &KubeTestServer, ns: &str, name: &str) -> Option<Value> {
@@ -229,7 +161,7 @@ fn decode(b64: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted() {
     let sandbox = sandbox().await;
-    let app = AppInterface::new(&sandbox, None);
+    let app = app_interface(&sandbox, None);
     let dry = ["--dry-run", "--detailed-exitcode"];
     let deployer_token = token_of(&sandbox, "ci", "deployer-token-abcde");
 
@@ -260,7 +192,7 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
         !all.contains(&deployer_token),
         "the JSON plan printed a token"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "the dry run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
     assert!(secret(&sandbox, "app", "app-deployer").is_none());
 
     // Wet run: deployer's token copied, a token requested for pusher (filled by the
@@ -289,12 +221,12 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
     assert_eq!(requested(&sandbox, "pusher"), pusher, "no second request");
 
     // Converged.
-    let before = writes(&sandbox).len();
+    let before = sandbox.writes().len();
     let out = app.run(&dry);
     assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
     let out = app.run(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(writes(&sandbox).len(), before, "a converged run wrote");
+    assert_eq!(sandbox.writes().len(), before, "a converged run wrote");
 
     // A removed declaration deletes its copy; the hand-made Secret and the requested token
     // (not ours) stay.
@@ -328,7 +260,7 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
 async fn vault_output_receives_the_decoded_tokens_only_on_wet_runs() {
     let bao = Bao::start().await;
     let sandbox = sandbox().await;
-    let app = AppInterface::new(&sandbox, Some(&bao.url));
+    let app = app_interface(&sandbox, Some(&bao.url));
     let http = reqwest::Client::new();
     let read = |path: String| {
         let http = http.clone();

@@ -6,7 +6,7 @@
 use qontract_kube_testserver::KubeTestServer;
 use serde_json::{Value, json};
 
-use super::{Example, text, writes};
+use super::{Example, text};
 
 const USER_API: &str = "user.openshift.io/v1";
 
@@ -55,7 +55,7 @@ fn plan_apply_converge(
         assert!(plan.contains(line), "{integration}: {line}:\n{plan}");
     }
     assert_eq!(
-        writes(sandbox),
+        sandbox.writes(),
         Vec::<String>::new(),
         "{integration}: the dry run wrote"
     );

@@ -184,13 +184,7 @@ async fn openshift_resources_applies_converges_and_deletes_only_when_safe() {
     } = Demo::start(Vec::new()).await;
     let run = |args: &[&str]| run_with(&config, args);
     let cm = |ns: &str, name: &str| sandbox.get_object("v1", "ConfigMap", Some(ns), name);
-    let writes = || {
-        sandbox
-            .requests()
-            .iter()
-            .filter(|r| r.method != "GET")
-            .count()
-    };
+    let writes = || sandbox.writes().len();
 
     assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
     let before = writes();
@@ -838,15 +832,6 @@ impl Example {
     }
 }
 
-fn writes(server: &KubeTestServer) -> Vec<String> {
-    server
-        .requests()
-        .iter()
-        .filter(|r| r.method != "GET")
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
-
 /// openshift-network-policies: shop-production admits traffic from shop-stage; the dry-run
 /// writes nothing, the run creates the policy, the next run converges, and a source namespace
 /// on another cluster is an error that deletes nothing.
@@ -880,7 +865,7 @@ async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_no
         plan.contains("Plan: 1 to create, 0 to update, 0 to delete"),
         "{plan}"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
     let out = example.run(&["openshift-network-policies"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -952,7 +937,7 @@ async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_no
             "the error names both namespaces:\n{all}"
         );
     }
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "nothing is changed");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "nothing is changed");
     assert!(
         sandbox
             .get_object(
@@ -1014,7 +999,7 @@ async fn rolebindings_are_applied_converge_and_removed_access_is_deleted() {
         plan.contains("Plan: 5 to create, 0 to update, 0 to delete"),
         "{plan}"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
     let out = example.run(&["openshift-rolebindings"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -1296,7 +1281,7 @@ async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
         plan.contains("Plan: 1 to create, 0 to update, 1 to delete"),
         "{plan}"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
     let out = example.run(&["openshift-limitranges"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -1359,7 +1344,7 @@ async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
         "--no-take-over",
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "nothing to do");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "nothing to do");
     assert!(exists("shop-production", "made-by-hand-again"));
 }
 
@@ -1407,7 +1392,7 @@ async fn resourcequotas_are_applied_converge_and_removed_entries_are_deleted() {
         plan.contains("Plan: 2 to create, 0 to update, 0 to delete"),
         "{plan}"
     );
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
     let out = example.run(&["openshift-resourcequotas"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -1529,7 +1514,7 @@ async fn routes_are_applied_with_tls_from_the_secret_store_without_printing_it()
     let out = example.run(&["--dry-run", "--output", "json", "openshift-routes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_no_key(&out);
-    assert_eq!(writes(&sandbox), Vec::<String>::new(), "dry-run wrote");
+    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
     let out = example.run(&["--log-level", "DEBUG", "openshift-routes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
