@@ -93,67 +93,35 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qontract_gql_bindings::limitranges_namespaces::{
-        ClusterConnection, DisableClusterAutomationsV1, VaultSecret,
-    };
     use qontract_openshift_resource::OpenshiftResource;
+    use qontract_test_support::fixtures::{self, cpu_memory, desired_paths, typed_all};
 
-    fn cluster(name: &str) -> ClusterConnection {
-        ClusterConnection {
-            name: name.to_owned(),
-            server_url: format!("https://api.{name}.example:6443"),
-            insecure_skip_tlsverify: None,
-            automation_token: Some(VaultSecret {
-                path: format!("creds/{name}"),
-                field: "token".to_owned(),
-                version: None,
-                format: None,
-            }),
-            cluster_admin_automation_token: None,
-            internal: None,
-            disable: None,
-        }
+    /// A `limitRanges` datafile (`/openshift/limitrange-1.yml`) as the query returns it.
+    fn limits() -> Value {
+        json!({"name": "shop-limits", "limits": [
+            {"default": cpu_memory(Some("500m"), Some("512Mi")),
+             "defaultRequest": cpu_memory(Some("100m"), None), "max": null,
+             "maxLimitRequestRatio": cpu_memory(None, None), "min": null, "type": "Container"},
+            {"default": null, "defaultRequest": null, "max": cpu_memory(Some("2"), Some("4Gi")),
+             "maxLimitRequestRatio": null, "min": cpu_memory(None, Some("16Mi")), "type": "Pod"},
+        ]})
     }
 
-    fn values(cpu: Option<&str>, memory: Option<&str>) -> Option<ResourceValuesV1> {
-        Some(ResourceValuesV1 {
-            cpu: cpu.map(str::to_owned),
-            memory: memory.map(str::to_owned),
-        })
+    /// Sub-maps with one or both fields empty (what the Python tool applied, see below).
+    fn half_filled() -> Value {
+        json!({"name": "shop-limits", "limits": [
+            {"default": cpu_memory(Some("500m"), None),
+             "defaultRequest": cpu_memory(None, Some("256Mi")), "max": null,
+             "maxLimitRequestRatio": null, "min": cpu_memory(None, None), "type": "Container"},
+            {"default": null, "defaultRequest": null, "max": cpu_memory(Some("2"), Some("1Gi")),
+             "maxLimitRequestRatio": null, "min": null, "type": "Pod"},
+        ]})
     }
 
-    fn limits() -> LimitRangeV1 {
-        LimitRangeV1 {
-            name: "shop-limits".to_owned(),
-            limits: vec![
-                LimitRangeItemV1 {
-                    default: values(Some("500m"), Some("512Mi")),
-                    default_request: values(Some("100m"), None),
-                    max: None,
-                    max_limit_request_ratio: values(None, None),
-                    min: None,
-                    type_: Some("Container".to_owned()),
-                },
-                LimitRangeItemV1 {
-                    default: None,
-                    default_request: None,
-                    max: values(Some("2"), Some("4Gi")),
-                    max_limit_request_ratio: None,
-                    min: values(None, Some("16Mi")),
-                    type_: Some("Pod".to_owned()),
-                },
-            ],
-        }
-    }
-
-    fn namespace(cluster_name: &str, name: &str, declared: Option<LimitRangeV1>) -> NamespaceV1 {
-        NamespaceV1 {
-            name: name.to_owned(),
-            delete: None,
-            cluster_admin: None,
-            limit_ranges: declared,
-            cluster: cluster(cluster_name),
-        }
+    fn namespace(cluster: &str, name: &str, declared: Option<Value>) -> NamespaceV1 {
+        fixtures::namespace(cluster, name)
+            .set("limitRanges", declared)
+            .typed()
     }
 
     fn filter() -> Filter {
@@ -161,18 +129,6 @@ mod tests {
             integration: NAME,
             ..Filter::default()
         }
-    }
-
-    fn desired_names(state: &DesiredState) -> Vec<String> {
-        state
-            .inventory
-            .iter()
-            .flat_map(|(c, n, t, data)| {
-                data.desired()
-                    .keys()
-                    .map(move |name| format!("{c}/{n}/{t}/{name}"))
-            })
-            .collect()
     }
 
     #[test]
@@ -184,7 +140,7 @@ mod tests {
         let state = desired_state(&namespaces, &filter());
         assert!(state.inventory.errors().is_empty());
         assert_eq!(
-            desired_names(&state),
+            desired_paths(&state.inventory),
             ["sandbox/shop-production/LimitRange/shop-limits"]
         );
         // shop-stage declares no limitRanges: it is not managed (its LimitRanges are left alone).
@@ -206,29 +162,8 @@ mod tests {
         // every run: `three_way_diff_using_hash(current, desired)` is False for exactly this
         // pair in the 0.10.1 venv (current upstream's is the same). Same verdict here.
         use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
-        let declared = LimitRangeV1 {
-            name: "shop-limits".to_owned(),
-            limits: vec![
-                LimitRangeItemV1 {
-                    default: values(Some("500m"), None),
-                    default_request: values(None, Some("256Mi")),
-                    max: None,
-                    max_limit_request_ratio: None,
-                    min: values(None, None),
-                    type_: Some("Container".to_owned()),
-                },
-                LimitRangeItemV1 {
-                    default: None,
-                    default_request: None,
-                    max: values(Some("2"), Some("1Gi")),
-                    max_limit_request_ratio: None,
-                    min: None,
-                    type_: Some("Pod".to_owned()),
-                },
-            ],
-        };
         let mut state = desired_state(
-            &[namespace("sandbox", "shop-production", Some(declared))],
+            &[namespace("sandbox", "shop-production", Some(half_filled()))],
             &filter(),
         );
         // As the API server stores what the Python tool applied: the nulls are gone, the
@@ -288,28 +223,7 @@ mod tests {
         //                   "max": {"cpu": "2", "memory": "1Gi"}, "maxLimitRequestRatio": None,
         //                   "min": None, "type": "Pod"}]}}])
         //   ns["resources"][0].body, ns["resources"][0].sha256sum()
-        let declared = LimitRangeV1 {
-            name: "shop-limits".to_owned(),
-            limits: vec![
-                LimitRangeItemV1 {
-                    default: values(Some("500m"), None),
-                    default_request: values(None, Some("256Mi")),
-                    max: None,
-                    max_limit_request_ratio: None,
-                    min: values(None, None),
-                    type_: Some("Container".to_owned()),
-                },
-                LimitRangeItemV1 {
-                    default: None,
-                    default_request: None,
-                    max: values(Some("2"), Some("1Gi")),
-                    max_limit_request_ratio: None,
-                    min: None,
-                    type_: Some("Pod".to_owned()),
-                },
-            ],
-        };
-        let body = limit_range(&declared);
+        let body = limit_range(&fixtures::typed(half_filled()));
         assert_eq!(
             body,
             json!({"apiVersion": "v1", "kind": "LimitRange",
@@ -327,10 +241,7 @@ mod tests {
         );
 
         // No limits at all: `spec.limits: null` (same venv, `"limits": []`).
-        let empty = LimitRangeV1 {
-            name: "empty".to_owned(),
-            limits: Vec::new(),
-        };
+        let empty = fixtures::typed(json!({"name": "empty", "limits": []}));
         let or = OpenshiftResource::new(limit_range(&empty), NAME, VERSION, "test", None)
             .expect("valid");
         assert_eq!(or.body()["spec"], json!({"limits": null}));
@@ -342,58 +253,30 @@ mod tests {
 
     #[test]
     fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
-        let mut deleted = namespace("sandbox", "gone", Some(limits()));
-        deleted.delete = Some(true);
-        let mut disabled = namespace("off", "ns", Some(limits()));
-        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
-            integrations: Some(vec![NAME.to_owned()]),
-        });
-        let mut admin = namespace("sandbox", "admin", Some(limits()));
-        admin.cluster_admin = Some(true);
-        let namespaces = vec![
-            deleted,
-            disabled,
-            admin,
-            namespace("other", "elsewhere", Some(limits())),
-        ];
-        let state = desired_state(
-            &namespaces,
-            &Filter {
-                cluster_name: Some("sandbox".to_owned()),
-                ..filter()
-            },
-        );
+        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::scope_cases(NAME, |ns| {
+            ns.set("limitRanges", limits())
+        }));
+        let sandbox = Filter {
+            cluster_name: Some("sandbox".to_owned()),
+            ..filter()
+        };
+        let state = desired_state(&namespaces, &sandbox);
         assert_eq!(
-            desired_names(&state),
+            desired_paths(&state.inventory),
             ["sandbox/admin/LimitRange/shop-limits"]
         );
-        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
-        assert!(
-            state
-                .privileged
-                .contains(&("sandbox".to_owned(), "admin".to_owned()))
+        fixtures::assert_only_admin_is_managed(
+            &state.namespaces,
+            &state.privileged,
+            state.clusters.keys(),
         );
 
-        let many: Vec<NamespaceV1> = (0..20)
-            .map(|i| namespace("sandbox", &format!("ns-{i}"), Some(limits())))
-            .collect();
-        let shard = |id| {
-            desired_state(
-                &many,
-                &Filter {
-                    shard: qontract_sharding::ShardConfig {
-                        shards: 2,
-                        shard_id: id,
-                    },
-                    ..filter()
-                },
-            )
-            .namespaces
-        };
-        let (zero, one) = (shard(0), shard(1));
-        assert!(!zero.is_empty() && !one.is_empty());
-        assert!(zero.is_disjoint(&one));
-        assert_eq!(zero.len() + one.len(), 20);
+        let many: Vec<NamespaceV1> = typed_all(fixtures::many_namespaces(20, |ns| {
+            ns.set("limitRanges", limits())
+        }));
+        fixtures::assert_two_shards_split(many.len(), |shard| {
+            desired_state(&many, &Filter { shard, ..filter() }).namespaces
+        });
     }
 
     #[test]

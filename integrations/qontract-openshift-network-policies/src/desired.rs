@@ -99,46 +99,27 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qontract_gql_bindings::network_policies_namespaces::{
-        ClusterConnection, ClusterV1, DisableClusterAutomationsV1, NamespaceV12, VaultSecret,
-    };
     use qontract_openshift_resource::OpenshiftResource;
+    use qontract_test_support::fixtures::{self, desired_paths, typed_all};
 
-    fn cluster(name: &str) -> ClusterConnection {
-        ClusterConnection {
-            name: name.to_owned(),
-            server_url: format!("https://api.{name}.example:6443"),
-            insecure_skip_tlsverify: None,
-            automation_token: Some(VaultSecret {
-                path: format!("creds/{name}"),
-                field: "token".to_owned(),
-                version: None,
-                format: None,
-            }),
-            cluster_admin_automation_token: None,
-            internal: None,
-            disable: None,
-        }
+    /// `networkPoliciesAllow` as the query returns it: each source's name and cluster name.
+    fn allowing(allow: &[(&str, &str)]) -> Value {
+        allow
+            .iter()
+            .map(|(c, n)| json!({"name": n, "cluster": {"name": c}}))
+            .collect()
     }
 
-    fn namespace(cluster_name: &str, name: &str, allow: &[(&str, &str)]) -> NamespaceV1 {
-        NamespaceV1 {
-            name: name.to_owned(),
-            delete: None,
-            cluster_admin: None,
-            network_policies_allow: Some(
-                allow
-                    .iter()
-                    .map(|(c, n)| NamespaceV12 {
-                        name: (*n).to_owned(),
-                        cluster: ClusterV1 {
-                            name: (*c).to_owned(),
-                        },
-                    })
-                    .collect(),
-            ),
-            cluster: cluster(cluster_name),
-        }
+    /// Allows namespace `a` of the namespace's own cluster.
+    fn allows_a(ns: fixtures::Namespace) -> fixtures::Namespace {
+        let cluster = ns.cluster_name().to_owned();
+        ns.set("networkPoliciesAllow", allowing(&[(&cluster, "a")]))
+    }
+
+    fn namespace(cluster: &str, name: &str, allow: &[(&str, &str)]) -> NamespaceV1 {
+        fixtures::namespace(cluster, name)
+            .set("networkPoliciesAllow", allowing(allow))
+            .typed()
     }
 
     fn filter() -> Filter {
@@ -146,18 +127,6 @@ mod tests {
             integration: NAME,
             ..Filter::default()
         }
-    }
-
-    fn desired_names(state: &DesiredState) -> Vec<String> {
-        state
-            .inventory
-            .iter()
-            .flat_map(|(c, n, t, data)| {
-                data.desired()
-                    .keys()
-                    .map(move |name| format!("{c}/{n}/{t}/{name}"))
-            })
-            .collect()
     }
 
     #[test]
@@ -173,7 +142,7 @@ mod tests {
         let state = desired_state(&namespaces, &filter());
         assert!(state.inventory.errors().is_empty());
         assert_eq!(
-            desired_names(&state),
+            desired_paths(&state.inventory),
             [
                 "sandbox/shop-production/NetworkPolicy.networking.k8s.io/allow-from-monitoring-namespace",
                 "sandbox/shop-production/NetworkPolicy.networking.k8s.io/allow-from-shop-stage-namespace",
@@ -204,12 +173,7 @@ mod tests {
             &[("other", "shop-stage"), ("sandbox", "monitoring")],
         )];
         let state = desired_state(&namespaces, &filter());
-        let errors: Vec<String> = state
-            .inventory
-            .errors()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let errors = fixtures::error_messages(&state.inventory);
         insta::assert_json_snapshot!(errors);
         assert!(state.inventory.has_error_registered());
         assert!(!state.inventory.has_cluster_error("sandbox"));
@@ -267,59 +231,27 @@ mod tests {
 
     #[test]
     fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
-        let mut deleted = namespace("sandbox", "gone", &[("sandbox", "a")]);
-        deleted.delete = Some(true);
-        let mut disabled = namespace("off", "ns", &[("off", "a")]);
-        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
-            integrations: Some(vec![NAME.to_owned()]),
-        });
-        let mut admin = namespace("sandbox", "admin", &[("sandbox", "a")]);
-        admin.cluster_admin = Some(true);
-        let namespaces = vec![
-            deleted,
-            disabled,
-            admin,
-            namespace("other", "elsewhere", &[("other", "a")]),
-        ];
-        let state = desired_state(
-            &namespaces,
-            &Filter {
-                cluster_name: Some("sandbox".to_owned()),
-                ..filter()
-            },
-        );
+        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::scope_cases(NAME, allows_a));
+        let sandbox = Filter {
+            cluster_name: Some("sandbox".to_owned()),
+            ..filter()
+        };
+        let state = desired_state(&namespaces, &sandbox);
         assert_eq!(
-            desired_names(&state),
+            desired_paths(&state.inventory),
             ["sandbox/admin/NetworkPolicy.networking.k8s.io/allow-from-a-namespace"]
         );
-        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
-        assert!(
-            state
-                .privileged
-                .contains(&("sandbox".to_owned(), "admin".to_owned()))
+        fixtures::assert_only_admin_is_managed(
+            &state.namespaces,
+            &state.privileged,
+            state.clusters.keys(),
         );
 
         // Two shards split the namespaces between them, by "<cluster>/<namespace>".
-        let many: Vec<NamespaceV1> = (0..20)
-            .map(|i| namespace("sandbox", &format!("ns-{i}"), &[("sandbox", "a")]))
-            .collect();
-        let shard = |id| {
-            desired_state(
-                &many,
-                &Filter {
-                    shard: qontract_sharding::ShardConfig {
-                        shards: 2,
-                        shard_id: id,
-                    },
-                    ..filter()
-                },
-            )
-            .namespaces
-        };
-        let (zero, one) = (shard(0), shard(1));
-        assert!(!zero.is_empty() && !one.is_empty());
-        assert!(zero.is_disjoint(&one));
-        assert_eq!(zero.len() + one.len(), 20);
+        let many: Vec<NamespaceV1> = typed_all(fixtures::many_namespaces(20, allows_a));
+        fixtures::assert_two_shards_split(many.len(), |shard| {
+            desired_state(&many, &Filter { shard, ..filter() }).namespaces
+        });
     }
 
     #[test]

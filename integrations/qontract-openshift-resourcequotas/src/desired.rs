@@ -90,69 +90,23 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qontract_gql_bindings::resourcequotas_namespaces::{
-        ClusterConnection, DisableClusterAutomationsV1, ResourceQuotaItemResourcesV1,
-        ResourceQuotaV1, VaultSecret,
-    };
+    use qontract_test_support::fixtures::{self, cpu_memory, desired_paths, typed_all};
 
-    fn cluster(name: &str) -> ClusterConnection {
-        ClusterConnection {
-            name: name.to_owned(),
-            server_url: format!("https://api.{name}.example:6443"),
-            insecure_skip_tlsverify: None,
-            automation_token: Some(VaultSecret {
-                path: format!("creds/{name}"),
-                field: "token".to_owned(),
-                version: None,
-                format: None,
-            }),
-            cluster_admin_automation_token: None,
-            internal: None,
-            disable: None,
-        }
+    /// A `quota` datafile (`/openshift/quota-1.yml`) as the query returns it.
+    fn quota() -> Value {
+        json!({"name": "shop-quota", "quotas": [
+            {"name": "compute", "scopes": [], "resources": {
+                "limits": cpu_memory(Some("4"), Some("8Gi")),
+                "requests": cpu_memory(Some("2"), None), "pods": 20}},
+            {"name": "best-effort", "scopes": ["BestEffort"], "resources": {
+                "limits": null, "requests": null, "pods": 5}},
+        ]})
     }
 
-    fn values(cpu: Option<&str>, memory: Option<&str>) -> Option<ResourceValuesV1> {
-        Some(ResourceValuesV1 {
-            cpu: cpu.map(str::to_owned),
-            memory: memory.map(str::to_owned),
-        })
-    }
-
-    fn quota() -> ResourceQuotaV1 {
-        ResourceQuotaV1 {
-            name: "shop-quota".to_owned(),
-            quotas: vec![
-                ResourceQuotaItemV1 {
-                    name: "compute".to_owned(),
-                    resources: ResourceQuotaItemResourcesV1 {
-                        limits: values(Some("4"), Some("8Gi")),
-                        requests: values(Some("2"), None),
-                        pods: Some(20),
-                    },
-                    scopes: Some(vec![]),
-                },
-                ResourceQuotaItemV1 {
-                    name: "best-effort".to_owned(),
-                    resources: ResourceQuotaItemResourcesV1 {
-                        limits: None,
-                        requests: None,
-                        pods: Some(5),
-                    },
-                    scopes: Some(vec!["BestEffort".to_owned()]),
-                },
-            ],
-        }
-    }
-
-    fn namespace(cluster_name: &str, name: &str, declared: Option<ResourceQuotaV1>) -> NamespaceV1 {
-        NamespaceV1 {
-            name: name.to_owned(),
-            delete: None,
-            cluster_admin: None,
-            quota: declared,
-            cluster: cluster(cluster_name),
-        }
+    fn namespace(cluster: &str, name: &str, declared: Option<Value>) -> NamespaceV1 {
+        fixtures::namespace(cluster, name)
+            .set("quota", declared)
+            .typed()
     }
 
     fn filter() -> Filter {
@@ -160,18 +114,6 @@ mod tests {
             integration: NAME,
             ..Filter::default()
         }
-    }
-
-    fn desired_names(state: &DesiredState) -> Vec<String> {
-        state
-            .inventory
-            .iter()
-            .flat_map(|(c, n, t, data)| {
-                data.desired()
-                    .keys()
-                    .map(move |name| format!("{c}/{n}/{t}/{name}"))
-            })
-            .collect()
     }
 
     #[test]
@@ -183,7 +125,7 @@ mod tests {
         let state = desired_state(&namespaces, &filter());
         assert!(state.inventory.errors().is_empty());
         assert_eq!(
-            desired_names(&state),
+            desired_paths(&state.inventory),
             [
                 "sandbox/shop-production/ResourceQuota/best-effort",
                 "sandbox/shop-production/ResourceQuota/compute",
@@ -210,17 +152,12 @@ mod tests {
     #[test]
     fn a_duplicate_entry_is_an_error_naming_the_namespace_and_entry() {
         let mut declared = quota();
-        declared.quotas[1].name = "compute".to_owned();
+        declared["quotas"][1]["name"] = json!("compute");
         let state = desired_state(
             &[namespace("sandbox", "shop-production", Some(declared))],
             &filter(),
         );
-        let errors: Vec<String> = state
-            .inventory
-            .errors()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let errors = fixtures::error_messages(&state.inventory);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
             errors[0].contains("sandbox/shop-production quota shop-quota entry compute"),
@@ -231,61 +168,31 @@ mod tests {
 
     #[test]
     fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
-        let mut deleted = namespace("sandbox", "gone", Some(quota()));
-        deleted.delete = Some(true);
-        let mut disabled = namespace("off", "ns", Some(quota()));
-        disabled.cluster.disable = Some(DisableClusterAutomationsV1 {
-            integrations: Some(vec![NAME.to_owned()]),
-        });
-        let mut admin = namespace("sandbox", "admin", Some(quota()));
-        admin.cluster_admin = Some(true);
-        let namespaces = vec![
-            deleted,
-            disabled,
-            admin,
-            namespace("other", "elsewhere", Some(quota())),
-        ];
-        let state = desired_state(
-            &namespaces,
-            &Filter {
-                namespace_name: Some("admin".to_owned()),
-                ..filter()
-            },
-        );
+        let namespaces: Vec<NamespaceV1> =
+            typed_all(fixtures::scope_cases(NAME, |ns| ns.set("quota", quota())));
+        let admin = Filter {
+            namespace_name: Some("admin".to_owned()),
+            ..filter()
+        };
+        let state = desired_state(&namespaces, &admin);
         assert_eq!(
-            desired_names(&state),
+            desired_paths(&state.inventory),
             [
                 "sandbox/admin/ResourceQuota/best-effort",
                 "sandbox/admin/ResourceQuota/compute",
             ]
         );
-        assert_eq!(state.clusters.keys().collect::<Vec<_>>(), ["sandbox"]);
-        assert!(
-            state
-                .privileged
-                .contains(&("sandbox".to_owned(), "admin".to_owned()))
+        fixtures::assert_only_admin_is_managed(
+            &state.namespaces,
+            &state.privileged,
+            state.clusters.keys(),
         );
 
-        let many: Vec<NamespaceV1> = (0..20)
-            .map(|i| namespace("sandbox", &format!("ns-{i}"), Some(quota())))
-            .collect();
-        let shard = |id| {
-            desired_state(
-                &many,
-                &Filter {
-                    shard: qontract_sharding::ShardConfig {
-                        shards: 2,
-                        shard_id: id,
-                    },
-                    ..filter()
-                },
-            )
-            .namespaces
-        };
-        let (zero, one) = (shard(0), shard(1));
-        assert!(!zero.is_empty() && !one.is_empty());
-        assert!(zero.is_disjoint(&one));
-        assert_eq!(zero.len() + one.len(), 20);
+        let many: Vec<NamespaceV1> =
+            typed_all(fixtures::many_namespaces(20, |ns| ns.set("quota", quota())));
+        fixtures::assert_two_shards_split(many.len(), |shard| {
+            desired_state(&many, &Filter { shard, ..filter() }).namespaces
+        });
     }
 
     #[test]
