@@ -17,17 +17,13 @@
 //! and so does this one: `--cluster-name` narrows the run to one cluster, `--namespace-name`
 //! does not apply.
 
-use std::collections::BTreeMap;
-
 use qontract_gql_bindings::clusterrolebindings_roles::{
     ClusterV1, ClusterrolebindingsRoles, RoleV1,
 };
-use qontract_openshift_resource::OpenshiftResource;
-use qontract_openshift_rolebindings::bindings::{self, BindingKind, RoleKind, UserKey};
-use qontract_realize::{DesiredInventory, NamespaceFilter};
-use qontract_resource_inventory::{CLUSTER_SCOPE_NAMESPACE, InventoryError};
+use qontract_openshift_rolebindings::bindings::{self, BindingKind, RoleKind};
+use qontract_realize::{Declared, DesiredInventory, NamespaceFilter};
+use qontract_resource_inventory::CLUSTER_SCOPE_NAMESPACE;
 use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
-use serde_json::Value;
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-clusterrolebindings";
@@ -88,32 +84,11 @@ pub fn desired_state(
         );
     }
     // The user keys of each cluster, from the `auth` of the access entries naming it.
-    let mut keys_of: BTreeMap<String, Option<std::collections::BTreeSet<UserKey>>> =
-        BTreeMap::new();
+    let mut keys_of = bindings::ClusterUserKeys::default();
     for role in roles {
-        match bindings::role_is_active(
-            &role.name,
-            &role.path,
-            role.expiration_date.as_deref(),
-            &filter.today,
-        ) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(message) => {
-                state.inventory.register_error(None, message);
-                continue;
-            }
-        }
-        let (service_accounts, errors) = bindings::service_accounts(
-            &role.name,
-            &role.path,
-            role.bots
-                .iter()
-                .map(|bot| (bot.name.as_str(), bot.openshift_serviceaccount.as_deref())),
-        );
-        for message in errors {
-            state.inventory.register_error(None, message);
-        }
+        let Some(active) = bindings::active_role(role, &filter.today, &mut state.inventory) else {
+            continue;
+        };
         for access in role.access.iter().flatten() {
             let (Some(cluster), Some(cluster_role)) = (
                 access.cluster.as_ref(),
@@ -128,66 +103,28 @@ pub fn desired_state(
                 // Not managed here (upstream keeps only specs of `allowed_clusters`).
                 continue;
             }
-            let keys = keys_of.entry(cluster.name.clone()).or_insert_with(|| {
-                bindings::user_keys(
-                    &cluster.name,
-                    cluster.auth.iter().map(|auth| auth.service.as_str()),
-                )
-                .map_err(|message| state.inventory.register_error(Some(&cluster.name), message))
-                .ok()
-            });
-            let Some(keys) = keys else { continue };
-            let mut objects: Vec<(String, Value)> = bindings::usernames(&role.users, keys)
-                .into_iter()
-                .map(|username| {
-                    (
-                        format!("user {username}"),
-                        bindings::user_binding(
-                            BindingKind::ClusterRoleBinding,
-                            cluster_role,
-                            RoleKind::ClusterRole,
-                            username,
-                        ),
-                    )
-                })
-                .collect();
-            objects.extend(service_accounts.iter().map(|sa| {
-                (
-                    format!("bot {} ServiceAccount {}/{}", sa.bot, sa.namespace, sa.name),
-                    bindings::serviceaccount_binding(
-                        BindingKind::ClusterRoleBinding,
-                        cluster_role,
-                        RoleKind::ClusterRole,
-                        sa.namespace,
-                        sa.name,
-                    ),
-                )
-            }));
-            for (subject, body) in objects {
-                let origin = format!(
-                    "{} role {} ({}) access ClusterRole {cluster_role} for {subject}",
-                    cluster.name, role.name, role.path
-                );
-                let added = OpenshiftResource::new(body, NAME, VERSION, origin.as_str(), None)
-                    .map_err(|e| format!("{origin}: {e}"))
-                    .and_then(|resource| {
-                        match state.inventory.add_desired(
-                            &cluster.name,
-                            CLUSTER_SCOPE_NAMESPACE,
-                            MANAGED_TYPE,
-                            resource,
-                            false,
-                        ) {
-                            // The same binding granted by several roles: the first one (upstream
-                            // `if not ri.get_desired(...)`).
-                            Ok(()) | Err(InventoryError::DuplicateDesired { .. }) => Ok(()),
-                            Err(e) => Err(format!("{origin}: {e}")),
-                        }
-                    });
-                if let Err(message) = added {
-                    state.inventory.register_error(Some(&cluster.name), message);
-                }
-            }
+            let services = cluster.auth.iter().map(|auth| auth.service.as_str());
+            let Some(keys) = keys_of.get(&cluster.name, services, &mut state.inventory) else {
+                continue;
+            };
+            bindings::add_bindings(
+                &mut state,
+                &active,
+                bindings::usernames(&role.users, keys),
+                &bindings::AccessBindings {
+                    kind: BindingKind::ClusterRoleBinding,
+                    role_name: cluster_role,
+                    role_kind: RoleKind::ClusterRole,
+                    at: Declared {
+                        cluster: &cluster.name,
+                        namespace: CLUSTER_SCOPE_NAMESPACE,
+                        privileged: false,
+                        origin: &cluster.name,
+                    },
+                    resource_type: MANAGED_TYPE,
+                    integration: (NAME, VERSION),
+                },
+            );
         }
     }
     state

@@ -4,8 +4,9 @@
 
 use super::*;
 use qontract_gql_bindings::clusterrolebindings_roles::{ClusterV1, RoleV1};
+use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn cluster(name: &str, managed: bool, auth: &[&str]) -> (ClusterV1, Value) {
     let cluster = serde_json::from_value(json!({

@@ -24,7 +24,7 @@ use clap::Args;
 use kube::api::{Api, ApiResource, DynamicObject, PostParams};
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::openshift_groups_roles::{ClusterV1, OpenshiftGroupsRoles, RoleV1};
-use qontract_openshift_rolebindings::bindings;
+use qontract_openshift_rolebindings::bindings::{self, BindingsError};
 use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
 use serde_json::{Value, json};
 
@@ -131,22 +131,13 @@ pub fn desired_state(
     roles: &[RoleV1],
     clusters: &BTreeSet<&str>,
     today: &str,
-) -> Result<BTreeSet<Membership>, Vec<String>> {
+) -> Result<BTreeSet<Membership>, Vec<BindingsError>> {
     let mut desired = BTreeSet::new();
     let mut errors = Vec::new();
+    let mut keys_of = bindings::ClusterUserKeys::default();
     for role in roles {
-        match bindings::role_is_active(
-            &role.name,
-            &role.path,
-            role.expiration_date.as_deref(),
-            today,
-        ) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(message) => {
-                errors.push(message);
-                continue;
-            }
+        if bindings::active_role(role, today, &mut errors).is_none() {
+            continue;
         }
         for access in role.access.iter().flatten() {
             let (Some(cluster), Some(group)) = (
@@ -158,19 +149,11 @@ pub fn desired_state(
             if !clusters.contains(cluster.name.as_str()) {
                 continue;
             }
-            let keys = match bindings::user_keys(
-                &cluster.name,
-                cluster.auth.iter().map(|auth| auth.service.as_str()),
-            ) {
-                Ok(keys) => keys,
-                Err(message) => {
-                    if !errors.contains(&message) {
-                        errors.push(message);
-                    }
-                    continue;
-                }
+            let services = cluster.auth.iter().map(|auth| auth.service.as_str());
+            let Some(keys) = keys_of.get(&cluster.name, services, &mut errors) else {
+                continue;
             };
-            for user in bindings::usernames(&role.users, &keys) {
+            for user in bindings::usernames(&role.users, keys) {
                 desired.insert(Membership {
                     cluster: cluster.name.clone(),
                     group: group.to_owned(),
@@ -415,7 +398,10 @@ impl Integration for OpenshiftGroups {
         let reachable: BTreeSet<&str> = apis.keys().copied().collect();
         let desired = match desired_state(&roles, &reachable, &bindings::today_utc()) {
             Ok(desired) => desired,
-            Err(errors) => return Ok(RunOutcome { changes: 0, errors }),
+            Err(errors) => {
+                let errors = errors.iter().map(ToString::to_string).collect();
+                return Ok(RunOutcome { changes: 0, errors });
+            }
         };
         let keep = |m: &Membership| !ocm_managed(&ocm_clusters, &m.cluster, &m.group);
         let current: BTreeSet<Membership> = current.into_iter().filter(keep).collect();

@@ -88,7 +88,7 @@ fn an_unknown_auth_service_or_a_bad_date_fails_the_run() {
     let errors = desired_state(&roles, &BTreeSet::from(["c1"]), "2026-12-06").expect_err("errors");
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(
-        errors[0].contains("ldap") && errors[1].contains("next week"),
+        errors[0].to_string().contains("ldap") && errors[1].to_string().contains("next week"),
         "{errors:?}"
     );
 }

@@ -5,7 +5,7 @@
 //! (`ServiceAccountSpec.from_bots`), the binding objects (`BindingSpec.construct_user_oc_resource`
 //! / `construct_sa_oc_resource`) and role expiration (`reconcile.utils.expiration.filter`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
@@ -56,6 +56,81 @@ impl UserKey {
     }
 }
 
+/// What is wrong in the roles or clusters the bindings are computed from; each names the
+/// role (with its file) or the cluster it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BindingsError {
+    /// A role's `expirationDate` that upstream's `strptime(date, "%Y-%m-%d")` does not read
+    /// (upstream `expiration.filter` raises `ValueError`).
+    #[error("role {role} ({path}): expirationDate {date:?} is not a YYYY-MM-DD date")]
+    ExpirationDate {
+        /// The role's name.
+        role: String,
+        /// The role's file.
+        path: String,
+        /// The value as written.
+        date: String,
+    },
+    /// A cluster `auth` service without a user key (upstream
+    /// `determine_user_keys_for_access` raises `NotImplementedError`).
+    #[error(
+        "cluster {cluster}: auth service {service:?} is not supported for bindings \
+         (supported: github-org, github-org-team, oidc, rhidp)"
+    )]
+    UnsupportedAuthService {
+        /// The cluster's name.
+        cluster: String,
+        /// The service.
+        service: String,
+    },
+    /// A bot's `openshift_serviceaccount` that is not `<namespace>/<name>` (upstream skips
+    /// it silently in `ServiceAccountSpec.from_bots`).
+    #[error(
+        "role {role} ({path}): bot {bot} has openshift_serviceaccount {value:?}, \
+         expected <namespace>/<name>"
+    )]
+    ServiceAccount {
+        /// The role's name.
+        role: String,
+        /// The role's file.
+        path: String,
+        /// The bot's name.
+        bot: String,
+        /// The value as written.
+        value: String,
+    },
+}
+
+impl BindingsError {
+    /// The cluster the error is about (deletes are disabled there), `None` for a role's error.
+    pub fn cluster(&self) -> Option<&str> {
+        match self {
+            BindingsError::UnsupportedAuthService { cluster, .. } => Some(cluster),
+            BindingsError::ExpirationDate { .. } | BindingsError::ServiceAccount { .. } => None,
+        }
+    }
+}
+
+/// Where the errors of a desired-state computation go: a list (openshift-groups and
+/// openshift-users fail the run on any), or the inventory (openshift-rolebindings and
+/// openshift-clusterrolebindings: an error on a cluster disables deletes there).
+pub trait ReportError {
+    /// Record `error`.
+    fn report(&mut self, error: BindingsError);
+}
+
+impl ReportError for Vec<BindingsError> {
+    fn report(&mut self, error: BindingsError) {
+        self.push(error);
+    }
+}
+
+impl ReportError for qontract_resource_inventory::ResourceInventory {
+    fn report(&mut self, error: BindingsError) {
+        self.register_error(error.cluster(), &error);
+    }
+}
+
 /// The user keys of cluster `cluster` from its `auth` services (upstream
 /// `openshift_base.determine_user_keys_for_access`): `github_username` for `github-org` /
 /// `github-org-team`, `org_username` for `oidc` / `rhidp`, `github_username` when the cluster
@@ -63,7 +138,7 @@ impl UserKey {
 pub fn user_keys<'a>(
     cluster: &str,
     services: impl IntoIterator<Item = &'a str>,
-) -> Result<BTreeSet<UserKey>, String> {
+) -> Result<BTreeSet<UserKey>, BindingsError> {
     let mut services = services.into_iter().peekable();
     if services.peek().is_none() {
         tracing::debug!("cluster {cluster}: no auth entries, falling back to github_username");
@@ -73,12 +148,38 @@ pub fn user_keys<'a>(
         .map(|service| match service {
             "github-org" | "github-org-team" => Ok(UserKey::GithubUsername),
             "oidc" | "rhidp" => Ok(UserKey::OrgUsername),
-            other => Err(format!(
-                "cluster {cluster}: auth service {other:?} is not supported for bindings \
-                 (supported: github-org, github-org-team, oidc, rhidp)"
-            )),
+            other => Err(BindingsError::UnsupportedAuthService {
+                cluster: cluster.to_owned(),
+                service: other.to_owned(),
+            }),
         })
         .collect()
+}
+
+/// The user keys of each cluster, determined once per cluster: a cluster with an unsupported
+/// auth service is reported once and then has no keys (its users are bound nowhere).
+#[derive(Debug, Default)]
+pub struct ClusterUserKeys {
+    by_cluster: BTreeMap<String, Option<BTreeSet<UserKey>>>,
+}
+
+impl ClusterUserKeys {
+    /// The user keys of `cluster` (see [`user_keys`]), `None` when its auth has a service
+    /// without one (reported to `errors` the first time).
+    pub fn get<'a>(
+        &mut self,
+        cluster: &str,
+        services: impl IntoIterator<Item = &'a str>,
+        errors: &mut impl ReportError,
+    ) -> Option<&BTreeSet<UserKey>> {
+        if !self.by_cluster.contains_key(cluster) {
+            let keys = user_keys(cluster, services)
+                .map_err(|error| errors.report(error))
+                .ok();
+            self.by_cluster.insert(cluster.to_owned(), keys);
+        }
+        self.by_cluster.get(cluster).and_then(Option::as_ref)
+    }
 }
 
 /// The distinct non-empty names of `users` under `keys` (upstream `get_usernames_from_users`).
@@ -102,15 +203,16 @@ pub struct ServiceAccount<'a> {
 }
 
 /// The ServiceAccounts of a role's bots, from `(bot name, openshift_serviceaccount)` pairs
-/// (upstream `ServiceAccountSpec.from_bots`); a value that is not `<namespace>/<name>` is an
-/// error message naming the role and bot (upstream skips it silently; see the crate docs).
+/// (upstream `ServiceAccountSpec.from_bots`); a value that is not `<namespace>/<name>` is
+/// reported as an error naming the role and bot (upstream skips it silently; see the crate
+/// docs) and skipped.
 pub fn service_accounts<'a>(
     role: &str,
     role_path: &str,
     bots: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
-) -> (Vec<ServiceAccount<'a>>, Vec<String>) {
+    errors: &mut impl ReportError,
+) -> Vec<ServiceAccount<'a>> {
     let mut accounts = Vec::new();
-    let mut errors = Vec::new();
     for (bot, account) in bots {
         let Some(account) = account else { continue };
         match account.split_once('/') {
@@ -123,13 +225,102 @@ pub fn service_accounts<'a>(
                     name,
                 });
             }
-            _ => errors.push(format!(
-                "role {role} ({role_path}): bot {bot} has openshift_serviceaccount {account:?}, \
-                 expected <namespace>/<name>"
-            )),
+            _ => errors.report(BindingsError::ServiceAccount {
+                role: role.to_owned(),
+                path: role_path.to_owned(),
+                bot: bot.to_owned(),
+                value: account.to_owned(),
+            }),
         }
     }
-    (accounts, errors)
+    accounts
+}
+
+/// A role as each integration's query returns it.
+pub trait Role {
+    /// The type of its users.
+    type User: AppUser;
+    /// `name`.
+    fn name(&self) -> &str;
+    /// `path` (its file).
+    fn path(&self) -> &str;
+    /// `expirationDate`.
+    fn expiration_date(&self) -> Option<&str>;
+    /// `users`.
+    fn users(&self) -> &[Self::User];
+    /// `(name, openshift_serviceaccount)` of its `bots` (none where the query does not
+    /// select them: openshift-groups and openshift-users bind no bots).
+    fn bots(&self) -> Vec<(&str, Option<&str>)> {
+        Vec::new()
+    }
+}
+
+macro_rules! role {
+    ($module:ident $(, bots: $bots:tt)?) => {
+        impl Role for qontract_gql_bindings::$module::RoleV1 {
+            type User = qontract_gql_bindings::$module::UserV1;
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn path(&self) -> &str {
+                &self.path
+            }
+            fn expiration_date(&self) -> Option<&str> {
+                self.expiration_date.as_deref()
+            }
+            fn users(&self) -> &[Self::User] {
+                &self.users
+            }
+            $(role!(@bots $bots);)?
+        }
+    };
+    (@bots yes) => {
+        fn bots(&self) -> Vec<(&str, Option<&str>)> {
+            self.bots
+                .iter()
+                .map(|bot| (bot.name.as_str(), bot.openshift_serviceaccount.as_deref()))
+                .collect()
+        }
+    };
+}
+
+role!(rolebindings_roles, bots: yes);
+role!(clusterrolebindings_roles, bots: yes);
+role!(openshift_groups_roles);
+role!(openshift_users_roles);
+
+/// A role that still grants access, with the ServiceAccounts of its bots.
+#[derive(Debug)]
+pub struct ActiveRole<'a, R> {
+    /// The role.
+    pub role: &'a R,
+    /// Its bots' ServiceAccounts (upstream `ServiceAccountSpec.from_bots`).
+    pub service_accounts: Vec<ServiceAccount<'a>>,
+}
+
+/// `role` if it still grants access `today` (`YYYY-MM-DD`, UTC), with its bots'
+/// ServiceAccounts: what the four integrations bind (upstream `expiration.filter` on the
+/// roles, then `ServiceAccountSpec.from_bots`). An expired role is `None`; so is one whose
+/// `expirationDate` is not a date, reported to `errors` (upstream raises), as are bots whose
+/// `openshift_serviceaccount` is not `<namespace>/<name>` (skipped).
+pub fn active_role<'a, R: Role>(
+    role: &'a R,
+    today: &str,
+    errors: &mut impl ReportError,
+) -> Option<ActiveRole<'a, R>> {
+    match role_is_active(role.name(), role.path(), role.expiration_date(), today) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(error) => {
+            errors.report(error);
+            return None;
+        }
+    }
+    let service_accounts = service_accounts(role.name(), role.path(), role.bots(), errors);
+    Some(ActiveRole {
+        role,
+        service_accounts,
+    })
 }
 
 /// What a binding binds: a `ClusterRole` or a namespace's `Role`.
@@ -214,6 +405,93 @@ pub fn serviceaccount_binding(
     })
 }
 
+/// Where the bindings of one access entry go, and what they bind.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessBindings<'a> {
+    /// `RoleBinding` or `ClusterRoleBinding`.
+    pub kind: BindingKind,
+    /// The role bound (`roleRef.name`).
+    pub role_name: &'a str,
+    /// Its kind (`roleRef.kind`).
+    pub role_kind: RoleKind,
+    /// Where the bindings are desired (`origin`: the cluster, or `cluster/namespace`).
+    pub at: qontract_realize::Declared<'a>,
+    /// The managed type (`RoleBinding.rbac.authorization.k8s.io`, ...).
+    pub resource_type: &'a str,
+    /// The integration's name and version (the objects' annotations).
+    pub integration: (&'a str, &'a str),
+}
+
+/// Add to `state` the bindings one access entry of `role` grants (upstream
+/// `BindingSpec.get_openshift_resources`): one per name of `usernames`, one per bot
+/// ServiceAccount of the role. The same binding granted by several roles is one object
+/// (upstream keeps the first one it meets); any other error is registered on the cluster,
+/// naming the location, role, access and subject.
+pub fn add_bindings<R: Role>(
+    state: &mut qontract_realize::DesiredInventory,
+    role: &ActiveRole<'_, R>,
+    usernames: BTreeSet<&str>,
+    access: &AccessBindings<'_>,
+) {
+    let AccessBindings {
+        kind,
+        role_name,
+        role_kind,
+        at,
+        resource_type,
+        integration: (integration, version),
+    } = *access;
+    let users = usernames.into_iter().map(|username| {
+        (
+            format!("user {username}"),
+            user_binding(kind, role_name, role_kind, username),
+        )
+    });
+    let bots = role.service_accounts.iter().map(|sa| {
+        (
+            format!("bot {} ServiceAccount {}/{}", sa.bot, sa.namespace, sa.name),
+            serviceaccount_binding(kind, role_name, role_kind, sa.namespace, sa.name),
+        )
+    });
+    for (subject, body) in users.chain(bots) {
+        let origin = format!(
+            "{} role {} ({}) access {} {role_name} for {subject}",
+            at.origin,
+            role.role.name(),
+            role.role.path(),
+            role_kind.as_str()
+        );
+        let added = qontract_openshift_resource::OpenshiftResource::new(
+            body,
+            integration,
+            version,
+            origin.as_str(),
+            None,
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|resource| {
+            match state.inventory.add_desired(
+                at.cluster,
+                at.namespace,
+                resource_type,
+                resource,
+                at.privileged,
+            ) {
+                Ok(())
+                | Err(qontract_resource_inventory::InventoryError::DuplicateDesired { .. }) => {
+                    Ok(())
+                }
+                Err(e) => Err(e.to_string()),
+            }
+        });
+        if let Err(e) = added {
+            state
+                .inventory
+                .register_error(Some(at.cluster), format!("{origin}: {e}"));
+        }
+    }
+}
+
 /// Whether a role with `expirationDate` `expiration` still grants access `today`
 /// (`YYYY-MM-DD`, UTC) as upstream `expiration.filter`: no date or a date not before today.
 /// A date that is not `YYYY-MM-DD` is an error naming the role.
@@ -222,14 +500,16 @@ pub fn role_is_active(
     role_path: &str,
     expiration: Option<&str>,
     today: &str,
-) -> Result<bool, String> {
+) -> Result<bool, BindingsError> {
     let Some(expiration) = expiration else {
         return Ok(true);
     };
     if !is_iso_date(expiration) {
-        return Err(format!(
-            "role {role} ({role_path}): expirationDate {expiration:?} is not a YYYY-MM-DD date"
-        ));
+        return Err(BindingsError::ExpirationDate {
+            role: role.to_owned(),
+            path: role_path.to_owned(),
+            date: expiration.to_owned(),
+        });
     }
     if expiration < today {
         tracing::debug!("role {role} ({role_path}) expired on {expiration}");
@@ -276,6 +556,7 @@ pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qontract_gql_bindings::rolebindings_roles::RoleV1;
 
     #[test]
     fn user_keys_follow_the_cluster_auth_services() {
@@ -291,12 +572,28 @@ mod tests {
             ]))
         );
         let error = user_keys("c1", ["ldap"]).expect_err("unknown service");
-        assert!(error.contains("c1") && error.contains("ldap"), "{error}");
+        assert_eq!(error.cluster(), Some("c1"));
+        let message = error.to_string();
+        assert!(
+            message.contains("c1") && message.contains("ldap"),
+            "{message}"
+        );
+        // Once per cluster, whatever the number of lookups.
+        let mut keys = ClusterUserKeys::default();
+        let mut errors = Vec::new();
+        assert_eq!(keys.get("c1", ["ldap"], &mut errors), None);
+        assert_eq!(keys.get("c1", ["ldap"], &mut errors), None);
+        assert_eq!(
+            keys.get("c2", ["oidc"], &mut errors),
+            Some(&BTreeSet::from([UserKey::OrgUsername]))
+        );
+        assert_eq!(errors, [error]);
     }
 
     #[test]
     fn bots_bind_their_serviceaccount_and_bad_values_are_errors() {
-        let (accounts, errors) = service_accounts(
+        let mut errors = Vec::new();
+        let accounts = service_accounts(
             "r",
             "/roles/r.yml",
             [
@@ -305,6 +602,7 @@ mod tests {
                 ("bad", Some("no-slash")),
                 ("worse", Some("a/b/c")),
             ],
+            &mut errors,
         );
         assert_eq!(
             accounts,
@@ -315,7 +613,88 @@ mod tests {
             }]
         );
         assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].contains("bot bad"), "{errors:?}");
+        assert_eq!(
+            errors[0].to_string(),
+            "role r (/roles/r.yml): bot bad has openshift_serviceaccount \"no-slash\", \
+             expected <namespace>/<name>"
+        );
+    }
+
+    /// A role of the rolebindings query, shaped like `/access/role-1.yml` (`expirationDate`,
+    /// users, bots referring to it).
+    fn role(name: &str, expiration: Option<&str>, bots: &[(&str, Option<&str>)]) -> RoleV1 {
+        serde_json::from_value(json!({
+            "name": name,
+            "path": format!("/teams/shop/roles/{name}.yml"),
+            "expirationDate": expiration,
+            "access": [],
+            "users": [{"org_username": "ada", "github_username": "ada-gh"}],
+            "bots": bots.iter().map(|(bot, sa)| json!({"name": bot, "openshift_serviceaccount": sa}))
+                .collect::<Vec<_>>(),
+        }))
+        .expect("role")
+    }
+
+    #[test]
+    fn active_roles_are_those_not_expired_with_their_bots_serviceaccounts() {
+        let roles = [
+            role(
+                "current",
+                None,
+                &[("ci", Some("ci-ns/deployer")), ("human", None)],
+            ),
+            role("later", Some("2026-12-07"), &[("bad", Some("deployer"))]),
+            role("expired", Some("2026-12-05"), &[("old", Some("ci-ns/old"))]),
+            role(
+                "garbled",
+                Some("next week"),
+                &[("ci", Some("ci-ns/deployer"))],
+            ),
+        ];
+        let mut errors = Vec::new();
+        let active: Vec<(&str, Vec<ServiceAccount<'_>>)> = roles
+            .iter()
+            .filter_map(|role| active_role(role, "2026-12-06", &mut errors))
+            .map(|active| (active.role.name(), active.service_accounts))
+            .collect();
+        assert_eq!(
+            active,
+            [
+                (
+                    "current",
+                    vec![ServiceAccount {
+                        bot: "ci",
+                        namespace: "ci-ns",
+                        name: "deployer"
+                    }]
+                ),
+                ("later", vec![]),
+            ]
+        );
+        // The bad bot of an active role and the date that is not a date, in role order; the
+        // expired role's bots are not looked at.
+        assert_eq!(
+            errors,
+            [
+                BindingsError::ServiceAccount {
+                    role: "later".into(),
+                    path: "/teams/shop/roles/later.yml".into(),
+                    bot: "bad".into(),
+                    value: "deployer".into(),
+                },
+                BindingsError::ExpirationDate {
+                    role: "garbled".into(),
+                    path: "/teams/shop/roles/garbled.yml".into(),
+                    date: "next week".into(),
+                },
+            ]
+        );
+        assert_eq!(
+            errors[1].to_string(),
+            "role garbled (/teams/shop/roles/garbled.yml): expirationDate \"next week\" is not \
+             a YYYY-MM-DD date"
+        );
+        assert_eq!(errors[1].cluster(), None);
     }
 
     #[test]

@@ -14,10 +14,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use qontract_gql_bindings::rolebindings_roles::{ClusterV1, NamespaceV1, RoleV1};
-use qontract_openshift_resource::OpenshiftResource;
-use qontract_realize::cluster_spec;
-use qontract_resource_inventory::InventoryError;
+use qontract_gql_bindings::rolebindings_roles::{NamespaceV1, RoleV1};
+use qontract_realize::{Declared, cluster_spec};
 use serde_json::Value;
 
 use crate::bindings::{self, BindingKind};
@@ -39,15 +37,6 @@ pub struct Filter {
 pub type DesiredState = qontract_realize::DesiredInventory;
 
 pub use crate::bindings::{RoleKind, UserKey, today_utc};
-
-/// The user keys of a cluster, from its `auth` services (upstream
-/// `determine_user_keys_for_access`, shared with openshift-clusterrolebindings).
-pub fn user_keys(cluster: &ClusterV1) -> Result<BTreeSet<UserKey>, String> {
-    bindings::user_keys(
-        &cluster.name,
-        cluster.auth.iter().map(|auth| auth.service.as_str()),
-    )
-}
 
 /// Whether a namespace's RoleBindings are managed by this run.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
@@ -105,7 +94,8 @@ pub fn serviceaccount_rolebinding(
     bindings::serviceaccount_binding(BindingKind::RoleBinding, role, kind, sa_namespace, sa_name)
 }
 
-/// Build the desired state from the `RolebindingsRoles` query.
+/// Build the desired state from the `RolebindingsRoles` query (upstream
+/// `OpenShiftRoleBindingsIntegration.fetch_desired_state`).
 pub fn desired_state(
     roles: &[RoleV1],
     namespaces: &[NamespaceV1],
@@ -114,7 +104,7 @@ pub fn desired_state(
     let mut state = DesiredState::default();
     // Managed (cluster, namespace) -> (privileged, user keys of the cluster).
     let mut managed: BTreeMap<(&str, &str), (bool, BTreeSet<UserKey>)> = BTreeMap::new();
-    let mut keys_of: BTreeMap<&str, Option<BTreeSet<UserKey>>> = BTreeMap::new();
+    let mut keys_of = bindings::ClusterUserKeys::default();
     for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
         let cluster = &ns.cluster.name;
         if state
@@ -127,12 +117,8 @@ pub fn desired_state(
         state.manage_namespace(cluster, &ns.name, privileged, &[MANAGED_TYPE], || {
             cluster_spec(&ns.cluster)
         });
-        let keys = keys_of.entry(cluster.as_str()).or_insert_with(|| {
-            user_keys(&ns.cluster)
-                .map_err(|message| state.inventory.register_error(Some(cluster), message))
-                .ok()
-        });
-        if let Some(keys) = keys {
+        let services = ns.cluster.auth.iter().map(|auth| auth.service.as_str());
+        if let Some(keys) = keys_of.get(cluster, services, &mut state.inventory) {
             managed.insert(
                 (cluster.as_str(), ns.name.as_str()),
                 (privileged, keys.clone()),
@@ -140,30 +126,9 @@ pub fn desired_state(
         }
     }
     for role in roles {
-        match bindings::role_is_active(
-            &role.name,
-            &role.path,
-            role.expiration_date.as_deref(),
-            &filter.today,
-        ) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(message) => {
-                state.inventory.register_error(None, message);
-                continue;
-            }
-        }
-        // The bots' ServiceAccounts (`<namespace>/<name>`), checked once per role.
-        let (service_accounts, errors) = bindings::service_accounts(
-            &role.name,
-            &role.path,
-            role.bots
-                .iter()
-                .map(|bot| (bot.name.as_str(), bot.openshift_serviceaccount.as_deref())),
-        );
-        for message in errors {
-            state.inventory.register_error(None, message);
-        }
+        let Some(active) = bindings::active_role(role, &filter.today, &mut state.inventory) else {
+            continue;
+        };
         for access in role.access.iter().flatten() {
             let Some(namespace) = &access.namespace else {
                 continue;
@@ -180,53 +145,25 @@ pub fn desired_state(
                 // Not managed here: no managedRoles, deleted, filtered out or another shard.
                 continue;
             };
-            let privileged = *privileged;
-            let usernames = bindings::usernames(&role.users, keys);
-            let mut objects: Vec<(String, Value)> = usernames
-                .into_iter()
-                .map(|username| {
-                    (
-                        format!("user {username}"),
-                        rolebinding(role_name, role_kind, username),
-                    )
-                })
-                .collect();
-            objects.extend(service_accounts.iter().map(|sa| {
-                (
-                    format!("bot {} ServiceAccount {}/{}", sa.bot, sa.namespace, sa.name),
-                    serviceaccount_rolebinding(role_name, role_kind, sa.namespace, sa.name),
-                )
-            }));
-            for (subject, body) in objects {
-                let origin = format!(
-                    "{cluster}/{} role {} ({}) access {} {role_name} for {subject}",
-                    namespace.name,
-                    role.name,
-                    role.path,
-                    role_kind.as_str()
-                );
-                let resource =
-                    match OpenshiftResource::new(body, NAME, VERSION, origin.as_str(), None) {
-                        Ok(resource) => resource,
-                        Err(e) => {
-                            state
-                                .inventory
-                                .register_error(Some(cluster), format!("{origin}: {e}"));
-                            continue;
-                        }
-                    };
-                match state.inventory.add_desired(
-                    cluster,
-                    &namespace.name,
-                    MANAGED_TYPE,
-                    resource,
-                    privileged,
-                ) {
-                    // The same access granted by several roles: one RoleBinding (as upstream).
-                    Ok(()) | Err(InventoryError::DuplicateDesired { .. }) => {}
-                    Err(e) => state.inventory.register_error(Some(cluster), e.to_string()),
-                }
-            }
+            let location = format!("{cluster}/{}", namespace.name);
+            bindings::add_bindings(
+                &mut state,
+                &active,
+                bindings::usernames(&role.users, keys),
+                &bindings::AccessBindings {
+                    kind: BindingKind::RoleBinding,
+                    role_name,
+                    role_kind,
+                    at: Declared {
+                        cluster,
+                        namespace: &namespace.name,
+                        privileged: *privileged,
+                        origin: &location,
+                    },
+                    resource_type: MANAGED_TYPE,
+                    integration: (NAME, VERSION),
+                },
+            );
         }
     }
     state
@@ -236,9 +173,10 @@ pub fn desired_state(
 mod tests {
     use super::*;
     use qontract_gql_bindings::rolebindings_roles::{
-        AccessV1, BotV1, ClusterAuthV1, ClusterConnection, ClusterV12, DisableClusterAutomationsV1,
-        NamespaceV12, UserV1,
+        AccessV1, BotV1, ClusterAuthV1, ClusterConnection, ClusterV1, ClusterV12,
+        DisableClusterAutomationsV1, NamespaceV12, UserV1,
     };
+    use qontract_openshift_resource::OpenshiftResource;
     use serde_json::json;
 
     fn cluster(name: &str) -> ClusterV1 {

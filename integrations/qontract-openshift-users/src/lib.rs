@@ -28,7 +28,7 @@ use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::openshift_users_roles::{
     ClusterAuthV12, ClusterV1, OpenshiftUsersRoles, RoleV1,
 };
-use qontract_openshift_rolebindings::bindings;
+use qontract_openshift_rolebindings::bindings::{self, BindingsError};
 use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
 use qontract_sharding::ShardConfig;
 use serde_json::{Value, json};
@@ -93,73 +93,52 @@ pub fn desired_state(
     clusters: &BTreeSet<&str>,
     shard: &ShardConfig,
     today: &str,
-) -> Result<BTreeSet<ClusterUser>, Vec<String>> {
+) -> Result<BTreeSet<ClusterUser>, Vec<BindingsError>> {
     let mut desired = BTreeSet::new();
-    let mut errors: Vec<String> = Vec::new();
-    let mut add = |cluster: &str,
-                   services: &mut dyn Iterator<Item = &str>,
-                   role: &RoleV1,
-                   errors: &mut Vec<String>| {
-        match bindings::user_keys(cluster, services) {
-            Ok(keys) => {
-                for user in bindings::usernames(&role.users, &keys) {
-                    desired.insert((cluster.to_owned(), user.to_owned()));
-                }
-            }
-            Err(message) => {
-                if !errors.contains(&message) {
-                    errors.push(message);
-                }
-            }
-        }
-    };
+    let mut errors = Vec::new();
+    let mut keys_of = bindings::ClusterUserKeys::default();
     for role in roles {
-        match bindings::role_is_active(
-            &role.name,
-            &role.path,
-            role.expiration_date.as_deref(),
-            today,
-        ) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(message) => {
-                errors.push(message);
-                continue;
-            }
+        if bindings::active_role(role, today, &mut errors).is_none() {
+            continue;
         }
         for access in role.access.iter().flatten() {
             // The RoleBindings (upstream `RoleBindingSpec.create_rb_specs_from_role`).
-            if let Some(namespace) = &access.namespace {
+            let namespace_cluster = access.namespace.as_ref().filter(|namespace| {
                 let cluster = namespace.cluster.name.as_str();
                 let has_role = [&access.role, &access.cluster_role]
                     .into_iter()
                     .any(|r| r.as_deref().is_some_and(|r| !r.is_empty()));
-                if namespace.managed_roles.unwrap_or(false)
+                namespace.managed_roles.unwrap_or(false)
                     && !namespace.delete.unwrap_or(false)
                     && shard.is_in_shard(&format!("{cluster}/{}", namespace.name))
                     && has_role
                     && clusters.contains(cluster)
-                {
-                    add(
-                        cluster,
-                        &mut namespace.cluster.auth.iter().map(|a| a.service.as_str()),
-                        role,
-                        &mut errors,
-                    );
-                }
-            }
+            });
+            let namespace_cluster = namespace_cluster.map(|namespace| {
+                let cluster = &namespace.cluster;
+                let services: Vec<&str> = cluster.auth.iter().map(|a| a.service.as_str()).collect();
+                (&cluster.name, services)
+            });
             // The group memberships (upstream `openshift_groups.fetch_desired_state`).
-            if let (Some(cluster), Some(_)) = (
-                &access.cluster,
-                access.group.as_deref().filter(|g| !g.is_empty()),
-            ) && clusters.contains(cluster.name.as_str())
-            {
-                add(
-                    &cluster.name,
-                    &mut cluster.auth.iter().map(|a| a.service.as_str()),
-                    role,
-                    &mut errors,
-                );
+            let group_cluster = access
+                .cluster
+                .as_ref()
+                .filter(|cluster| {
+                    access.group.as_deref().is_some_and(|g| !g.is_empty())
+                        && clusters.contains(cluster.name.as_str())
+                })
+                .map(|cluster| {
+                    let services: Vec<&str> =
+                        cluster.auth.iter().map(|a| a.service.as_str()).collect();
+                    (&cluster.name, services)
+                });
+            for (cluster, services) in [namespace_cluster, group_cluster].into_iter().flatten() {
+                let Some(keys) = keys_of.get(cluster, services, &mut errors) else {
+                    continue;
+                };
+                for user in bindings::usernames(&role.users, keys) {
+                    desired.insert((cluster.clone(), user.to_owned()));
+                }
             }
         }
     }
@@ -272,7 +251,10 @@ impl Integration for OpenshiftUsers {
         let reachable: BTreeSet<&str> = clients.keys().copied().collect();
         let desired = match desired_state(&roles, &reachable, &ctx.shard, &bindings::today_utc()) {
             Ok(desired) => desired,
-            Err(errors) => return Ok(RunOutcome { changes: 0, errors }),
+            Err(errors) => {
+                let errors = errors.iter().map(ToString::to_string).collect();
+                return Ok(RunOutcome { changes: 0, errors });
+            }
         };
         tracing::info!(
             "desired state: {} entitled user(s); current: {} managed user(s) on {} cluster(s)",

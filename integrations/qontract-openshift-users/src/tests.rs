@@ -132,5 +132,5 @@ fn an_unknown_auth_service_fails_the_run() {
         "2026-12-06",
     )
     .expect_err("error");
-    assert!(errors[0].contains("ldap"), "{errors:?}");
+    assert!(errors[0].to_string().contains("ldap"), "{errors:?}");
 }
