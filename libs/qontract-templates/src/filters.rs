@@ -8,6 +8,76 @@ use minijinja::{Environment, Error, ErrorKind, State, Value};
 use crate::pyfmt::{from_json, py_repr, py_str, to_json};
 use crate::{jsonpath, tags};
 
+/// Why Python's `format % args` fails (the `format` and `str_format` filters), in Python's
+/// words.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FormatError {
+    /// `%(` without `)`.
+    #[error("incomplete format key")]
+    IncompleteKey,
+    /// `%(key)s` with positional arguments.
+    #[error("format requires a mapping")]
+    MappingRequired,
+    /// The mapping cannot be read.
+    #[error("{source}")]
+    Lookup {
+        /// The key looked up.
+        key: String,
+        /// Why.
+        source: Error,
+    },
+    /// `%(key)s` with a key the mapping lacks.
+    #[error("KeyError: {key:?}")]
+    MissingKey {
+        /// The key.
+        key: String,
+    },
+    /// A `%` at the end of the format.
+    #[error("incomplete format")]
+    Incomplete,
+    /// More conversions than arguments.
+    #[error("not enough arguments for format string")]
+    NotEnoughArguments,
+    /// More arguments than conversions.
+    #[error("not all arguments converted during string formatting")]
+    TooManyArguments,
+    /// `%x`, `%X`, `%o` of a non-integer.
+    #[error("%{conversion} format: an integer is required")]
+    IntegerRequired {
+        /// The conversion character.
+        conversion: char,
+    },
+    /// `%d`, `%f`... of a non-number (`kind`: what it was, when not a number).
+    #[error("%{conversion} format: a real number is required{}", not_kind(.kind.as_ref()))]
+    NumberRequired {
+        /// The conversion character.
+        conversion: char,
+        /// The kind of the value given, when it is not a number at all.
+        kind: Option<ValueKind>,
+    },
+    /// A conversion character Python does not know.
+    #[error("unsupported format character {conversion:?}")]
+    UnsupportedConversion {
+        /// The conversion character.
+        conversion: char,
+    },
+}
+
+fn not_kind(kind: Option<&ValueKind>) -> String {
+    kind.map(|k| format!(", not {k}")).unwrap_or_default()
+}
+
+/// Why a template rendered by Jinja2's default environment (the `eval` filter, the query file
+/// of `query()`) failed: the error's detail and its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{detail}{}", .line.map(|l| format!(" (line {l})")).unwrap_or_default())]
+pub(crate) struct PlainRenderError {
+    /// MiniJinja's detail (or its error kind).
+    detail: String,
+    /// The template line.
+    line: Option<usize>,
+}
+
 pub(crate) fn invalid(message: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, message.into())
 }
@@ -550,7 +620,7 @@ fn eval_filter(input: &Value, kwargs: Kwargs) -> Result<Value, Error> {
 }
 
 /// `jinja2.Template(text).render(vars)`: Jinja2's default environment (lenient undefined).
-pub(crate) fn plain_render(text: &str, vars: &Value) -> Result<String, String> {
+pub(crate) fn plain_render(text: &str, vars: &Value) -> Result<String, PlainRenderError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
@@ -572,15 +642,12 @@ pub(crate) fn plain_render(text: &str, vars: &Value) -> Result<String, String> {
     env.add_filter("e", escape);
     env.add_filter("forceescape", escape);
     env.add_filter("pprint", pprint);
-    env.render_str(text, vars).map_err(|e| {
-        let detail = e
+    env.render_str(text, vars).map_err(|e| PlainRenderError {
+        detail: e
             .detail()
             .map(str::to_owned)
-            .unwrap_or_else(|| e.kind().to_string());
-        match e.line() {
-            Some(line) => format!("{detail} (line {line})"),
-            None => detail,
-        }
+            .unwrap_or_else(|| e.kind().to_string()),
+        line: e.line(),
     })
 }
 
@@ -642,7 +709,7 @@ fn str_format(value: &Value, format: &Value) -> Result<Value, Error> {
 }
 
 /// Python's `format % value` for one value (a mapping serves `%(key)s`).
-pub(crate) fn percent_format(format: &str, value: &Value) -> Result<String, String> {
+pub(crate) fn percent_format(format: &str, value: &Value) -> Result<String, FormatError> {
     if value.kind() == ValueKind::Map {
         percent_format_args(format, std::slice::from_ref(value), Some(value))
     } else {
@@ -655,7 +722,7 @@ pub(crate) fn percent_format_args(
     format: &str,
     args: &[Value],
     mapping: Option<&Value>,
-) -> Result<String, String> {
+) -> Result<String, FormatError> {
     let chars: Vec<char> = format.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -674,14 +741,17 @@ pub(crate) fn percent_format_args(
             let close = chars[i..]
                 .iter()
                 .position(|c| *c == ')')
-                .ok_or("incomplete format key")?;
+                .ok_or(FormatError::IncompleteKey)?;
             let key: String = chars[i + 1..i + close].iter().collect();
             let Some(mapping) = mapping else {
-                return Err("format requires a mapping".to_owned());
+                return Err(FormatError::MappingRequired);
             };
-            arg = mapping.get_attr(&key).map_err(|e| e.to_string())?;
+            arg = match mapping.get_attr(&key) {
+                Ok(arg) => arg,
+                Err(source) => return Err(FormatError::Lookup { key, source }),
+            };
             if arg.is_undefined() {
-                return Err(format!("KeyError: {key:?}"));
+                return Err(FormatError::MissingKey { key });
             }
             keyed = true;
             i += close + 1;
@@ -707,7 +777,7 @@ pub(crate) fn percent_format_args(
             precision = Some(p.parse().unwrap_or(0));
         }
         let Some(conversion) = chars.get(i).copied() else {
-            return Err("incomplete format".to_owned());
+            return Err(FormatError::Incomplete);
         };
         i += 1;
         if conversion == '%' {
@@ -718,7 +788,7 @@ pub(crate) fn percent_format_args(
             arg = args
                 .get(used)
                 .cloned()
-                .ok_or_else(|| "not enough arguments for format string".to_owned())?;
+                .ok_or(FormatError::NotEnoughArguments)?;
             used += 1;
         }
         let body = match conversion {
@@ -742,7 +812,7 @@ pub(crate) fn percent_format_args(
             'x' | 'X' | 'o' => {
                 let n = arg
                     .as_i64()
-                    .ok_or_else(|| format!("%{conversion} format: an integer is required"))?;
+                    .ok_or(FormatError::IntegerRequired { conversion })?;
                 let digits = match conversion {
                     'x' => format!("{:x}", n.unsigned_abs()),
                     'X' => format!("{:X}", n.unsigned_abs()),
@@ -750,7 +820,7 @@ pub(crate) fn percent_format_args(
                 };
                 if n < 0 { format!("-{digits}") } else { digits }
             }
-            other => return Err(format!("unsupported format character {other:?}")),
+            other => return Err(FormatError::UnsupportedConversion { conversion: other }),
         };
         let body = if matches!(conversion, 'd' | 'i' | 'u' | 'f' | 'F') && flags.contains('+') {
             if body.starts_with('-') {
@@ -785,22 +855,25 @@ pub(crate) fn percent_format_args(
         }
     }
     if used < args.len() && mapping.is_none() {
-        return Err("not all arguments converted during string formatting".to_owned());
+        return Err(FormatError::TooManyArguments);
     }
     Ok(out)
 }
 
-fn number(value: &Value, conversion: char) -> Result<f64, String> {
+fn number(value: &Value, conversion: char) -> Result<f64, FormatError> {
     match value.kind() {
         ValueKind::Number | ValueKind::Bool => {
             let json = to_json(value);
             json.as_f64()
                 .or_else(|| json.as_bool().map(|b| if b { 1.0 } else { 0.0 }))
-                .ok_or_else(|| format!("%{conversion} format: a real number is required"))
+                .ok_or(FormatError::NumberRequired {
+                    conversion,
+                    kind: None,
+                })
         }
-        _ => Err(format!(
-            "%{conversion} format: a real number is required, not {}",
-            value.kind()
-        )),
+        kind => Err(FormatError::NumberRequired {
+            conversion,
+            kind: Some(kind),
+        }),
     }
 }

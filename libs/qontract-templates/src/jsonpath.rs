@@ -12,12 +12,90 @@
 
 use serde_json::Value;
 
-/// An error parsing a JSONPath expression.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// An error parsing a JSONPath expression (the message names the expression).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("cannot parse jsonpath {expression:?}: {reason}")]
 pub struct JsonPathError {
     expression: String,
-    reason: String,
+    reason: ParseReason,
+}
+
+/// Why an expression is not `jsonpath_ng` syntax this crate supports.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+enum ParseReason {
+    #[error("unexpected character {0:?}")]
+    UnexpectedCharacter(char),
+    #[error("unterminated backquote")]
+    UnterminatedBackquote,
+    #[error("unsupported named operator `{0}`")]
+    UnsupportedNamedOperator(String),
+    #[error("unterminated quoted field")]
+    UnterminatedQuotedField,
+    #[error("bad number")]
+    BadNumber,
+    #[error("`{0}` is not supported")]
+    Unsupported(String),
+    #[error("expected {expected:?}, found {found:?}")]
+    Expected {
+        expected: Token,
+        found: Option<Token>,
+    },
+    #[error("expected a field name, found {0:?}")]
+    ExpectedFieldName(Option<Token>),
+    #[error("expected a value after {op}, found {found:?}")]
+    ExpectedValue { op: String, found: Option<Token> },
+    #[error("unexpected {0:?}")]
+    Unexpected(Option<Token>),
+    #[error("unexpected {0:?} after '['")]
+    UnexpectedInBracket(Option<Token>),
+    #[error("a slice step is not supported (jsonpath_ng cannot parse it)")]
+    SliceStep,
+}
+
+/// An error applying a JSONPath expression to data (as `jsonpath_ng` fails at find time).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FindError {
+    /// An index applied to a non-empty object (`jsonpath_ng`: `KeyError`).
+    #[error("KeyError: {index} (an index on an object)")]
+    IndexOnObject {
+        /// The index.
+        index: i64,
+    },
+    /// A slice with step 0.
+    #[error("slice step cannot be zero")]
+    ZeroSliceStep,
+    /// A filter compares a value that Python's `int()` cannot convert.
+    #[error("int() of {value} is not possible")]
+    NotAnInteger {
+        /// The value (JSON).
+        value: String,
+    },
+    /// `=~` on a non-string.
+    #[error("=~ needs a string")]
+    RegexOnNonString,
+    /// `=~` with an invalid regular expression.
+    #[error("invalid regex {pattern:?}: {reason}")]
+    InvalidRegex {
+        /// The pattern.
+        pattern: String,
+        /// The regex crate's error.
+        reason: String,
+    },
+    /// An ordering between a value and a literal of another type (Python's `TypeError`).
+    #[error("'{op}' not supported between {value} and this literal")]
+    NotComparable {
+        /// The operator.
+        op: String,
+        /// The value (JSON).
+        value: String,
+    },
+    /// An operator the filter does not know.
+    #[error("unsupported operator {op}")]
+    UnsupportedOperator {
+        /// The operator.
+        op: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -110,7 +188,7 @@ enum Token {
     Op(String),
 }
 
-fn lex(text: &str, extended: bool) -> Result<Vec<Token>, String> {
+fn lex(text: &str, extended: bool) -> Result<Vec<Token>, ParseReason> {
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -175,7 +253,7 @@ fn lex(text: &str, extended: bool) -> Result<Vec<Token>, String> {
                 let op = if ["=~", "==", "<=", ">=", "!="].contains(&two.as_str()) {
                     two
                 } else if c == '!' {
-                    return Err(format!("unexpected character {c:?}"));
+                    return Err(ParseReason::UnexpectedCharacter(c));
                 } else {
                     c.to_string()
                 };
@@ -186,10 +264,10 @@ fn lex(text: &str, extended: bool) -> Result<Vec<Token>, String> {
                 let end = chars[i + 1..]
                     .iter()
                     .position(|c| *c == '`')
-                    .ok_or("unterminated backquote")?;
+                    .ok_or(ParseReason::UnterminatedBackquote)?;
                 let word: String = chars[i + 1..i + 1 + end].iter().collect();
                 if word != "this" {
-                    return Err(format!("unsupported named operator `{word}`"));
+                    return Err(ParseReason::UnsupportedNamedOperator(word));
                 }
                 tokens.push(Token::This);
                 i += end + 2;
@@ -199,7 +277,7 @@ fn lex(text: &str, extended: bool) -> Result<Vec<Token>, String> {
                 let mut j = i + 1;
                 loop {
                     match chars.get(j) {
-                        None => return Err("unterminated quoted field".to_owned()),
+                        None => return Err(ParseReason::UnterminatedQuotedField),
                         Some('\\') => {
                             if let Some(n) = chars.get(j + 1) {
                                 word.push(*n);
@@ -232,10 +310,14 @@ fn lex(text: &str, extended: bool) -> Result<Vec<Token>, String> {
                         j += 1;
                     }
                     let text: String = chars[i..j].iter().collect();
-                    tokens.push(Token::Float(text.parse().map_err(|_| "bad number")?));
+                    tokens.push(Token::Float(
+                        text.parse().map_err(|_| ParseReason::BadNumber)?,
+                    ));
                 } else {
                     let text: String = chars[i..j].iter().collect();
-                    tokens.push(Token::Number(text.parse().map_err(|_| "bad number")?));
+                    tokens.push(Token::Number(
+                        text.parse().map_err(|_| ParseReason::BadNumber)?,
+                    ));
                 }
                 i = j;
             }
@@ -253,12 +335,12 @@ fn lex(text: &str, extended: bool) -> Result<Vec<Token>, String> {
                     "true" if extended => tokens.push(Token::Bool(true)),
                     "false" if extended => tokens.push(Token::Bool(false)),
                     "where" | "wherenot" => {
-                        return Err(format!("`{word}` is not supported"));
+                        return Err(ParseReason::Unsupported(word));
                     }
                     _ => tokens.push(Token::Id(word)),
                 }
             }
-            other => return Err(format!("unexpected character {other:?}")),
+            other => return Err(ParseReason::UnexpectedCharacter(other)),
         }
     }
     Ok(tokens)
@@ -280,16 +362,19 @@ impl Parser {
         t
     }
 
-    fn expect(&mut self, token: &Token) -> Result<(), String> {
+    fn expect(&mut self, token: &Token) -> Result<(), ParseReason> {
         match self.next() {
             Some(t) if &t == token => Ok(()),
-            other => Err(format!("expected {token:?}, found {other:?}")),
+            found => Err(ParseReason::Expected {
+                expected: token.clone(),
+                found,
+            }),
         }
     }
 
     /// `jsonpath_ng`'s precedence, loosest first: `..`, `.`, `|`, then `[...]` on an atom
     /// (so `a|b.c` is `(a|b).c` and `a..b.c` is `a..(b.c)`).
-    fn path(&mut self) -> Result<Step, String> {
+    fn path(&mut self) -> Result<Step, ParseReason> {
         let mut left = self.dotted()?;
         while self.peek() == Some(&Token::DoubleDot) {
             self.next();
@@ -299,7 +384,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn dotted(&mut self) -> Result<Step, String> {
+    fn dotted(&mut self) -> Result<Step, ParseReason> {
         let mut left = self.union()?;
         while self.peek() == Some(&Token::Dot) {
             self.next();
@@ -309,7 +394,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn union(&mut self) -> Result<Step, String> {
+    fn union(&mut self) -> Result<Step, ParseReason> {
         let mut left = self.chain()?;
         while self.peek() == Some(&Token::Pipe) {
             self.next();
@@ -320,7 +405,7 @@ impl Parser {
     }
 
     /// An atom and its `[...]` suffixes.
-    fn chain(&mut self) -> Result<Step, String> {
+    fn chain(&mut self) -> Result<Step, ParseReason> {
         let mut left = self.atom()?;
         while self.peek() == Some(&Token::LBracket) {
             let right = self.bracket()?;
@@ -329,7 +414,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn atom(&mut self) -> Result<Step, String> {
+    fn atom(&mut self) -> Result<Step, ParseReason> {
         match self.peek().cloned() {
             Some(Token::Dollar) => {
                 self.next();
@@ -350,7 +435,7 @@ impl Parser {
                     self.next();
                     match self.next() {
                         Some(Token::Id(f)) => fields.push(f),
-                        other => return Err(format!("expected a field name, found {other:?}")),
+                        other => return Err(ParseReason::ExpectedFieldName(other)),
                     }
                 }
                 Ok(Step::Fields(fields))
@@ -362,12 +447,12 @@ impl Parser {
                 self.expect(&Token::RParen)?;
                 Ok(inner)
             }
-            other => Err(format!("unexpected {other:?}")),
+            other => Err(ParseReason::Unexpected(other)),
         }
     }
 
     /// `[n]`, `[*]`, `[a:b:c]`, `[?filter]`, `['field']`.
-    fn bracket(&mut self) -> Result<Step, String> {
+    fn bracket(&mut self) -> Result<Step, ParseReason> {
         self.expect(&Token::LBracket)?;
         let step = match self.peek().cloned() {
             Some(Token::Question) => {
@@ -392,13 +477,13 @@ impl Parser {
                 }
             }
             Some(Token::Colon) => self.slice(None)?,
-            other => return Err(format!("unexpected {other:?} after '['")),
+            other => return Err(ParseReason::UnexpectedInBracket(other)),
         };
         self.expect(&Token::RBracket)?;
         Ok(step)
     }
 
-    fn slice(&mut self, start: Option<i64>) -> Result<Step, String> {
+    fn slice(&mut self, start: Option<i64>) -> Result<Step, ParseReason> {
         self.expect(&Token::Colon)?;
         let end = match self.peek() {
             Some(Token::Number(n)) => {
@@ -409,13 +494,13 @@ impl Parser {
             _ => None,
         };
         if self.peek() == Some(&Token::Colon) {
-            return Err("a slice step is not supported (jsonpath_ng cannot parse it)".to_owned());
+            return Err(ParseReason::SliceStep);
         }
         let step = None;
         Ok(Step::Slice(start, end, step))
     }
 
-    fn expressions(&mut self) -> Result<Vec<Expression>, String> {
+    fn expressions(&mut self) -> Result<Vec<Expression>, ParseReason> {
         let mut list = Vec::new();
         loop {
             if self.peek() == Some(&Token::LParen) {
@@ -443,7 +528,7 @@ impl Parser {
         }
     }
 
-    fn expression(&mut self) -> Result<Expression, String> {
+    fn expression(&mut self) -> Result<Expression, ParseReason> {
         let target = self.path()?;
         let op = match self.peek().cloned() {
             Some(Token::Op(op)) => {
@@ -453,7 +538,7 @@ impl Parser {
                     Some(Token::Number(n)) => Literal::Int(n),
                     Some(Token::Float(f)) => Literal::Float(f),
                     Some(Token::Bool(b)) => Literal::Bool(b),
-                    other => return Err(format!("expected a value after {op}, found {other:?}")),
+                    found => return Err(ParseReason::ExpectedValue { op, found }),
                 };
                 Some((op, literal))
             }
@@ -468,7 +553,7 @@ type Found = Vec<(Value, Vec<Segment>)>;
 impl JsonPath {
     /// Parse `expression` like upstream `parse_jsonpath`.
     pub fn parse(expression: &str) -> Result<Self, JsonPathError> {
-        let error = |reason: String| JsonPathError {
+        let error = |reason: ParseReason| JsonPathError {
             expression: expression.to_owned(),
             reason,
         };
@@ -477,13 +562,15 @@ impl JsonPath {
         let mut parser = Parser { tokens, pos: 0 };
         let root = parser.path().map_err(error)?;
         if parser.pos < parser.tokens.len() {
-            return Err(error(format!("unexpected {:?}", parser.tokens[parser.pos])));
+            return Err(error(ParseReason::Unexpected(
+                parser.tokens.get(parser.pos).cloned(),
+            )));
         }
         Ok(Self { root })
     }
 
     /// The matches in `data`, in `jsonpath_ng`'s order.
-    pub fn find(&self, data: &Value) -> Result<Vec<Match>, String> {
+    pub fn find(&self, data: &Value) -> Result<Vec<Match>, FindError> {
         let found = find(&self.root, data, data, Vec::new())?;
         Ok(found
             .into_iter()
@@ -492,7 +579,7 @@ impl JsonPath {
     }
 }
 
-fn find(step: &Step, root: &Value, datum: &Value, path: Vec<Segment>) -> Result<Found, String> {
+fn find(step: &Step, root: &Value, datum: &Value, path: Vec<Segment>) -> Result<Found, FindError> {
     Ok(match step {
         Step::Root => vec![(root.clone(), Vec::new())],
         Step::This => vec![(datum.clone(), path)],
@@ -541,7 +628,7 @@ fn find(step: &Step, root: &Value, datum: &Value, path: Vec<Segment>) -> Result<
             }
             // jsonpath_ng indexes the object with the number: `KeyError`.
             Value::Object(map) if !map.is_empty() => {
-                return Err(format!("KeyError: {index} (an index on an object)"));
+                return Err(FindError::IndexOnObject { index: *index });
             }
             _ => Vec::new(),
         },
@@ -615,7 +702,7 @@ fn descend(
     datum: &Value,
     path: Vec<Segment>,
     out: &mut Found,
-) -> Result<(), String> {
+) -> Result<(), FindError> {
     out.extend(find(right, root, datum, path.clone())?);
     match datum {
         Value::Object(map) => {
@@ -654,11 +741,11 @@ fn python_slice(
     start: Option<i64>,
     end: Option<i64>,
     step: Option<i64>,
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, FindError> {
     let len = i64::try_from(len).unwrap_or(i64::MAX);
     let step = step.unwrap_or(1);
     if step == 0 {
-        return Err("slice step cannot be zero".to_owned());
+        return Err(FindError::ZeroSliceStep);
     }
     let clamp = |v: Option<i64>, default: i64, low: i64, high: i64| -> i64 {
         match v {
@@ -689,7 +776,11 @@ fn python_slice(
 }
 
 /// `Expression.find` (truthy when non-empty).
-fn matches_expression(expression: &Expression, root: &Value, item: &Value) -> Result<bool, String> {
+fn matches_expression(
+    expression: &Expression,
+    root: &Value,
+    item: &Value,
+) -> Result<bool, FindError> {
     let found = find(&expression.target, root, item, Vec::new())?;
     if found.is_empty() {
         return Ok(false);
@@ -707,7 +798,7 @@ fn matches_expression(expression: &Expression, root: &Value, item: &Value) -> Re
 
 /// `OPERATOR_MAP[op](value, literal)`; an integer literal converts the value with `int()`
 /// first (values that cannot be converted do not match).
-fn compare(value: &Value, op: &str, literal: &Literal) -> Result<bool, String> {
+fn compare(value: &Value, op: &str, literal: &Literal) -> Result<bool, FindError> {
     use std::cmp::Ordering;
     let ordering: Option<Ordering> = match literal {
         Literal::Int(n) => {
@@ -718,7 +809,11 @@ fn compare(value: &Value, op: &str, literal: &Literal) -> Result<bool, String> {
                     Ok(v) => Some(v),
                     Err(_) => return Ok(false),
                 },
-                _ => return Err(format!("int() of {value} is not possible")),
+                _ => {
+                    return Err(FindError::NotAnInteger {
+                        value: value.to_string(),
+                    });
+                }
             };
             converted.map(|v| v.cmp(n))
         }
@@ -735,16 +830,23 @@ fn compare(value: &Value, op: &str, literal: &Literal) -> Result<bool, String> {
                     Ok(v) => Some(v),
                     Err(_) => return Ok(false),
                 },
-                _ => return Err(format!("int() of {value} is not possible")),
+                _ => {
+                    return Err(FindError::NotAnInteger {
+                        value: value.to_string(),
+                    });
+                }
             };
             converted.map(|v| v.cmp(&i64::from(*b)))
         }
         Literal::Str(s) => {
             if op == "=~" {
                 let Value::String(text) = value else {
-                    return Err("=~ needs a string".to_owned());
+                    return Err(FindError::RegexOnNonString);
                 };
-                let re = regex::Regex::new(s).map_err(|e| format!("invalid regex {s:?}: {e}"))?;
+                let re = regex::Regex::new(s).map_err(|e| FindError::InvalidRegex {
+                    pattern: s.clone(),
+                    reason: e.to_string(),
+                })?;
                 return Ok(re.is_match(text));
             }
             match value {
@@ -763,10 +865,15 @@ fn compare(value: &Value, op: &str, literal: &Literal) -> Result<bool, String> {
         (">", Some(o)) => o == Ordering::Greater,
         (">=", Some(o)) => o != Ordering::Less,
         (op, None) => {
-            return Err(format!(
-                "'{op}' not supported between {value} and this literal"
-            ));
+            return Err(FindError::NotComparable {
+                op: op.to_owned(),
+                value: value.to_string(),
+            });
         }
-        (other, _) => return Err(format!("unsupported operator {other}")),
+        (other, _) => {
+            return Err(FindError::UnsupportedOperator {
+                op: other.to_owned(),
+            });
+        }
     })
 }

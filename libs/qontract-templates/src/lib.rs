@@ -49,8 +49,10 @@ use std::sync::{Arc, Mutex};
 use minijinja::syntax::SyntaxConfig;
 use minijinja::{Environment, UndefinedBehavior, Value};
 
-pub use context::{NoContext, SecretSource, TemplateContext, TokioContext};
-pub use jsonpath::{JsonPath, JsonPathError};
+pub use context::{
+    AwsAccountProblem, ContextError, NoContext, SecretSource, TemplateContext, TokioContext,
+};
+pub use jsonpath::{FindError, JsonPath, JsonPathError};
 
 /// The template flavours of app-interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -92,6 +94,42 @@ impl TemplateError {
     /// The message without the `error processing jinja2 template: ` prefix.
     pub fn message(&self) -> &str {
         &self.message
+    }
+}
+
+impl From<tags::TagError> for TemplateError {
+    fn from(error: tags::TagError) -> Self {
+        Self::new(error.to_string())
+    }
+}
+
+impl From<TemplateError> for String {
+    fn from(error: TemplateError) -> Self {
+        error.to_string()
+    }
+}
+
+/// Why the `variables` of an openshiftResource cannot be used (upstream
+/// `anymarkup.parse(variables, force_types=None)` failing or giving no mapping).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VariablesError {
+    /// The variables are not YAML (or JSON).
+    #[error("template variables cannot be parsed: {error}")]
+    Unparsable {
+        /// The parser's error (line and column).
+        error: qontract_yaml::YamlError,
+    },
+    /// The variables parse to something else than a mapping (shown as Python's `str()`).
+    #[error("template variables are not a mapping: {value}")]
+    NotAMapping {
+        /// The parsed value.
+        value: String,
+    },
+}
+
+impl From<VariablesError> for String {
+    fn from(error: VariablesError) -> Self {
+        error.to_string()
     }
 }
 
@@ -193,18 +231,17 @@ fn build_vars(mut vars: serde_json::Map<String, serde_json::Value>) -> Value {
 /// safe loader). Empty or absent variables are an empty map.
 pub fn parse_variables(
     variables: Option<&str>,
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+) -> Result<serde_json::Map<String, serde_json::Value>, VariablesError> {
     let Some(text) = variables.filter(|t| !t.trim().is_empty()) else {
         return Ok(serde_json::Map::new());
     };
     match qontract_yaml::load(text) {
         Ok(Some(serde_json::Value::Object(map))) => Ok(map),
         Ok(None) => Ok(serde_json::Map::new()),
-        Ok(Some(other)) => Err(format!(
-            "template variables are not a mapping: {}",
-            qontract_pyjson::python_str(&other)
-        )),
-        Err(e) => Err(format!("template variables cannot be parsed: {e}")),
+        Ok(Some(other)) => Err(VariablesError::NotAMapping {
+            value: qontract_pyjson::python_str(&other),
+        }),
+        Err(error) => Err(VariablesError::Unparsable { error }),
     }
 }
 
@@ -219,7 +256,7 @@ pub fn resource_template_vars(
     variables: Option<&str>,
     resource: &serde_json::Value,
     namespace: &serde_json::Value,
-) -> Result<serde_json::Map<String, serde_json::Value>, String> {
+) -> Result<serde_json::Map<String, serde_json::Value>, VariablesError> {
     let mut vars = parse_variables(variables)?;
     let mut entry = resource.clone();
     if let serde_json::Value::Object(map) = &mut entry {
@@ -239,7 +276,7 @@ pub(crate) fn render_with(
     options: RenderOptions,
 ) -> Result<String, TemplateError> {
     let env = environment(shared, vars, flavour, options)?;
-    let source = tags::rewrite(body, flavour).map_err(TemplateError::new)?;
+    let source = tags::rewrite(body, flavour)?;
     let template = env
         .template_from_str(&source)
         .map_err(|e| TemplateError::new(describe(&e, &source, None)))?;

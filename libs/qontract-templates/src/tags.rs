@@ -11,6 +11,17 @@
 
 use crate::Flavour;
 
+/// A tag of upstream's extensions that cannot be rewritten.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TagError {
+    /// `{% b64encode args %}`: the tag takes no arguments (upstream's parser fails too).
+    #[error("unexpected arguments to b64encode: {arguments}")]
+    B64EncodeArguments {
+        /// The arguments given.
+        arguments: String,
+    },
+}
+
 /// Name of the filter implementing the `b64encode` block.
 pub(crate) const B64ENCODE_BLOCK_FILTER: &str = "__b64encode_block";
 /// Name of the function implementing `raise_error`.
@@ -75,7 +86,7 @@ fn tag_end(source: &str, from: usize, end: &str) -> Option<usize> {
 }
 
 /// Rewrite the extension tags of `source` (see the module docs).
-pub(crate) fn rewrite(source: &str, flavour: Flavour) -> Result<String, String> {
+pub(crate) fn rewrite(source: &str, flavour: Flavour) -> Result<String, TagError> {
     let d = delimiters(flavour);
     if !source.contains("b64encode") && !source.contains("raise_error") {
         return Ok(source.to_owned());
@@ -143,10 +154,9 @@ pub(crate) fn rewrite(source: &str, flavour: Flavour) -> Result<String, String> 
                         }
                         "b64encode" => {
                             if !args.trim().is_empty() {
-                                return Err(format!(
-                                    "unexpected arguments to b64encode: {}",
-                                    args.trim()
-                                ));
+                                return Err(TagError::B64EncodeArguments {
+                                    arguments: args.trim().to_owned(),
+                                });
                             }
                             out.push_str(&format!(
                                 "{}{open_ws} filter {B64ENCODE_BLOCK_FILTER} {close_ws}{}",

@@ -67,6 +67,7 @@ fn variables_are_read_as_anymarkup_reads_them() {
     assert!(
         parse_variables(Some("[1]"))
             .unwrap_err()
+            .to_string()
             .contains("not a mapping")
     );
 }
@@ -86,4 +87,55 @@ fn resource_carries_its_namespace() {
         )
         .unwrap();
     assert_eq!(out, "1 c/ns /a.yml");
+}
+
+#[test]
+fn errors_are_typed_and_name_what_they_are_about() {
+    // The variables: not a mapping (shown as Python's str()) or not YAML.
+    assert_eq!(
+        parse_variables(Some("[1, 'a']")).unwrap_err(),
+        VariablesError::NotAMapping {
+            value: "[1, 'a']".to_owned()
+        }
+    );
+    let err = parse_variables(Some("{a: [")).unwrap_err();
+    assert!(matches!(err, VariablesError::Unparsable { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("template variables cannot be parsed: line "),
+        "{err}"
+    );
+    // A context without services names the helper and what it was to read.
+    let err = NoContext.read_secret("app-sre/shop/db", None).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ContextError::Unavailable { helper: Some("vault()"), target: Some(t), .. }
+                if t == "app-sre/shop/db"
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "vault(): no secret reader is available for app-sre/shop/db"
+    );
+    // jsonpath_ng's KeyError on an index into an object, at find time.
+    let err = JsonPath::parse("a[0]")
+        .unwrap()
+        .find(&serde_json::json!({"a": {"b": 1}}))
+        .unwrap_err();
+    assert_eq!(err, FindError::IndexOnObject { index: 0 });
+    // The b64encode tag takes no arguments.
+    let err = Renderer::default()
+        .render(
+            "{% b64encode x %}a{% endb64encode %}",
+            serde_json::Map::new(),
+            Flavour::Jinja2,
+            RenderOptions::default(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "error processing jinja2 template: unexpected arguments to b64encode: x"
+    );
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use qontract_templates::{
-    Flavour, RenderOptions, Renderer, SecretSource, TemplateContext, TokioContext,
+    ContextError, Flavour, RenderOptions, Renderer, SecretSource, TemplateContext, TokioContext,
 };
 use serde_json::{Value, json};
 
@@ -96,7 +96,7 @@ impl TemplateContext for MemoryContext {
         &self,
         path: &str,
         version: Option<u64>,
-    ) -> Result<Option<BTreeMap<String, String>>, String> {
+    ) -> Result<Option<BTreeMap<String, String>>, ContextError> {
         let key = match version {
             Some(v) => format!("{path}@{v}"),
             None => path.to_owned(),
@@ -105,18 +105,18 @@ impl TemplateContext for MemoryContext {
         Ok(self.secrets.get(&key).cloned())
     }
 
-    fn resource_content(&self, path: &str) -> Result<String, String> {
+    fn resource_content(&self, path: &str) -> Result<String, ContextError> {
         self.files
             .get(path)
             .cloned()
-            .ok_or_else(|| format!("resource {path} not found"))
+            .ok_or_else(|| format!("resource {path} not found").into())
     }
 
-    fn graphql(&self, query: &str) -> Result<Value, String> {
+    fn graphql(&self, query: &str) -> Result<Value, ContextError> {
         Ok(json!({ "result": { "query": query } }))
     }
 
-    fn url_makes_sense(&self, url: &str) -> Result<bool, String> {
+    fn url_makes_sense(&self, url: &str) -> Result<bool, ContextError> {
         Ok(url.contains("good"))
     }
 }
