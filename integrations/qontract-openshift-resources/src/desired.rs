@@ -631,7 +631,7 @@ fn render(
         None => (&default_renderer, &empty, &empty),
     };
     let vars = qontract_templates::resource_template_vars(template.variables, resource, namespace)
-        .map_err(RenderError::Variables)?;
+        .map_err(|e| RenderError::Variables(e.to_string()))?;
     Ok(renderer.render(
         content,
         vars,
@@ -643,7 +643,8 @@ fn render(
 /// Render a `jinja2` template with its `variables` (the `json` scalar, read as upstream's
 /// `anymarkup.parse`), without services (`vault()`, `query()` fail) and without `resource`.
 pub fn render_template(template: &str, variables: Option<&str>) -> Result<String, RenderError> {
-    let vars = qontract_templates::parse_variables(variables).map_err(RenderError::Variables)?;
+    let vars = qontract_templates::parse_variables(variables)
+        .map_err(|e| RenderError::Variables(e.to_string()))?;
     Ok(qontract_templates::Renderer::default().render(
         template,
         vars,
@@ -820,17 +821,17 @@ mod tests {
             &self,
             path: &str,
             _version: Option<u64>,
-        ) -> Result<Option<BTreeMap<String, String>>, String> {
+        ) -> Result<Option<BTreeMap<String, String>>, qontract_templates::ContextError> {
             Ok((path == "app-sre/shop/db")
                 .then(|| BTreeMap::from([("user".to_owned(), "shop".to_owned())])))
         }
-        fn resource_content(&self, path: &str) -> Result<String, String> {
-            Err(format!("no {path}"))
+        fn resource_content(&self, path: &str) -> Result<String, qontract_templates::ContextError> {
+            Err(format!("no {path}").into())
         }
-        fn graphql(&self, _query: &str) -> Result<Value, String> {
-            Err("no GraphQL".to_owned())
+        fn graphql(&self, _query: &str) -> Result<Value, qontract_templates::ContextError> {
+            Err("no GraphQL".into())
         }
-        fn url_makes_sense(&self, _url: &str) -> Result<bool, String> {
+        fn url_makes_sense(&self, _url: &str) -> Result<bool, qontract_templates::ContextError> {
             Ok(false)
         }
     }
