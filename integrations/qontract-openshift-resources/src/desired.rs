@@ -656,6 +656,7 @@ pub fn render_template(template: &str, variables: Option<&str>) -> Result<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qontract_test_support::fixtures;
 
     #[test]
     fn templates_render_with_their_variables() {
@@ -718,31 +719,17 @@ mod tests {
 
     /// A namespace as the typed query returns it (the file under `path`) with `resources`.
     fn query_namespace(resources: Value) -> Value {
-        serde_json::json!({
-            "name": "shop-production",
-            "path": "/services/shop/namespaces/shop-production.yml",
-            "delete": null, "clusterAdmin": null, "managedByExternal": null,
-            "managedResourceTypes": ["ConfigMap"],
-            "managedResourceTypeOverrides": null, "managedResourceNames": null,
-            "sharedResources": null,
-            "openshiftResources": resources,
-            "environment": {"name": "production", "parameters": null},
-            "app": {"name": "shop"},
-            "cluster": {
-                "name": "appsres03ue1", "serverUrl": "https://api.appsres03ue1.example:6443",
-                "insecureSkipTLSVerify": null, "automationToken": null,
-                "clusterAdminAutomationToken": null, "internal": null, "disable": null,
-            },
-        })
+        fixtures::namespace("appsres03ue1", "shop-production")
+            .set("managedResourceTypes", ["ConfigMap"].as_slice())
+            .set("openshiftResources", resources)
+            .into_json()
     }
 
     fn template_entry(path: &str, content: &str, type_: Option<&str>, vars: Option<&str>) -> Value {
-        serde_json::json!({
-            "provider": "resource-template",
-            "__typename": "NamespaceOpenshiftResourceResourceTemplate_v1",
-            "path": {"path": path, "content": content},
-            "type": type_, "variables": vars,
-        })
+        let fields = serde_json::json!({
+            "path": fixtures::resource_file(path, content), "type": type_, "variables": vars,
+        });
+        fixtures::openshift_resource("resource-template", fields)
     }
 
     /// The desired state of `raw` with its templates rendered by `renderer`.
@@ -852,12 +839,7 @@ mod tests {
         assert_eq!(config_map(&state, "db")["data"]["user"], "shop");
         // Without services, vault() is an error that names the template (and disables deletes).
         let state = state_of(raw, qontract_templates::Renderer::default());
-        let errors: Vec<String> = state
-            .inventory
-            .errors()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let errors = fixtures::error_messages(&state.inventory);
         assert!(
             errors.len() == 1
                 && errors[0].contains("[appsres03ue1/shop-production] /shop/db.yml")
@@ -876,12 +858,7 @@ mod tests {
             None
         )]));
         let state = state_of(raw, qontract_templates::Renderer::default());
-        let errors: Vec<String> = state
-            .inventory
-            .errors()
-            .iter()
-            .map(|e| e.to_string())
-            .collect();
+        let errors = fixtures::error_messages(&state.inventory);
         assert!(
             errors.len() == 1
                 && errors[0].contains("[appsres03ue1/shop-production] /shop/bad.yml: error processing jinja2 template: 'missing' is undefined"),

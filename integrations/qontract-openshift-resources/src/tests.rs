@@ -5,6 +5,7 @@
 use qontract_gql_bindings::openshift_resources_namespaces::NamespaceV1;
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
+use qontract_test_support::fixtures;
 use serde_json::{Value, json};
 
 use crate::desired::*;
@@ -55,76 +56,43 @@ spec:
       annotations: {}
 ";
 
+/// The `path` of an openshiftResource: the file, or `null` when it resolves to nothing.
+fn path_field(file: Option<(&str, &str)>) -> Value {
+    file.map(|(path, content)| fixtures::resource_file(path, content))
+        .into()
+}
+
 /// A `resource` openshiftResource; `file` is `None` when the path resolves to nothing.
 fn resource(file: Option<(&str, &str)>) -> Value {
-    json!({
-        "provider": "resource",
-        "__typename": "NamespaceOpenshiftResourceResource_v1",
-        "path": file.map(|(path, content)| json!({"path": path, "content": content})),
-        "validate_json": null,
-    })
+    let path = path_field(file);
+    fixtures::openshift_resource("resource", json!({"path": path, "validate_json": null}))
 }
 
 fn template(file: Option<(&str, &str)>, type_: Option<&str>, variables: Option<&str>) -> Value {
-    json!({
-        "provider": "resource-template",
-        "__typename": "NamespaceOpenshiftResourceResourceTemplate_v1",
-        "path": file.map(|(path, content)| json!({"path": path, "content": content})),
-        "type": type_,
-        "variables": variables,
-    })
+    let fields = json!({"path": path_field(file), "type": type_, "variables": variables});
+    fixtures::openshift_resource("resource-template", fields)
 }
 
 fn prometheus_rule(file: Option<(&str, &str)>, type_: Option<&str>) -> Value {
-    json!({
-        "provider": "prometheus-rule",
-        "__typename": "NamespaceOpenshiftResourcePrometheusRule_v1",
-        "path": file.map(|(path, content)| json!({"path": path, "content": content})),
-        "type": type_,
-        "variables": null,
-    })
+    let fields = json!({"path": path_field(file), "type": type_, "variables": null});
+    fixtures::openshift_resource("prometheus-rule", fields)
 }
 
 fn vault_secret() -> Value {
-    json!({
-        "provider": "vault-secret",
-        "__typename": "NamespaceOpenshiftResourceVaultSecret_v1",
-        "path": "app-sre/shop/db", "version": 1, "name": null, "labels": null,
-        "annotations": null, "type": null,
-    })
+    fixtures::openshift_resource(
+        "vault-secret",
+        json!({"path": "app-sre/shop/db", "version": 1, "name": null, "labels": null,
+               "annotations": null, "type": null}),
+    )
 }
 
 /// A namespace of the query; `extra` overrides fields (e.g. `sharedResources`).
 fn namespace(types: &[&str], resources: Value, extra: Value) -> NamespaceV1 {
-    let mut ns = json!({
-        "name": NS,
-        "path": format!("/services/shop/namespaces/{NS}.yml"),
-        "delete": null,
-        "clusterAdmin": null,
-        "managedByExternal": null,
-        "managedResourceTypes": types,
-        "managedResourceTypeOverrides": null,
-        "managedResourceNames": null,
-        "sharedResources": null,
-        "openshiftResources": resources,
-        "environment": {"name": "production", "parameters": null},
-        "app": {"name": "shop"},
-        "cluster": {
-            "name": CLUSTER,
-            "serverUrl": "https://api.appsres03ue1.example:6443",
-            "insecureSkipTLSVerify": null,
-            "automationToken": {"path": "creds/appsres03ue1", "field": "token", "version": null, "format": null},
-            "clusterAdminAutomationToken": null,
-            "internal": null,
-            "disable": null,
-        },
-    });
-    if let (Some(ns), Some(extra)) = (ns.as_object_mut(), extra.as_object()) {
-        for (key, value) in extra {
-            ns.insert(key.clone(), value.clone());
-        }
-    }
-    serde_json::from_value(ns).expect("a namespace of the query")
+    fixtures::namespace(CLUSTER, NS)
+        .set("managedResourceTypes", types)
+        .set("openshiftResources", resources)
+        .set_all(extra)
+        .typed()
 }
 
 fn filter() -> Filter {
@@ -138,12 +106,7 @@ fn filter() -> Filter {
 }
 
 fn errors(state: &DesiredState) -> Vec<String> {
-    state
-        .inventory
-        .errors()
-        .iter()
-        .map(|e| e.to_string())
-        .collect()
+    fixtures::error_messages(&state.inventory)
 }
 
 fn desired_names(state: &DesiredState, resource_type: &str) -> Vec<String> {
@@ -396,6 +359,14 @@ fn rules_filter() -> Filter {
     }
 }
 
+/// The desired state of openshift-prometheus-rules for a namespace whose one openshiftResource
+/// is the `prometheus-rule` `/shop/rules.yml` of `content` and `type_`.
+fn rules_state(content: &str, type_: &str, filter: &Filter) -> DesiredState {
+    let rule = prometheus_rule(Some(("/shop/rules.yml", content)), Some(type_));
+    let ns = namespace(&[], json!([rule]), json!({}));
+    desired_state_for(&[ns], filter, "openshift-prometheus-rules", "1.0.0")
+}
+
 fn html_urls(state: &DesiredState, resource_type: &str) -> Vec<Option<String>> {
     let rules = state
         .inventory
@@ -418,20 +389,7 @@ fn html_urls(state: &DesiredState, resource_type: &str) -> Vec<Option<String>> {
 
 #[test]
 fn prometheus_rules_of_type_resource_are_desired_with_html_url_on_annotated_rules() {
-    let ns = namespace(
-        &[],
-        json!([prometheus_rule(
-            Some(("/shop/rules.yml", RULES)),
-            Some("resource")
-        )]),
-        json!({}),
-    );
-    let state = desired_state_for(
-        &[ns],
-        &rules_filter(),
-        "openshift-prometheus-rules",
-        "1.0.0",
-    );
+    let state = rules_state(RULES, "resource", &rules_filter());
     assert!(errors(&state).is_empty(), "{:?}", errors(&state));
     let url = format!("{DEFAULT_REPO_URL}/blob/master/resources/shop/rules.yml");
     // Only rules with non-empty annotations get it (upstream `if not annotations: continue`).
@@ -442,18 +400,8 @@ fn prometheus_rules_of_type_resource_are_desired_with_html_url_on_annotated_rule
 
     let mut filter = rules_filter();
     filter.repo_url = Some("https://gitlab.example/app-interface".to_owned());
-    let ns = namespace(
-        &[],
-        json!([prometheus_rule(
-            Some((
-                "/shop/rules.yml",
-                &RULES.replace("monitoring.coreos.com", "monitoring.rhobs")
-            )),
-            Some("resource")
-        )]),
-        json!({}),
-    );
-    let state = desired_state_for(&[ns], &filter, "openshift-prometheus-rules", "1.0.0");
+    let rhobs = RULES.replace("monitoring.coreos.com", "monitoring.rhobs");
+    let state = rules_state(&rhobs, "resource", &filter);
     assert!(errors(&state).is_empty(), "{:?}", errors(&state));
     // PrometheusRule.monitoring.rhobs is managed too.
     assert_eq!(
@@ -476,20 +424,7 @@ fn openshift_resources_add_html_url_to_prometheus_rules_too() {
 
 #[test]
 fn an_unknown_prometheus_rule_type_is_an_error() {
-    let ns = namespace(
-        &[],
-        json!([prometheus_rule(
-            Some(("/shop/rules.yml", RULES)),
-            Some("jinja2")
-        )]),
-        json!({}),
-    );
-    let state = desired_state_for(
-        &[ns],
-        &rules_filter(),
-        "openshift-prometheus-rules",
-        "1.0.0",
-    );
+    let state = rules_state(RULES, "jinja2", &rules_filter());
     let errors = errors(&state);
     assert_eq!(errors.len(), 1);
     assert!(

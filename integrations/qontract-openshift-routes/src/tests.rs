@@ -1,6 +1,8 @@
 //! Unit tests of the desired state (kept out of `desired.rs` for length).
 
+use qontract_gql_bindings::openshift_resources_namespaces::NamespaceV1;
 use qontract_secrets::ConfigSecretReader;
+use qontract_test_support::fixtures;
 use serde_json::json;
 
 use super::desired::*;
@@ -37,43 +39,19 @@ fn reader(tls_tables: &str) -> ConfigSecretReader {
 }
 
 /// A namespace of the openshiftResources query with the given openshiftResources.
-fn namespace(cluster: &str, name: &str, resources: serde_json::Value) -> NamespaceV1Alias {
-    serde_json::from_value(json!({
-        "name": name,
-        "path": format!("/services/shop/namespaces/{name}.yml"),
-        "delete": null,
-        "clusterAdmin": null,
-        "managedByExternal": null,
-        "managedResourceTypes": null,
-        "managedResourceTypeOverrides": null,
-        "managedResourceNames": null,
-        "sharedResources": null,
-        "openshiftResources": resources,
-        "environment": {"name": "production", "parameters": null},
-        "app": {"name": "shop"},
-        "cluster": {
-            "name": cluster,
-            "serverUrl": format!("https://api.{cluster}.example:6443"),
-            "insecureSkipTLSVerify": null,
-            "automationToken": {"path": format!("creds/{cluster}"), "field": "token", "version": null, "format": null},
-            "clusterAdminAutomationToken": null,
-            "internal": null,
-            "disable": null,
-        },
-    }))
-    .expect("a namespace of the query")
+fn namespace(cluster: &str, name: &str, resources: serde_json::Value) -> NamespaceV1 {
+    fixtures::namespace(cluster, name)
+        .set("openshiftResources", resources)
+        .typed()
 }
 
-type NamespaceV1Alias = qontract_gql_bindings::openshift_resources_namespaces::NamespaceV1;
-
 fn route_resource(content: &str, tls: Option<(&str, Option<i32>)>) -> serde_json::Value {
-    json!({
-        "provider": "route",
-        "__typename": "NamespaceOpenshiftResourceRoute_v1",
-        "path": {"content": content, "path": "/shop/route.yml"},
+    let fields = json!({
+        "path": fixtures::resource_file("/shop/route.yml", content),
         "vault_tls_secret_path": tls.map(|t| t.0),
         "vault_tls_secret_version": tls.and_then(|t| t.1),
-    })
+    });
+    fixtures::openshift_resource("route", fields)
 }
 
 fn filter() -> Filter {
@@ -84,12 +62,7 @@ fn filter() -> Filter {
 }
 
 fn errors(state: &DesiredState) -> Vec<String> {
-    state
-        .inventory
-        .errors()
-        .iter()
-        .map(|e| e.to_string())
-        .collect()
+    fixtures::error_messages(&state.inventory)
 }
 
 #[tokio::test]

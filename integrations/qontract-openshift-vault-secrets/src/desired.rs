@@ -313,6 +313,26 @@ mod tests {
         }
     }
 
+    /// The secret of the case computed with upstream's code (see the test below).
+    fn upstream_declared() -> DeclaredSecret {
+        DeclaredSecret {
+            path: "app-sre/shop/db".into(),
+            version: 3,
+            ..declared()
+        }
+    }
+
+    /// Its data: empty values, `_qb64` keys in both cases, the `updated_at` key.
+    fn upstream_data() -> SecretData {
+        data(&[
+            ("password", "s3cret"),
+            ("empty", ""),
+            ("cert_QB64", "QUJD\nREVG\n"),
+            ("ca_qb64", ""),
+            ("external-resources/updated_at", "2026-12-06T10:00:00Z"),
+        ])
+    }
+
     #[test]
     fn the_secret_is_what_upstream_builds_for_empty_values_and_qb64_keys() {
         // Expected body and sha256sum computed with upstream's own code in the 0.10.1 venv
@@ -324,21 +344,9 @@ mod tests {
         //       integration_version=openshift_vault_secrets.QONTRACT_INTEGRATION_VERSION,
         //       settings=...)  -> .body, .sha256sum()
         // (labels `{}` and annotations `{}` are what upstream passes for undeclared ones).
-        let mut d = declared();
-        d.path = "app-sre/shop/db".into();
-        d.version = 3;
+        let mut d = upstream_declared();
         d.labels = Some("{}".into());
-        let body = secret_body(
-            &d,
-            &data(&[
-                ("password", "s3cret"),
-                ("empty", ""),
-                ("cert_QB64", "QUJD\nREVG\n"),
-                ("ca_qb64", ""),
-                ("external-resources/updated_at", "2026-12-06T10:00:00Z"),
-            ]),
-        )
-        .unwrap();
+        let body = secret_body(&d, &upstream_data()).unwrap();
         // Upstream's body has `annotations: {}`, which we leave out (same canonical form).
         assert_eq!(
             body,
@@ -358,22 +366,10 @@ mod tests {
     #[test]
     fn the_python_applied_secret_is_unchanged() {
         use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
-        let mut d = declared();
-        d.path = "app-sre/shop/db".into();
-        d.version = 3;
+        let mut d = upstream_declared();
         d.namespace = "shop".into();
         d.labels = None;
-        let body = secret_body(
-            &d,
-            &data(&[
-                ("password", "s3cret"),
-                ("empty", ""),
-                ("cert_QB64", "QUJD\nREVG\n"),
-                ("ca_qb64", ""),
-                ("external-resources/updated_at", "2026-12-06T10:00:00Z"),
-            ]),
-        )
-        .unwrap();
+        let body = secret_body(&d, &upstream_data()).unwrap();
         let desired =
             OpenshiftResource::new(body, crate::NAME, crate::VERSION, "test", None).expect("valid");
         let mut inventory = ResourceInventory::new();

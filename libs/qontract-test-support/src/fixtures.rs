@@ -60,6 +60,36 @@ pub fn resource_file(path: &str, content: &str) -> Value {
     json!({"path": path, "content": content})
 }
 
+/// An `openshiftResources` entry of `provider` (`resource`, `resource-template`,
+/// `prometheus-rule`, `vault-secret`, `route`) as the query's inline fragments return it:
+/// `provider`, `__typename` (`NamespaceOpenshiftResource<Provider>_v1`) and the provider's own
+/// `fields`.
+pub fn openshift_resource(provider: &str, fields: Value) -> Value {
+    let type_name: String = provider
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut entry = json!({
+        "provider": provider,
+        "__typename": format!("NamespaceOpenshiftResource{type_name}_v1"),
+    });
+    merge(&mut entry, fields);
+    entry
+}
+
+/// Sets every field of the object `fields` on the object `target`.
+fn merge(target: &mut Value, fields: Value) {
+    if let (Some(target), Value::Object(fields)) = (target.as_object_mut(), fields) {
+        target.extend(fields);
+    }
+}
+
 /// A namespace (`/openshift/namespace-1.yml`) of app `shop` in environment `production`, at
 /// `/services/shop/namespaces/<name>.yml`, declaring nothing; see [`namespace`].
 #[derive(Debug, Clone)]
@@ -96,6 +126,12 @@ impl Namespace {
         self
     }
 
+    /// Sets every field of the object `fields` (e.g. `{"sharedResources": [...]}`).
+    pub fn set_all(mut self, fields: Value) -> Self {
+        merge(&mut self.0, fields);
+        self
+    }
+
     /// Sets the cluster field `field` (e.g. `internal`) to `value`.
     pub fn set_cluster(mut self, field: &str, value: impl Into<Value>) -> Self {
         self.0["cluster"][field] = value.into();
@@ -125,6 +161,11 @@ impl Namespace {
     /// The data as JSON.
     pub fn json(&self) -> &Value {
         &self.0
+    }
+
+    /// The data as JSON, owned.
+    pub fn into_json(self) -> Value {
+        self.0
     }
 
     /// The namespace as the query type `T` (panics naming `T` when it does not fit).
