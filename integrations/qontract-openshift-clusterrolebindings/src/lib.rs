@@ -44,7 +44,8 @@ pub struct Filter {
     /// The integration (for `disable.integrations`) and `--cluster-name`; the shard and
     /// `--namespace-name` are not looked at (upstream is not sharded).
     pub scope: NamespaceFilter,
-    /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is earlier grant nothing.
+    /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is today or earlier grant
+    /// nothing.
     pub today: String,
 }
 

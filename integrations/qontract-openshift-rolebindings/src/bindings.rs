@@ -493,8 +493,10 @@ pub fn add_bindings<R: Role>(
 }
 
 /// Whether a role with `expirationDate` `expiration` still grants access `today`
-/// (`YYYY-MM-DD`, UTC) as upstream `expiration.filter`: no date or a date not before today.
-/// A date that is not `YYYY-MM-DD` is an error naming the role.
+/// (`YYYY-MM-DD`, UTC) as upstream `expiration.filter` / `date_expired`: no date, or a date
+/// after today (a role expires on its `expirationDate`: `current_date >= exp_date` is
+/// expired). A date that upstream's `strptime(date, "%Y-%m-%d")` does not read is an error
+/// naming the role.
 pub fn role_is_active(
     role: &str,
     role_path: &str,
@@ -504,28 +506,63 @@ pub fn role_is_active(
     let Some(expiration) = expiration else {
         return Ok(true);
     };
-    if !is_iso_date(expiration) {
+    let Some(date) = parse_date(expiration) else {
         return Err(BindingsError::ExpirationDate {
             role: role.to_owned(),
             path: role_path.to_owned(),
             date: expiration.to_owned(),
         });
-    }
-    if expiration < today {
-        tracing::debug!("role {role} ({role_path}) expired on {expiration}");
+    };
+    // Zero-padded `YYYY-MM-DD` strings compare as the dates they spell.
+    if today >= date.as_str() {
+        tracing::debug!("role {role} ({role_path}) expired on {date}");
         return Ok(false);
     }
     Ok(true)
 }
 
-/// Whether `date` is an ISO `YYYY-MM-DD` date.
-pub fn is_iso_date(date: &str) -> bool {
-    let bytes = date.as_bytes();
-    bytes.len() == 10
-        && bytes.iter().enumerate().all(|(i, b)| match i {
-            4 | 7 => *b == b'-',
-            _ => b.is_ascii_digit(),
-        })
+/// `date` read as Python's `datetime.strptime(date, "%Y-%m-%d")` reads it (upstream
+/// `expiration.date_expired`), as a zero-padded `YYYY-MM-DD`: a four-digit year from 1, a
+/// month `1`-`12` (`01`-`09` or `1`-`9`), a day `1`-`31` (`01`-`09`, `1`-`9` or ` 1`-` 9`) that
+/// exists in that month, nothing else around. `None` when strptime raises `ValueError`.
+pub fn parse_date(date: &str) -> Option<String> {
+    let mut parts = date.split('-');
+    let (Some(year), Some(month), Some(day), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    // `%Y`: exactly four digits; datetime's years start at 1.
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: u32 = year.parse().ok()?;
+    // `%m`: `1[0-2]|0[1-9]|[1-9]`; `%d`: `3[01]|[12]\d|0[1-9]|[1-9]| [1-9]`.
+    let number = |field: &str, space: bool| -> Option<u32> {
+        let digits = match field.len() {
+            2 if space && field.starts_with(' ') => &field[1..],
+            1 | 2 => field,
+            _ => return None,
+        };
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    };
+    let month = number(month, false)?;
+    let day = number(day, true)?;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if year == 0 || day == 0 || day > days_in_month {
+        return None;
+    }
+    Some(format!("{year:04}-{month:02}-{day:02}"))
 }
 
 /// Today's date in UTC as `YYYY-MM-DD`.
@@ -701,14 +738,58 @@ mod tests {
     fn expired_roles_are_inactive_and_bad_dates_are_errors() {
         assert_eq!(role_is_active("r", "p", None, "2026-01-02"), Ok(true));
         assert_eq!(
-            role_is_active("r", "p", Some("2026-01-02"), "2026-01-02"),
+            role_is_active("r", "p", Some("2026-01-03"), "2026-01-02"),
             Ok(true)
+        );
+        // Upstream `date_expired`: `current_date >= exp_date`, so a role expires on its date.
+        assert_eq!(
+            role_is_active("r", "p", Some("2026-01-02"), "2026-01-02"),
+            Ok(false)
         );
         assert_eq!(
             role_is_active("r", "p", Some("2026-01-01"), "2026-01-02"),
             Ok(false)
         );
+        // strptime reads unpadded months and days: 2026-1-3 is the 3rd of January.
+        assert_eq!(
+            role_is_active("r", "p", Some("2026-1-3"), "2026-01-02"),
+            Ok(true)
+        );
+        assert_eq!(
+            role_is_active("r", "p", Some("2025-12-31"), "2026-01-02"),
+            Ok(false)
+        );
         assert!(role_is_active("r", "p", Some("tomorrow"), "2026-01-02").is_err());
+        assert!(role_is_active("r", "p", Some("2026-02-30"), "2026-01-02").is_err());
+    }
+
+    /// Each value as the 0.10.1 venv's `datetime.datetime.strptime(value, "%Y-%m-%d")` reads
+    /// it (`None`: it raises `ValueError`).
+    #[test]
+    fn dates_are_read_as_python_strptime_reads_them() {
+        for (value, expected) in [
+            ("2026-12-06", Some("2026-12-06")),
+            ("2026-1-2", Some("2026-01-02")),
+            ("2026-12- 6", Some("2026-12-06")),
+            ("2024-02-29", Some("2024-02-29")),
+            ("0999-12-06", Some("0999-12-06")),
+            ("2025-02-29", None),
+            ("2026-02-30", None),
+            ("0000-01-01", None),
+            (" 2026-12-06", None),
+            ("2026-12-06 ", None),
+            ("12026-12-06", None),
+            ("+2026-12-06", None),
+            ("2026-001-01", None),
+            ("2026-00-01", None),
+            ("2026-12-00", None),
+            ("2026-12-32", None),
+            ("2026-12-6x", None),
+            ("2026-12-06-", None),
+            ("29/11/2026", None),
+        ] {
+            assert_eq!(parse_date(value).as_deref(), expected, "{value:?}");
+        }
     }
 
     #[test]
@@ -716,6 +797,7 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_786), (2026, 11, 29));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert!(is_iso_date(&today_utc()));
+        let today = today_utc();
+        assert_eq!(parse_date(&today), Some(today));
     }
 }

@@ -26,7 +26,8 @@ use crate::{MANAGED_TYPE, NAME, VERSION};
 pub struct Filter {
     /// Integration, cluster/namespace filters and shard.
     pub scope: qontract_realize::NamespaceFilter,
-    /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is earlier grant nothing.
+    /// Today (UTC) as `YYYY-MM-DD`: roles whose `expirationDate` is today or earlier grant
+    /// nothing.
     pub today: String,
     /// `--support-role-ref`: an access `role` binds the namespace's Role of that name instead
     /// of the ClusterRole (upstream `RoleBindingSpec.create_role_binding_spec`).
@@ -368,8 +369,17 @@ mod tests {
         ];
         let mut roles = example_roles();
         roles[0].expiration_date = Some("2026-11-28".to_owned());
-        roles[1].expiration_date = Some("2026-11-29".to_owned());
+        roles[1].expiration_date = Some("2026-11-30".to_owned());
         roles[2].expiration_date = Some("29/11/2026".to_owned());
+        // Upstream `expiration.date_expired` (`current_date >= exp_date`): a role expires on
+        // its expirationDate, today.
+        let mut today = role(
+            "shop-oncall",
+            &[("sandbox", "shop-stage", "admin")],
+            &["ada"],
+        );
+        today.expiration_date = Some("2026-11-29".to_owned());
+        roles.push(today);
         let state = desired_state(&roles, &namespaces, &filter());
         assert_eq!(
             desired_names(&state),

@@ -8,8 +8,8 @@
 //!
 //! As upstream: only namespaces with `managedRoles: true` that are not `delete: true` are
 //! managed, and in them only `RoleBinding.rbac.authorization.k8s.io`; namespaces are sharded by
-//! `"<cluster>/<namespace>"`; expired roles (`expirationDate` before today, UTC) grant nothing;
-//! the username is the one the cluster's auth knows (`github_username` for GitHub auth or no
+//! `"<cluster>/<namespace>"`; expired roles (`expirationDate` today or earlier, UTC) grant
+//! nothing; the username is the one the cluster's auth knows (`github_username` for GitHub auth or no
 //! auth, `org_username` for `oidc` / `rhidp`); a user holding the same access through several
 //! roles gets one RoleBinding. Only RoleBindings carrying this integration's annotations are
 //! ever deleted, so bindings created by hand or by other tools are left alone.
