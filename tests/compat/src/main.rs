@@ -27,13 +27,15 @@
 //! directory.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use qontract_compat::services::{
+    self, OpenBao, Proc, free_port, http, output_text as text, start_qontract_server,
+};
 use serde_json::Value;
 
 mod vault;
@@ -64,89 +66,6 @@ fn suite_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A child process killed (and reaped) when dropped.
-struct Proc {
-    name: String,
-    child: Child,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Proc> {
-        let file =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = cmd
-            .stdout(Stdio::from(file.try_clone()?))
-            .stderr(Stdio::from(file))
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        Ok(Proc {
-            name: name.to_owned(),
-            child,
-        })
-    }
-
-    fn check_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait()? {
-            bail!("{} exited early ({status})", self.name);
-        }
-        Ok(())
-    }
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Minimal HTTP/1.1 request on loopback; returns (status, body).
-fn http(method: &str, port: u16, path: &str) -> Result<(u16, String)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut text = String::new();
-    stream.read_to_string(&mut text)?;
-    let status = text
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .context("no HTTP status")?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
-}
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> Result<bool>) -> Result<()> {
-    let start = Instant::now();
-    loop {
-        if ready()? {
-            return Ok(());
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            bail!("{what} not ready after 60 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// The shared services of a run: OpenBao, qontract-server, and the port of the cluster.
 struct Env {
     bin: PathBuf,
@@ -154,129 +73,56 @@ struct Env {
     schema: PathBuf,
     kube_port: u16,
     server_url: String,
-    bao_port: u16,
+    vault: OpenBao,
     qs_port: u16,
     bundle_file: PathBuf,
     config: PathBuf,
-    _bao: Proc,
     _qs: Option<Proc>,
 }
 
 impl Env {
     fn start(bin: PathBuf, work: PathBuf, schema: PathBuf) -> Result<Env> {
         let kube_port = free_port()?;
-        let bao_port = free_port()?;
         let qs_port = free_port()?;
         let server_url = format!("https://127.0.0.1:{kube_port}");
-        let mut bao = Proc::spawn(
-            "bao",
-            Command::new("bao")
-                .args([
-                    "server",
-                    "-dev",
-                    &format!("-dev-root-token-id={BAO_ROOT}"),
-                    &format!("-dev-listen-address=127.0.0.1:{bao_port}"),
-                ])
-                // the dev server writes its token to ~/.vault-token: keep it in the run directory
-                .env("HOME", &work),
-            &work.join("bao.log"),
-        )?;
-        wait_for("OpenBao", || {
-            bao.check_alive()?;
-            Ok(bao_cmd(bao_port, &["status"]).is_ok())
-        })?;
-        let env = Env {
+        // the dev server writes its token to ~/.vault-token: keep it in the run directory
+        let vault = OpenBao::start(&work, BAO_ROOT)?;
+        let (role_id, secret_id) = vault.approle("compat")?;
+        let mut cluster = serde_json::Map::new();
+        cluster.insert("token".into(), KUBE_TOKEN.into());
+        cluster.insert("server".into(), server_url.clone().into());
+        cluster.insert("username".into(), "compat".into());
+        vault.kv_put(CLUSTER_SECRET, &cluster)?;
+        let config = work.join("config.toml");
+        services::write_config(&config, qs_port, &vault, (&role_id, &secret_id))?;
+        Ok(Env {
             bin,
             bundle_file: work.join("bundle.json"),
-            config: work.join("config.toml"),
+            config,
             work,
             schema,
             kube_port,
             server_url,
-            bao_port,
+            vault,
             qs_port,
-            _bao: bao,
             _qs: None,
-        };
-        env.bao(&["auth", "enable", "approle"])?;
-        let policy = env.work.join("policy.hcl");
-        std::fs::write(
-            &policy,
-            "path \"secret/*\" { capabilities = [\"read\", \"list\"] }\n",
-        )?;
-        env.bao(&["policy", "write", "compat", &policy.display().to_string()])?;
-        env.bao(&[
-            "write",
-            "auth/approle/role/compat",
-            "token_policies=compat",
-            "token_ttl=1h",
-        ])?;
-        let role_id = env.bao(&["read", "-field=role_id", "auth/approle/role/compat/role-id"])?;
-        let secret_id = env.bao(&[
-            "write",
-            "-f",
-            "-field=secret_id",
-            "auth/approle/role/compat/secret-id",
-        ])?;
-        let mut cluster = serde_json::Map::new();
-        cluster.insert("token".into(), KUBE_TOKEN.into());
-        cluster.insert("server".into(), env.server_url.clone().into());
-        cluster.insert("username".into(), "compat".into());
-        env.vault_put(CLUSTER_SECRET, &cluster)?;
-        std::fs::write(
-            &env.config,
-            format!(
-                "[graphql]\nserver = \"http://127.0.0.1:{}/graphql\"\n\n[vault]\nserver = \"http://127.0.0.1:{}\"\nrole_id = \"{}\"\nsecret_id = \"{}\"\n",
-                env.qs_port,
-                env.bao_port,
-                role_id.trim(),
-                secret_id.trim()
-            ),
-        )?;
-        Ok(env)
+        })
     }
 
     fn bao(&self, args: &[&str]) -> Result<String> {
-        bao_cmd(self.bao_port, args)
-    }
-
-    /// Writes a KV v2 secret (`secret/<rest>`) from JSON (values may be empty strings).
-    fn vault_put(&self, path: &str, data: &serde_json::Map<String, Value>) -> Result<()> {
-        let file = self.work.join("secret.json");
-        std::fs::write(&file, Value::Object(data.clone()).to_string())?;
-        let mount_path = path
-            .strip_prefix("secret/")
-            .context("vault paths start with secret/")?;
-        self.bao(&[
-            "kv",
-            "put",
-            "-mount=secret",
-            mount_path,
-            &format!("@{}", file.display()),
-        ])
-        .with_context(|| format!("writing vault secret {path}"))?;
-        Ok(())
+        self.vault.cmd(args)
     }
 
     /// Serves `bundle` (replacing the one served before).
     fn serve(&mut self, bundle: &Path) -> Result<()> {
         std::fs::copy(bundle, &self.bundle_file)?;
         if self._qs.is_none() {
-            let mut qs = Proc::spawn(
-                "qontract-server",
-                Command::new(self.bin.join("qontract-server"))
-                    .arg("--listen")
-                    .arg(format!("127.0.0.1:{}", self.qs_port))
-                    .arg("--datafiles-file")
-                    .arg(&self.bundle_file),
+            self._qs = Some(start_qontract_server(
+                &self.bin,
+                self.qs_port,
+                &self.bundle_file,
                 &self.work.join("qontract-server.log"),
-            )?;
-            let port = self.qs_port;
-            wait_for("qontract-server", || {
-                qs.check_alive()?;
-                Ok(http("GET", port, "/sha256").is_ok_and(|(s, _)| s == 200))
-            })?;
-            self._qs = Some(qs);
+            )?);
         } else {
             let (status, body) = http("POST", self.qs_port, "/reload")?;
             if status != 200 {
@@ -288,10 +134,12 @@ impl Env {
 
     /// A fresh loopback cluster on the run's port, with the scenario's namespaces and seed.
     fn fresh_cluster(&self, scenario: &Scenario, log: &Path) -> Result<Proc> {
-        let mut cmd = Command::new(self.bin.join("kube-testserver"));
-        cmd.args(["--port", &self.kube_port.to_string(), "--token", KUBE_TOKEN])
-            .arg("--kubeconfig")
-            .arg(self.work.join("kubeconfig"));
+        let mut cmd = services::kube_testserver(
+            &self.bin,
+            self.kube_port,
+            KUBE_TOKEN,
+            &self.work.join("kubeconfig"),
+        );
         if scenario.openshift {
             cmd.arg("--openshift-projects");
         }
@@ -304,10 +152,7 @@ impl Env {
             cmd.arg("--crd").arg(file);
         }
         let mut kube = Proc::spawn("kube-testserver", &mut cmd, log)?;
-        wait_for("kube-testserver", || {
-            kube.check_alive()?;
-            Ok(std::fs::read_to_string(log).is_ok_and(|l| l.contains("url: ")))
-        })?;
+        services::wait_kube_ready(&mut kube, log)?;
         let mut objects: Vec<Value> = scenario
             .namespaces
             .iter()
@@ -477,20 +322,9 @@ impl Env {
     }
 }
 
+/// The `bao` CLI as root against the OpenBao on `port`.
 fn bao_cmd(port: u16, args: &[&str]) -> Result<String> {
-    let addr = format!("http://127.0.0.1:{port}");
-    let out = Command::new("bao")
-        .args(args)
-        .env("BAO_ADDR", &addr)
-        .env("BAO_TOKEN", BAO_ROOT)
-        .env("VAULT_ADDR", &addr)
-        .env("VAULT_TOKEN", BAO_ROOT)
-        .output()
-        .context("running bao")?;
-    if !out.status.success() {
-        bail!("bao {}: {}", args.join(" "), text(&out));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    services::bao_cmd(port, BAO_ROOT, args)
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
@@ -531,7 +365,8 @@ fn kind_of(resource_type: &str) -> String {
         .to_owned()
 }
 
-/// Parses a Python `repr` of a list of strings (`['a', 'b']`); None when the text is not one.
+/// Parses a Python `repr` of a list of strings, bare names and integers (`['a', None, 2]`,
+/// each item as its text); None when the text is not one.
 fn python_list(text: &str) -> Option<Vec<String>> {
     let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
     let mut items = Vec::new();
@@ -541,8 +376,8 @@ fn python_list(text: &str) -> Option<Vec<String>> {
             chars.next();
         }
         let Some(quote) = chars.next() else { break };
-        if quote.is_ascii_alphabetic() {
-            // a bare name (`None`, `True`)
+        if quote.is_ascii_alphanumeric() {
+            // a bare name (`None`, `True`) or an integer
             let mut item = String::from(quote);
             while let Some(c) = chars.next_if(|c| c.is_ascii_alphanumeric()) {
                 item.push(c);
@@ -729,29 +564,25 @@ fn planned_actions(reasons: &BTreeMap<Action, String>) -> BTreeSet<Action> {
 
 /// Python's actions that ours does not plan, each with what ours decided for that object.
 fn show_missing(actions: &BTreeSet<Action>, reasons: &BTreeMap<Action, String>) -> String {
-    if actions.is_empty() {
-        return "nothing".into();
-    }
-    actions
-        .iter()
-        .map(|a| {
-            let one = show(&BTreeSet::from([a.clone()]));
-            let ours = reasons.iter().find(|((action, kind, ns, name), _)| {
+    show_each(actions, |a| {
+        reasons
+            .iter()
+            .find(|((action, kind, ns, name), _)| {
                 action.starts_with('#') && (kind, ns, name) == (&a.1, &a.2, &a.3)
-            });
-            match ours {
-                Some(((action, ..), reason)) => {
-                    format!("{one} (ours: {}: {reason})", &action[1..])
-                }
-                None => one,
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+            })
+            .map(|((action, ..), reason)| format!("ours: {}: {reason}", &action[1..]))
+    })
 }
 
 /// [`show`] with our plan's reason after each action.
 fn show_with_reasons(actions: &BTreeSet<Action>, reasons: &BTreeMap<Action, String>) -> String {
+    show_each(actions, |a| {
+        reasons.get(a).filter(|r| !r.is_empty()).cloned()
+    })
+}
+
+/// [`show`] of each action, followed by ` (<note>)` where `note` gives one.
+fn show_each(actions: &BTreeSet<Action>, note: impl Fn(&Action) -> Option<String>) -> String {
     if actions.is_empty() {
         return "nothing".into();
     }
@@ -759,8 +590,8 @@ fn show_with_reasons(actions: &BTreeSet<Action>, reasons: &BTreeMap<Action, Stri
         .iter()
         .map(|a| {
             let one = show(&BTreeSet::from([a.clone()]));
-            match reasons.get(a).filter(|r| !r.is_empty()) {
-                Some(reason) => format!("{one} ({reason})"),
+            match note(a) {
+                Some(note) => format!("{one} ({note})"),
                 None => one,
             }
         })
@@ -1109,7 +940,7 @@ fn run() -> Result<bool> {
                         s.name
                     )
                 })?;
-                env.vault_put(path, data)?;
+                env.vault.kv_put(path, data)?;
             }
         }
     }

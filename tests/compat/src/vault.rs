@@ -21,7 +21,9 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
-use super::{Env, Proc, Scenario, bao_cmd, copy_tree, free_port, replace_in_tree, text, wait_for};
+use qontract_compat::services::OpenBao;
+
+use super::{Env, Scenario, bao_cmd, copy_tree, python_list, replace_in_tree, text};
 
 const DEST_ROLE_ID: &str = "compat-replication-dest-role";
 const DEST_SECRET_ID: &str = "compat-replication-dest-secret";
@@ -36,32 +38,19 @@ type Write = (String, String, String);
 
 struct Dest {
     port: u16,
-    _proc: Proc,
+    _vault: OpenBao,
 }
 
 impl Dest {
     fn start(work: &Path, name: &str, ops: &[Value]) -> Result<Dest> {
-        let port = free_port()?;
         let home = work.join(format!("dest-{name}"));
         let _ = std::fs::remove_dir_all(&home);
-        std::fs::create_dir_all(&home)?;
-        let mut proc = Proc::spawn(
-            "bao (destination)",
-            Command::new("bao")
-                .args([
-                    "server",
-                    "-dev",
-                    &format!("-dev-root-token-id={}", super::BAO_ROOT),
-                    &format!("-dev-listen-address=127.0.0.1:{port}"),
-                ])
-                .env("HOME", &home),
-            &home.join("bao.log"),
-        )?;
-        wait_for("destination OpenBao", || {
-            proc.check_alive()?;
-            Ok(bao_cmd(port, &["status"]).is_ok())
-        })?;
-        let dest = Dest { port, _proc: proc };
+        let vault = OpenBao::start(&home, super::BAO_ROOT).context("destination OpenBao")?;
+        let port = vault.port;
+        let dest = Dest {
+            port,
+            _vault: vault,
+        };
         let bao = |args: &[&str]| bao_cmd(port, args);
         bao(&["secrets", "enable", "-path=legacy", "-version=1", "kv"])?;
         bao(&["auth", "enable", "approle"])?;
@@ -146,10 +135,10 @@ fn setup_source(env: &Env) -> Result<()> {
         ),
     ] {
         let op = serde_json::json!({"put": path, "data": data});
-        apply_ops(env.bao_port, &env.work, &[op])?;
+        apply_ops(env.vault.port, &env.work, &[op])?;
         // the same on KV v2, read unpinned by `vault-replication-creds-kv2`
         let op = serde_json::json!({"put": path.replace("creds/", "secret/compat/"), "data": data});
-        apply_ops(env.bao_port, &env.work, &[op])?;
+        apply_ops(env.vault.port, &env.work, &[op])?;
     }
     Ok(())
 }
@@ -245,40 +234,6 @@ fn dump(port: u16) -> Result<BTreeMap<String, Value>> {
     Ok(state)
 }
 
-/// A Python list literal of strings, `None` and integers.
-fn python_items(text: &str) -> Option<Vec<String>> {
-    let inner = text.trim().strip_prefix('[')?.strip_suffix(']')?;
-    let mut items = Vec::new();
-    let mut chars = inner.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ' ' || *c == ',') {
-            chars.next();
-        }
-        let Some(first) = chars.next() else { break };
-        if first.is_ascii_alphanumeric() {
-            let mut item = String::from(first);
-            while let Some(c) = chars.next_if(|c| c.is_ascii_alphanumeric()) {
-                item.push(c);
-            }
-            items.push(item);
-            continue;
-        }
-        if first != '\'' && first != '"' {
-            return None;
-        }
-        let mut item = String::new();
-        loop {
-            match chars.next()? {
-                '\\' => item.push(chars.next()?),
-                c if c == first => break,
-                c => item.push(c),
-            }
-        }
-        items.push(item);
-    }
-    Some(items)
-}
-
 /// The writes of a Python run: `['replicate_vault_secret', version, path]` (upstream
 /// `deep_copy_versions`), `[…, 'generate_dummy_data', version, path]`
 /// (`write_dummy_versions`), `[…, path]` (KV v1 copy in `copy_vault_secret`).
@@ -288,7 +243,7 @@ fn python_writes(log: &str) -> BTreeSet<Write> {
         let Some((_, message)) = line.split_once("] - ") else {
             continue;
         };
-        let Some(items) = python_items(message) else {
+        let Some(items) = python_list(message) else {
             continue;
         };
         let items: Vec<&str> = items.iter().map(String::as_str).collect();
@@ -426,7 +381,7 @@ pub(super) fn run_scenario(
             .unwrap_or_default()
     };
     setup_source(env)?;
-    apply_ops(env.bao_port, &env.work, &ops("source")).context("seeding the source")?;
+    apply_ops(env.vault.port, &env.work, &ops("source")).context("seeding the source")?;
     let dest_py = Dest::start(&env.work, &format!("{}-py", s.name), &ops("destination"))?;
     let dest_ours = Dest::start(&env.work, &format!("{}-ours", s.name), &ops("destination"))?;
     let bundle_for = |env: &Env, who: &str, dest: &Dest| -> Result<PathBuf> {
@@ -440,11 +395,7 @@ pub(super) fn run_scenario(
                 copy_tree(&s.dir.join(sub), &dir.join(sub))?;
             }
         }
-        replace_in_tree(
-            &dir,
-            "@SOURCE_VAULT@",
-            &format!("http://127.0.0.1:{}", env.bao_port),
-        )?;
+        replace_in_tree(&dir, "@SOURCE_VAULT@", &env.vault.addr())?;
         replace_in_tree(
             &dir,
             "@DEST_VAULT@",
@@ -465,7 +416,7 @@ pub(super) fn run_scenario(
     };
     for stage in stages {
         if *stage == "bump" {
-            apply_ops(env.bao_port, &env.work, &bump).context("bumping the source")?;
+            apply_ops(env.vault.port, &env.work, &bump).context("bumping the source")?;
         }
         let log = |n: &str| logs.join(format!("{stage}-{n}.log"));
         // both destinations are alike here: compare the dry runs on the Python one
