@@ -2,40 +2,48 @@
 //! qontract-reconcile 0.10.1 side by side on one generated app-interface.
 //!
 //! Generates the data set ([`crate::gen_app_interface`]), starts one loopback API server
-//! (`kube-testserver`, HTTPS, every generated cluster points at it; namespace names are unique
-//! across clusters), an OpenBao dev server (cluster token, AppRole login, as the differential
-//! suite) and our `qontract-server` over the bundle, then:
+//! (`kube-testserver`, HTTPS) per generated cluster, as a real estate has one per cluster (each
+//! cluster file's `serverUrl` points at its own; started in parallel), an OpenBao dev server
+//! (cluster token, AppRole login) and our `qontract-server` over the bundle (the differential
+//! suite's services, `qontract_compat::services`), then:
 //!
-//! 1. converges the cluster with ours (wet `openshift-namespaces`, wet `openshift-resources`:
+//! 1. converges the clusters with ours (wet `openshift-namespaces`, wet `openshift-resources`:
 //!    the wet apply rate of a fresh cluster, all clusters);
 //! 2. times dry runs of `openshift-resources` and `openshift-namespaces` of both tools on the
-//!    converged cluster (`--runs`, default 3: wall is the median, RSS the maximum);
+//!    converged clusters (`--runs`, default 3: wall is the median, RSS the maximum);
 //! 3. on a fresh cluster, the wet apply rate of both tools on a sample (the first cluster
 //!    only: the Python tool runs one `oc apply` subprocess per object).
 //!
 //! Wall and peak RSS come from `/usr/bin/time` (wait4 rusage of the tool's process tree),
-//! API requests and connections (TLS handshakes) from the server's counters
-//! (`/debug/kube-testserver/stats`). Prints one table; nothing asserts a time.
+//! API requests and connections (TLS handshakes) from the servers' counters
+//! (`/debug/kube-testserver/stats`, summed over every cluster's server). With `--latency-ms N`
+//! every server delays each request by N ms and each row also shows the latency model
+//! (requests ÷ thread pool size × N ms) beside the measured wall. Prints one table; nothing
+//! asserts a time.
 //!
 //! The Python tool is found on `PATH` with its `oc`/`amtool` shims, installed by
 //! `scripts/install-compat-peer.sh` (the differential suite's peer, same venv); our binaries in
 //! `--bin-dir` (default `target/release`).
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use qontract_compat::services::{self, OpenBao, Proc, free_port, output_text};
 use serde_json::Value;
 
 use crate::gen_app_interface::{self as gen_ai, OBJECTS_PER_NAMESPACE, Size, Target};
 
 const KUBE_TOKEN: &str = "bench-token";
 const BAO_ROOT: &str = "bench-root";
-const TOKEN_PATH: &str = "secret/bench/cluster";
+/// Vault path prefix of the clusters' automation tokens (one secret per cluster).
+const TOKEN_PREFIX: &str = "secret/bench";
+/// `--thread-pool-size` of both tools when not given (ours follows the Python tool's 10).
+const DEFAULT_THREAD_POOL_SIZE: usize = 10;
 
 struct Options {
     size_name: String,
@@ -49,50 +57,17 @@ struct Options {
     keep: bool,
 }
 
-/// A child process killed (and reaped) when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(name: &str, cmd: &mut Command, log: &Path) -> Result<Proc> {
-    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-    let child = cmd
-        .stdout(Stdio::from(file.try_clone()?))
-        .stderr(Stdio::from(file))
-        .spawn()
-        .with_context(|| format!("starting {name}"))?;
-    Ok(Proc(child))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-fn wait_for(what: &str, proc: &mut Proc, mut ready: impl FnMut() -> bool) -> Result<()> {
-    let start = Instant::now();
-    while !ready() {
-        if let Some(status) = proc.0.try_wait()? {
-            bail!("{what} exited early ({status})");
+/// `n` distinct free loopback ports (none of `taken`).
+fn free_ports(n: usize, taken: &[u16]) -> Result<Vec<u16>> {
+    let mut seen: BTreeSet<u16> = taken.iter().copied().collect();
+    let mut ports = Vec::with_capacity(n);
+    while ports.len() < n {
+        let port = free_port()?;
+        if seen.insert(port) {
+            ports.push(port);
         }
-        if start.elapsed() > Duration::from_secs(120) {
-            bail!("{what} not ready after 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(())
-}
-
-fn output_text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    Ok(ports)
 }
 
 /// One measured run of a tool.
@@ -110,78 +85,115 @@ struct Sample {
 struct Bench {
     opts: Options,
     work: PathBuf,
-    kube_port: u16,
-    bao_port: u16,
+    /// The API server port of each generated cluster (index = cluster number).
+    kube_ports: Vec<u16>,
     config: PathBuf,
-    kube: Option<Proc>,
-    _bao: Proc,
+    /// Each cluster's running API server.
+    kube: Vec<Option<Proc>>,
+    /// For the servers' counters.
+    rt: tokio::runtime::Runtime,
+    http: reqwest::Client,
+    _vault: OpenBao,
     _qs: Proc,
     namespaces_per_cluster: usize,
 }
 
 impl Bench {
-    fn start_kube(&mut self, label: &str) -> Result<()> {
-        self.kube = None; // stop the previous one (its port is reused)
-        let log = self.work.join(format!("kube-testserver-{label}.log"));
-        let mut cmd = Command::new(self.opts.bin.join("kube-testserver"));
-        cmd.args(["--port", &self.kube_port.to_string(), "--token", KUBE_TOKEN])
-            .arg("--kubeconfig")
-            .arg(self.work.join("kubeconfig"));
-        if self.opts.latency_ms > 0 {
-            cmd.args(["--latency-ms", &self.opts.latency_ms.to_string()]);
+    /// (Re)starts the API servers of `clusters` (fresh and empty, on their ports), all at
+    /// once, and waits until every one serves.
+    fn start_kube(&mut self, clusters: &[usize], label: &str) -> Result<()> {
+        for &c in clusters {
+            self.kube[c] = None; // stop the previous one (its port is reused)
         }
-        let mut kube = None;
+        let dir = self.work.join("kube");
+        std::fs::create_dir_all(&dir)?;
+        let log = |c: usize| dir.join(format!("{label}-{}.log", gen_ai::cluster_name(c)));
+        let mut pending = clusters.to_vec();
         for _ in 0..50 {
-            let mut p = spawn("kube-testserver", &mut cmd, &log)?;
+            let mut started = Vec::new();
+            for &c in &pending {
+                let mut cmd = services::kube_testserver(
+                    &self.opts.bin,
+                    self.kube_ports[c],
+                    KUBE_TOKEN,
+                    &dir.join(format!("{}.kubeconfig", gen_ai::cluster_name(c))),
+                );
+                if self.opts.latency_ms > 0 {
+                    cmd.args(["--latency-ms", &self.opts.latency_ms.to_string()]);
+                }
+                started.push((c, Proc::spawn("kube-testserver", &mut cmd, &log(c))?));
+            }
             std::thread::sleep(Duration::from_millis(200));
-            if p.0.try_wait()?.is_none() {
-                kube = Some(p);
+            pending.clear();
+            for (c, mut p) in started {
+                if p.check_alive().is_ok() {
+                    self.kube[c] = Some(p);
+                } else {
+                    // the port of the previous server may still be closing
+                    pending.push(c);
+                }
+            }
+            if pending.is_empty() {
                 break;
             }
-            // the port of the previous server may still be in TIME_WAIT/closing
             std::thread::sleep(Duration::from_millis(300));
         }
-        let mut kube = kube.context("kube-testserver did not start")?;
-        wait_for("kube-testserver", &mut kube, || {
-            std::fs::read_to_string(&log).is_ok_and(|l| l.contains("url: "))
-        })?;
-        self.kube = Some(kube);
+        if let Some(&c) = pending.first() {
+            bail!(
+                "the API server of {} did not start; see {}",
+                gen_ai::cluster_name(c),
+                log(c).display()
+            );
+        }
+        for &c in clusters {
+            let kube = self.kube[c].as_mut().context("API server missing")?;
+            services::wait_kube_ready(kube, &log(c))?;
+        }
         Ok(())
     }
 
-    fn kubectl(&self) -> Command {
-        let mut cmd = Command::new("kubectl");
-        cmd.args([
-            "--kubeconfig",
-            "/dev/null",
-            "--insecure-skip-tls-verify",
-            "--server",
-            &format!("https://127.0.0.1:{}", self.kube_port),
-            "--token",
-            KUBE_TOKEN,
-        ]);
-        cmd
-    }
-
-    /// (requests, connections) so far, this query's own connection included (not its request).
+    /// (requests, connections) so far, summed over every cluster's server, each query's own
+    /// connection included (not its request).
     fn stats(&self) -> Result<(u64, u64)> {
-        let out = self
-            .kubectl()
-            .args(["get", "--raw", qontract_stats_path()])
-            .output()
-            .context("kubectl get --raw (stats)")?;
-        if !out.status.success() {
-            bail!("reading the server's stats: {}", output_text(&out));
-        }
-        let v: Value = serde_json::from_slice(&out.stdout).context("stats JSON")?;
-        Ok((
-            v["requests"].as_u64().unwrap_or_default(),
-            v["connections"].as_u64().unwrap_or_default(),
-        ))
+        self.rt.block_on(async {
+            let mut queries = tokio::task::JoinSet::new();
+            for (c, port) in self.kube_ports.iter().enumerate() {
+                let http = self.http.clone();
+                let url = format!("https://127.0.0.1:{port}{}", qontract_stats_path());
+                queries.spawn(async move {
+                    let stats: Result<Value> = async {
+                        Ok(http
+                            .get(&url)
+                            .send()
+                            .await?
+                            .error_for_status()?
+                            .json()
+                            .await?)
+                    }
+                    .await;
+                    stats.with_context(|| {
+                        format!(
+                            "reading the stats of the API server of {} ({url})",
+                            gen_ai::cluster_name(c)
+                        )
+                    })
+                });
+            }
+            let (mut requests, mut connections) = (0, 0);
+            while let Some(stats) = queries.join_next().await {
+                let v = stats??;
+                requests += v["requests"].as_u64().unwrap_or_default();
+                connections += v["connections"].as_u64().unwrap_or_default();
+            }
+            Ok((requests, connections))
+        })
     }
 
-    fn bao(&self, args: &[&str]) -> Result<String> {
-        bao_cmd(self.bao_port, args)
+    /// `--thread-pool-size` of the measured runs.
+    fn concurrency(&self) -> usize {
+        self.opts
+            .thread_pool_size
+            .unwrap_or(DEFAULT_THREAD_POOL_SIZE)
     }
 
     /// Runs one tool under `/usr/bin/time`, with the server's counters around it.
@@ -244,8 +256,10 @@ impl Bench {
             cpu: f[1] + f[2],
             rss_kib: f[3] as u64,
             requests: r1.saturating_sub(r0),
-            // minus the connection of the second stats query
-            connections: c1.saturating_sub(c0).saturating_sub(1),
+            // minus the connection of the second stats query on each server
+            connections: c1
+                .saturating_sub(c0)
+                .saturating_sub(self.kube_ports.len() as u64),
             exit: out.status.code().unwrap_or(-1),
             changes,
         };
@@ -296,22 +310,6 @@ fn python_changes(stderr: &str) -> usize {
             l.contains("] - ['apply'") || l.contains("] - ['create'") || l.contains("] - ['delete'")
         })
         .count()
-}
-
-fn bao_cmd(port: u16, args: &[&str]) -> Result<String> {
-    let addr = format!("http://127.0.0.1:{port}");
-    let out = Command::new("bao")
-        .args(args)
-        .env("BAO_ADDR", &addr)
-        .env("BAO_TOKEN", BAO_ROOT)
-        .env("VAULT_ADDR", &addr)
-        .env("VAULT_TOKEN", BAO_ROOT)
-        .output()
-        .context("running bao")?;
-    if !out.status.success() {
-        bail!("bao {}: {}", args.join(" "), output_text(&out));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn parse(args: &[String]) -> Result<Options> {
@@ -379,84 +377,35 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
 }
 
 fn run_in(opts: Options, work: &Path) -> Result<()> {
-    let kube_port = free_port()?;
-    let bao_port = free_port()?;
-    let qs_port = free_port()?;
-    let server_url = format!("https://127.0.0.1:{kube_port}");
+    let vault = OpenBao::start(work, BAO_ROOT)?;
+    let qs_port = free_ports(1, &[vault.port])?[0];
+    // one API server per cluster, as a real estate has
+    let kube_ports = free_ports(opts.size.clusters, &[vault.port, qs_port])?;
+    let server_urls: Vec<String> = kube_ports
+        .iter()
+        .map(|p| format!("https://127.0.0.1:{p}"))
+        .collect();
 
-    // OpenBao with AppRole, as the differential suite
-    let mut bao = spawn(
-        "bao",
-        Command::new("bao")
-            .args([
-                "server",
-                "-dev",
-                &format!("-dev-root-token-id={BAO_ROOT}"),
-                &format!("-dev-listen-address=127.0.0.1:{bao_port}"),
-            ])
-            .env("HOME", work),
-        &work.join("bao.log"),
-    )?;
-    wait_for("OpenBao", &mut bao, || {
-        bao_cmd(bao_port, &["status"]).is_ok()
-    })?;
-    bao_cmd(bao_port, &["auth", "enable", "approle"])?;
-    let policy = work.join("policy.hcl");
-    std::fs::write(
-        &policy,
-        "path \"secret/*\" { capabilities = [\"read\", \"list\"] }\n",
-    )?;
-    bao_cmd(
-        bao_port,
-        &["policy", "write", "bench", &policy.display().to_string()],
-    )?;
-    bao_cmd(
-        bao_port,
-        &[
-            "write",
-            "auth/approle/role/bench",
-            "token_policies=bench",
-            "token_ttl=4h",
-        ],
-    )?;
-    let role_id = bao_cmd(
-        bao_port,
-        &["read", "-field=role_id", "auth/approle/role/bench/role-id"],
-    )?;
-    let secret_id = bao_cmd(
-        bao_port,
-        &[
-            "write",
-            "-f",
-            "-field=secret_id",
-            "auth/approle/role/bench/secret-id",
-        ],
-    )?;
-    bao_cmd(
-        bao_port,
-        &[
-            "kv",
-            "put",
-            "-mount=secret",
-            TOKEN_PATH.trim_start_matches("secret/"),
-            &format!("token={KUBE_TOKEN}"),
-            &format!("server={server_url}"),
-            "username=bench",
-        ],
-    )?;
+    let target = Target {
+        server_urls,
+        token_prefix: TOKEN_PREFIX.into(),
+    };
+
+    // each cluster's automation token with its server (the Python tool checks it against
+    // `serverUrl`), read through AppRole as the differential suite
+    let approle = vault.approle("bench")?;
+    for c in 0..opts.size.clusters {
+        let mut token = serde_json::Map::new();
+        token.insert("token".into(), KUBE_TOKEN.into());
+        token.insert("server".into(), target.server_url(c).into());
+        token.insert("username".into(), "bench".into());
+        vault.kv_put(&target.token_path(c), &token)?;
+    }
 
     // the data set and its bundle
     let data = work.join("app-interface");
     let t = Instant::now();
-    gen_ai::write(
-        &data,
-        opts.size,
-        opts.seed,
-        &Target {
-            server_url: server_url.clone(),
-            token_path: TOKEN_PATH.into(),
-        },
-    )?;
+    gen_ai::write(&data, opts.size, opts.seed, &target)?;
     let schema = crate::workspace_root()
         .join("../shared/upstream-schemas/qontract-schemas/graphql-schemas/schema.yml");
     let no_schemas = work.join("no-schemas");
@@ -483,45 +432,50 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
         t.elapsed().as_secs_f64()
     );
 
-    let mut qs = spawn(
-        "qontract-server",
-        Command::new(opts.bin.join("qontract-server"))
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{qs_port}"))
-            .arg("--datafiles-file")
-            .arg(&bundle),
+    let qs = services::start_qontract_server(
+        &opts.bin,
+        qs_port,
+        &bundle,
         &work.join("qontract-server.log"),
     )?;
-    wait_for("qontract-server", &mut qs, || {
-        std::net::TcpStream::connect(("127.0.0.1", qs_port)).is_ok()
-    })?;
     let config = work.join("config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[graphql]\nserver = \"http://127.0.0.1:{qs_port}/graphql\"\n\n[vault]\nserver = \"http://127.0.0.1:{bao_port}\"\nrole_id = \"{}\"\nsecret_id = \"{}\"\n",
-            role_id.trim(),
-            secret_id.trim()
-        ),
-    )?;
+    services::write_config(&config, qs_port, &vault, (&approle.0, &approle.1))?;
 
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // one connection per stats query (none kept alive): the tools' connections are what
+    // the servers' counters minus the queries' own show
+    let http = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .pool_max_idle_per_host(0)
+        .http1_only()
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let mut b = Bench {
         namespaces_per_cluster: opts.size.namespaces,
+        kube: (0..kube_ports.len()).map(|_| None).collect(),
         opts,
         work: work.to_path_buf(),
-        kube_port,
-        bao_port,
+        kube_ports,
         config,
-        kube: None,
-        _bao: bao,
+        rt,
+        http,
+        _vault: vault,
         _qs: qs,
     };
-    let _ = b.bao(&["status"])?;
     let objects = b.opts.size.objects();
     let namespaces = b.opts.size.clusters * b.opts.size.namespaces;
 
-    // 1. converge a fresh cluster with ours (all clusters)
-    b.start_kube("main")?;
+    // 1. converge fresh clusters with ours (all clusters)
+    let t = Instant::now();
+    let all: Vec<usize> = (0..b.opts.size.clusters).collect();
+    b.start_kube(&all, "main")?;
+    eprintln!(
+        "bench-e2e: started {} API servers in {:.1} s",
+        all.len(),
+        t.elapsed().as_secs_f64()
+    );
     let ns_wet = b.measure(
         "ours-namespaces-wet",
         false,
@@ -580,7 +534,7 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
     };
     for &python in tools {
         let who = if python { "python" } else { "ours" };
-        b.start_kube(&format!("{who}-sample"))?;
+        b.start_kube(&[0], &format!("{who}-sample"))?;
         let ns = b.measure(
             &format!("ours-sample-namespaces-for-{who}"),
             false,
@@ -600,7 +554,7 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
         )?;
         wet_sample.push((who.to_string(), s));
     }
-    b.kube = None;
+    b.kube.clear();
 
     // the table
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
@@ -608,7 +562,7 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
     let w = &mut t;
     writeln!(
         w,
-        "\nbench-e2e: size {} (seed {}): {} clusters × {} namespaces × {} = {} objects; {} runs per dry run (wall: median; RSS: max); API latency {} ms; --thread-pool-size {}; {} cores; load average at the end {}",
+        "\nbench-e2e: size {} (seed {}): {} clusters (one API server each) × {} namespaces × {} = {} objects; {} runs per dry run (wall: median; RSS: max); API latency {} ms; --thread-pool-size {}; {} cores; load average at the end {}",
         b.opts.size_name,
         b.opts.seed,
         b.opts.size.clusters,
@@ -619,7 +573,8 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
         b.opts.latency_ms,
         b.opts
             .thread_pool_size
-            .map_or("default (10)".to_string(), |n| n.to_string()),
+            .map_or(format!("default ({DEFAULT_THREAD_POOL_SIZE})"), |n| n
+                .to_string()),
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
@@ -628,42 +583,19 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" ")
     )?;
-    writeln!(
-        w,
-        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8} {:>8}",
-        "run", "wall s", "CPU s", "RSS MiB", "requests", "connections", "changes", "exit"
-    )?;
+    let model = (b.opts.latency_ms > 0).then(|| LatencyModel {
+        latency_ms: b.opts.latency_ms,
+        concurrency: b.concurrency(),
+    });
+    writeln!(w, "{}", table_header(model.as_ref()))?;
     let line = |w: &mut Vec<u8>, name: &str, s: &Sample| {
-        let _ = writeln!(
-            w,
-            "{:<40} {:>9.2} {:>9.2} {:>9.1} {:>9} {:>11} {:>8} {:>8}",
-            name,
-            s.wall,
-            s.cpu,
-            s.rss_kib as f64 / 1024.0,
-            s.requests,
-            s.connections,
-            s.changes,
-            s.exit
-        );
+        let _ = writeln!(w, "{}", table_row(name, s, model.as_ref()));
     };
     let mut buf: Vec<u8> = Vec::new();
     let mut ratios = String::new();
     for (integration, ours, python) in &rows {
         let o = summary(ours);
         line(&mut buf, &format!("{integration} dry, ours"), &o);
-        if b.opts.latency_ms > 0 {
-            // with a fixed per-request latency the run should take about
-            // requests ÷ concurrency × latency
-            let threads = b.opts.thread_pool_size.unwrap_or(10) as f64;
-            ratios.push_str(&format!(
-                "{integration} dry run, ours, latency model: {} requests ÷ {threads} × {} ms = {:.2} s; measured {:.2} s\n",
-                o.requests,
-                b.opts.latency_ms,
-                o.requests as f64 / threads * b.opts.latency_ms as f64 / 1000.0,
-                o.wall
-            ));
-        }
         if !python.is_empty() {
             let p = summary(python);
             line(&mut buf, &format!("{integration} dry, Python 0.10.1"), &p);
@@ -685,6 +617,12 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
         );
     }
     t.push_str(&String::from_utf8_lossy(&buf));
+    if let Some(m) = &model {
+        t.push_str(&format!(
+            "(model s: API requests ÷ {} (--thread-pool-size) × {} ms, the wall of a run whose only cost is the latency at that many requests in flight; wall÷model near 1: the run keeps its threads busy)\n",
+            m.concurrency, m.latency_ms
+        ));
+    }
     t.push('\n');
     t.push_str(&format!(
         "wet apply, fresh cluster, all clusters, ours: {objects} objects in {:.2} s = {:.0} objects/s ({namespaces} namespaces created first in {:.2} s)\n",
@@ -719,6 +657,58 @@ fn run_in(opts: Options, work: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The wall a run would take if each API request cost `latency_ms` and `concurrency` were in
+/// flight at any time: requests ÷ concurrency × latency.
+struct LatencyModel {
+    latency_ms: u64,
+    concurrency: usize,
+}
+
+impl LatencyModel {
+    /// Seconds for `requests` requests.
+    fn seconds(&self, requests: u64) -> f64 {
+        requests as f64 / self.concurrency.max(1) as f64 * self.latency_ms as f64 / 1000.0
+    }
+}
+
+/// The table's column titles (with the latency model's columns when there is one).
+fn table_header(model: Option<&LatencyModel>) -> String {
+    let mut h = format!(
+        "{:<40} {:>9} {:>9} {:>9} {:>9} {:>11} {:>8} {:>8}",
+        "run", "wall s", "CPU s", "RSS MiB", "requests", "connections", "changes", "exit"
+    );
+    if model.is_some() {
+        h.push_str(&format!(" {:>9} {:>10}", "model s", "wall÷model"));
+    }
+    h
+}
+
+/// One row of the table: the measured figures, then (with a latency) the model's wall for the
+/// row's requests and the measured wall ÷ that.
+fn table_row(name: &str, s: &Sample, model: Option<&LatencyModel>) -> String {
+    let mut row = format!(
+        "{:<40} {:>9.2} {:>9.2} {:>9.1} {:>9} {:>11} {:>8} {:>8}",
+        name,
+        s.wall,
+        s.cpu,
+        s.rss_kib as f64 / 1024.0,
+        s.requests,
+        s.connections,
+        s.changes,
+        s.exit
+    );
+    if let Some(m) = model {
+        let expected = m.seconds(s.requests);
+        let ratio = if expected > 0.0 {
+            format!("{:.2}", s.wall / expected)
+        } else {
+            "-".to_string()
+        };
+        row.push_str(&format!(" {expected:>9.2} {ratio:>10}"));
+    }
+    row
+}
+
 /// Median wall and CPU, maximum RSS, requests/connections/changes of the median-wall run,
 /// worst exit code.
 fn summary(samples: &[Sample]) -> Sample {
@@ -735,5 +725,51 @@ fn summary(samples: &[Sample]) -> Sample {
         connections: mid.connections,
         exit: samples.iter().map(|s| s.exit).max().unwrap_or_default(),
         changes: mid.changes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(wall: f64, requests: u64) -> Sample {
+        Sample {
+            wall,
+            requests,
+            ..Sample::default()
+        }
+    }
+
+    /// With a latency, every row shows requests ÷ concurrency × latency beside the wall.
+    #[test]
+    fn rows_show_the_latency_model_beside_the_wall() {
+        let model = LatencyModel {
+            latency_ms: 20,
+            concurrency: 10,
+        };
+        // 1,000 requests ÷ 10 × 20 ms = 2 s; measured 3 s = 1.5× the model
+        let row = table_row(
+            "openshift-resources dry, ours",
+            &sample(3.0, 1000),
+            Some(&model),
+        );
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[cols.len() - 2..], ["2.00", "1.50"], "{row}");
+        let header = table_header(Some(&model));
+        assert!(header.ends_with("model s wall÷model"), "{header}");
+        // no requests: no ratio
+        assert!(table_row("x", &sample(1.0, 0), Some(&model)).ends_with("0.00          -"));
+        // without a latency, no model columns
+        assert!(!table_header(None).contains("model"));
+        assert!(table_row("x", &sample(3.0, 1000), None).ends_with(" 0"));
+    }
+
+    #[test]
+    fn cluster_ports_are_distinct_and_avoid_the_taken_ones() {
+        let taken = free_port().unwrap();
+        let ports = free_ports(50, &[taken]).unwrap();
+        let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), 50);
+        assert!(!distinct.contains(&taken));
     }
 }

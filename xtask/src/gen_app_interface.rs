@@ -9,9 +9,10 @@
 //! templates). Every namespace gets [`OBJECTS_PER_NAMESPACE`] objects: two static ConfigMaps,
 //! two templated ConfigMaps, a Service, a Secret, a Deployment and a ServiceAccount.
 //!
-//! Namespace names are unique across clusters (`<app>-c<NN>-n<NNN>`), so every cluster of one
-//! run can be served by one loopback API server. The same size and seed always give the same
-//! bytes.
+//! Every cluster has its own `serverUrl` ([`Target::server_urls`]: `bench-e2e` gives each its
+//! own loopback API server, as a real estate has one per cluster); namespace names are unique
+//! across clusters (`<app>-c<NN>-n<NNN>`), so one server may also serve them all. The same
+//! size, seed and target always give the same bytes.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -60,18 +61,37 @@ impl Size {
 /// Where the generated clusters point and where their token lives in Vault.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
-    /// `serverUrl` of every cluster.
-    pub(crate) server_url: String,
-    /// Vault path of the automation token (`field: token`, KV v2 version 1).
-    pub(crate) token_path: String,
+    /// `serverUrl` of cluster `i` is `server_urls[i % len]` (one URL: every cluster on one
+    /// server).
+    pub(crate) server_urls: Vec<String>,
+    /// Vault path prefix of the automation tokens: cluster `c`'s is
+    /// [`Target::token_path`] (`field: token`, KV v2 version 1). One secret per cluster, as in
+    /// app-interface: each holds its cluster's `server`, which the Python tool checks against
+    /// `serverUrl` (upstream `OCConnectionParameters._get_token_verify_server_url`).
+    pub(crate) token_prefix: String,
 }
 
 impl Default for Target {
     fn default() -> Self {
         Target {
-            server_url: "https://127.0.0.1:6443".into(),
-            token_path: "secret/bench/cluster".into(),
+            server_urls: vec!["https://127.0.0.1:6443".into()],
+            token_prefix: "secret/bench".into(),
         }
+    }
+}
+
+impl Target {
+    /// `serverUrl` of cluster `c`.
+    pub(crate) fn server_url(&self, c: usize) -> &str {
+        match self.server_urls.len() {
+            0 => "https://127.0.0.1:6443",
+            n => &self.server_urls[c % n],
+        }
+    }
+
+    /// Vault path of cluster `c`'s automation token: `<token_prefix>/<cluster name>`.
+    pub(crate) fn token_path(&self, c: usize) -> String {
+        format!("{}/{}", self.token_prefix, cluster_name(c))
     }
 }
 
@@ -211,8 +231,8 @@ pub(crate) fn generate(size: Size, seed: u64, target: &Target) -> Vec<(String, S
             format!("data/openshift/{cluster}/cluster.yml"),
             format!(
                 "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: {cluster}\ndescription: generated cluster {c}\nconsoleUrl: \"{url}\"\nprometheusUrl: \"{url}\"\nalertmanagerUrl: \"{url}\"\nserverUrl: \"{url}\"\nelbFQDN: {cluster}.local\ninsecureSkipTLSVerify: true\ninternal: false\nautomationToken:\n  path: {path}\n  field: token\n  version: 1\nauth:\n- service: github-org-team\n  org: example\n  team: {cluster}-admins\n",
-                url = target.server_url,
-                path = target.token_path,
+                url = target.server_url(c),
+                path = target.token_path(c),
             ),
         );
         for n in 0..size.namespaces {
@@ -291,12 +311,14 @@ pub(crate) fn write(out: &Path, size: Size, seed: u64, target: &Target) -> Resul
 }
 
 /// `cargo xtask gen-app-interface --size small|medium|large [--seed N] --out DIR
-/// [--server-url URL] [--token-path PATH]`.
+/// [--server-url URL]... [--token-prefix PATH]` (`--server-url` repeated: cluster `i` on
+/// the `i`-th, round robin; cluster tokens at `<token-prefix>/<cluster>`).
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let mut size = None;
     let mut seed = 1u64;
     let mut out = None;
     let mut target = Target::default();
+    let mut urls = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = || it.next().with_context(|| format!("{a} needs a value"));
@@ -304,10 +326,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "--size" => size = Some(Size::parse(value()?)?),
             "--seed" => seed = value()?.parse().context("--seed")?,
             "--out" => out = Some(std::path::PathBuf::from(value()?)),
-            "--server-url" => target.server_url = value()?.clone(),
-            "--token-path" => target.token_path = value()?.clone(),
+            "--server-url" => urls.push(value()?.clone()),
+            "--token-prefix" => target.token_prefix = value()?.clone(),
             other => bail!("unknown argument {other}"),
         }
+    }
+    if !urls.is_empty() {
+        target.server_urls = urls;
     }
     let size = size.context("--size small|medium|large is required")?;
     let out = out.context("--out DIR is required")?;
@@ -357,6 +382,34 @@ mod tests {
             .filter(|d| d["$schema"] == "/openshift/namespace-1.yml")
             .count();
         assert_eq!(namespaces, 10);
+    }
+
+    /// `bench-e2e` gives every cluster its own API server: each cluster file carries its own
+    /// `serverUrl`.
+    #[test]
+    fn every_cluster_points_at_its_own_server() {
+        let small = Size::parse("small").unwrap();
+        let target = Target {
+            server_urls: vec![
+                "https://127.0.0.1:7001".into(),
+                "https://127.0.0.1:7002".into(),
+            ],
+            ..Target::default()
+        };
+        let files = generate(small, 1, &target);
+        for c in 0..small.clusters {
+            let path = format!("data/openshift/{}/cluster.yml", cluster_name(c));
+            let (_, text) = files.iter().find(|(p, _)| *p == path).expect(&path);
+            assert!(
+                text.contains(&format!("serverUrl: \"https://127.0.0.1:700{}\"\n", c + 1)),
+                "{path}: {text}"
+            );
+            // its own token secret (the Python tool checks the secret's `server`)
+            assert!(
+                text.contains(&format!("  path: secret/bench/{}\n", cluster_name(c))),
+                "{path}: {text}"
+            );
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! * `cargo xtask gen-app-interface --size small|medium|large [--seed N] --out DIR`: a seeded,
 //!   deterministic benchmark app-interface.
 //! * `cargo xtask bench-e2e [--size ...]` (`make bench-e2e`): ours and the Python tool side by
-//!   side on a generated app-interface.
+//!   side on a generated app-interface (one loopback API server per cluster).
 
 mod bench_e2e;
 mod codegen;
@@ -23,7 +23,7 @@ fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask introspect --url URL [--out FILE] | cargo xtask gen-app-interface --size small|medium|large [--seed N] --out DIR | cargo xtask bench-e2e [--size small|medium|large] [--seed N] [--runs N] [--bin-dir DIR] [--latency-ms N] [--no-python]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask introspect --url URL [--out FILE] | cargo xtask gen-app-interface --size small|medium|large [--seed N] --out DIR | cargo xtask bench-e2e [--size small|medium|large] [--seed N] [--runs N] [--bin-dir DIR] [--latency-ms N] [--thread-pool-size N] [--no-python] [--keep]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
