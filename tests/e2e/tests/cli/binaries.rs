@@ -2,13 +2,14 @@
 //! integration's flags and the common flags on one level, the same runner as
 //! `qontract-reconcile <integration>`.
 
-use std::process::Command;
+use std::process::{Command, Output};
 
 use qontract_e2e::integration_binaries;
-use qontract_kube_testserver::KubeTestServer;
-use qontract_test_support::copy_dir;
 
-use super::{bin, replace_in_tree, text, workspace};
+use super::support::{
+    Example, assert_contains_all, assert_exit, bin, run_bin, sandbox_with_demo_users, shop_legacy,
+    text,
+};
 
 #[test]
 fn every_integration_binary_has_help_with_the_common_flags() {
@@ -19,19 +20,21 @@ fn every_integration_binary_has_help_with_the_common_flags() {
             .unwrap();
         assert!(out.status.success(), "{name} --help: {}", text(&out));
         let help = text(&out);
-        for needle in [
-            format!("Usage: {name} [OPTIONS]"),
-            "--config <FILE>".to_owned(),
-            "[env: QONTRACT_CONFIG=]".to_owned(),
-            "--dry-run".to_owned(),
-            "[env: QONTRACT_DRY_RUN=]".to_owned(),
-            "--detailed-exitcode".to_owned(),
-        ] {
-            assert!(help.contains(&needle), "{name}: {needle} missing:\n{help}");
-        }
+        assert_contains_all(
+            &help,
+            &[
+                &format!("Usage: {name} [OPTIONS]"),
+                "--config <FILE>",
+                "[env: QONTRACT_CONFIG=]",
+                "--dry-run",
+                "[env: QONTRACT_DRY_RUN=]",
+                "--detailed-exitcode",
+            ],
+            name,
+        );
         // The integration's own description (not the doc of its args struct or of the common
         // flags), the same in the multi-call binary's list, its `<name> --help` and here.
-        let listed = text(&Command::new(bin()).arg("--help").output().unwrap())
+        let listed = text(&run_bin(["--help"]))
             .lines()
             .find_map(|l| {
                 let l = l.trim_start();
@@ -46,7 +49,7 @@ fn every_integration_binary_has_help_with_the_common_flags() {
                 && !listed.starts_with("Flags"),
             "{name}: {listed}"
         );
-        let multi = Command::new(bin()).args([name, "--help"]).output().unwrap();
+        let multi = run_bin([name, "--help"]);
         assert_eq!(text(&multi).lines().next(), Some(listed.as_str()), "{name}");
         assert_eq!(help.lines().next(), Some(listed.as_str()), "{name}");
         // Every flag the integration takes under the multi-call binary, it takes here too.
@@ -69,13 +72,14 @@ fn an_integration_binary_rejects_an_unknown_flag_as_a_usage_error() {
         .output()
         .unwrap();
     // Usage errors exit 1, as under `qontract-reconcile` (ARCHITECTURE.md, exit codes).
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_exit(&out, 1, "openshift-limitranges --no-such-flag");
     assert!(text(&out).contains("--no-such-flag"), "{}", text(&out));
-    let out = Command::new(bin())
-        .args(["openshift-limitranges", "--no-such-flag"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = run_bin(["openshift-limitranges", "--no-such-flag"]);
+    assert_exit(
+        &out,
+        1,
+        "qontract-reconcile openshift-limitranges --no-such-flag",
+    );
 }
 
 /// `text` with the 5 random digits of every requested service-account token Secret
@@ -123,70 +127,29 @@ fn mask_token_requests_masks_only_five_digit_token_suffixes() {
 /// Users scripts/demo.sh seeds).
 #[tokio::test(flavor = "multi_thread")]
 async fn every_integration_binary_plans_like_the_multi_call_binary() {
-    let mut builder = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .openshift_users(true);
-    for (user, labels) in [
-        ("ada-example", serde_json::json!({})),
-        ("grace-example", serde_json::json!({})),
-        ("sandbox-admin", serde_json::json!({"admin": "true"})),
-    ] {
-        builder = builder
-            .seed(serde_json::json!({
-                "apiVersion": "user.openshift.io/v1", "kind": "User",
-                "metadata": {"name": user, "labels": labels},
-                "identities": [format!("github:{user}")],
-            }))
-            .seed(serde_json::json!({
-                "apiVersion": "user.openshift.io/v1", "kind": "Identity",
-                "metadata": {"name": format!("github:{user}")},
-                "providerName": "github", "providerUserName": user,
-                "user": {"name": user},
-            }));
-    }
-    let sandbox = builder
-        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-legacy"}}))
+    let sandbox = sandbox_with_demo_users()
+        .seed(shop_legacy())
         .start()
         .await
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    let config = config.to_str().unwrap();
+    let example = Example::new(&sandbox);
+    let config = example.config.to_str().unwrap();
     let common = ["--config", config, "--dry-run", "--detailed-exitcode"];
+    // `binary [common flags] [integration]` on a blocking thread.
+    let run = |binary: std::path::PathBuf, integration: Option<&'static str>| {
+        let args: Vec<String> = common.iter().map(|a| (*a).to_owned()).collect();
+        tokio::task::spawn_blocking(move || -> Output {
+            Command::new(binary)
+                .args(&args)
+                .args(integration)
+                .env_remove("RUST_LOG")
+                .output()
+                .unwrap()
+        })
+    };
     for (_, name) in integration_binaries() {
-        let multi = tokio::task::spawn_blocking({
-            let args: Vec<String> = common.iter().map(|a| (*a).to_owned()).collect();
-            move || {
-                Command::new(bin())
-                    .args(&args)
-                    .arg(name)
-                    .env_remove("RUST_LOG")
-                    .output()
-                    .unwrap()
-            }
-        })
-        .await
-        .unwrap();
-        let single = tokio::task::spawn_blocking({
-            let args: Vec<String> = common.iter().map(|a| (*a).to_owned()).collect();
-            move || {
-                Command::new(qontract_e2e::bin(name))
-                    .args(&args)
-                    .env_remove("RUST_LOG")
-                    .output()
-                    .unwrap()
-            }
-        })
-        .await
-        .unwrap();
+        let multi = run(bin(), Some(name)).await.unwrap();
+        let single = run(qontract_e2e::bin(name), None).await.unwrap();
         assert_eq!(
             single.status.code(),
             multi.status.code(),
@@ -196,11 +159,9 @@ async fn every_integration_binary_plans_like_the_multi_call_binary() {
         );
         // Every integration of the demo (an integrations/<name>.yml in examples/) plans
         // without error; the others (vault-replication: no Vault in the demo) only match.
-        if tmp
-            .path()
-            .join(format!(
-                "examples/app-interface/data/integrations/{name}.yml"
-            ))
+        if example
+            .data
+            .join(format!("integrations/{name}.yml"))
             .exists()
         {
             assert!(

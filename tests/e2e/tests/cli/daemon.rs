@@ -1,35 +1,12 @@
 //! `run-integration`, the container entrypoint, through the shipped binary: configured by
 //! environment only (upstream `reconcile/run_integration.py`), one run with `RUN_ONCE`.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use qontract_kube_testserver::KubeTestServer;
-use qontract_test_support::copy_dir;
-
-use super::{bin, replace_in_tree, text, workspace};
-
-/// The README demo's sandbox (with `shop-legacy` to delete) and a copy of `examples/`
-/// pointing at it; returns the config path.
-async fn demo() -> (KubeTestServer, tempfile::TempDir, PathBuf) {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-legacy"}}))
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    (sandbox, tmp, config)
-}
+use super::support::{
+    assert_demo_namespaces_applied, assert_demo_namespaces_planned, assert_exit, bin, demo,
+    shop_legacy, text,
+};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -64,8 +41,8 @@ async fn run_integration(env: &[(&str, &str)]) -> Output {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_once_dry_runs_then_applies_from_the_environment() {
-    let (sandbox, _tmp, config) = demo().await;
-    let config = config.to_str().unwrap();
+    let (sandbox, example) = demo([shop_legacy()]).await;
+    let config = example.config.to_str().unwrap();
 
     let out = run_integration(&[
         ("INTEGRATION_NAME", "openshift-namespaces"),
@@ -74,15 +51,8 @@ async fn run_once_dry_runs_then_applies_from_the_environment() {
         ("RUN_ONCE", "1"),
     ])
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout);
-    assert!(plan.contains("create  sandbox  shop-stage"), "{plan}");
-    assert!(plan.contains("delete  sandbox  shop-legacy"), "{plan}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("[DRY-RUN]"));
-    assert!(
-        sandbox.requests().iter().all(|r| r.method == "GET"),
-        "the dry run wrote"
-    );
+    assert_exit(&out, 0, "the dry run");
+    assert_demo_namespaces_planned(&out, &sandbox);
 
     let out = run_integration(&[
         ("INTEGRATION_NAME", "openshift-namespaces"),
@@ -90,54 +60,42 @@ async fn run_once_dry_runs_then_applies_from_the_environment() {
         ("RUN_ONCE", "1"),
     ])
     .await;
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        sandbox
-            .get_object("v1", "Namespace", None, "shop-stage")
-            .is_some()
-    );
-    assert!(
-        sandbox
-            .get_object("v1", "Namespace", None, "shop-legacy")
-            .is_none()
-    );
+    assert_exit(&out, 0, "the run");
+    assert_demo_namespaces_applied(&sandbox);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_integration_rejects_a_missing_or_unknown_integration_and_touches_nothing() {
-    let (sandbox, _tmp, config) = demo().await;
-    let config = config.to_str().unwrap();
+    let (sandbox, example) = demo([shop_legacy()]).await;
+    let config = example.config.to_str().unwrap();
 
-    let out = run_integration(&[("CONFIG", config), ("RUN_ONCE", "1")]).await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("INTEGRATION_NAME is not set"),
-        "{}",
-        text(&out)
-    );
-
-    let out = run_integration(&[
-        ("INTEGRATION_NAME", "openshift-no-such-thing"),
-        ("CONFIG", config),
-        ("RUN_ONCE", "1"),
-    ])
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("unknown integration \"openshift-no-such-thing\""),
-        "{}",
-        text(&out)
-    );
-
-    let out = run_integration(&[
-        ("INTEGRATION_NAME", "openshift-namespaces"),
-        ("CONFIG", config),
-        ("DRY_RUN", "yes"),
-        ("RUN_ONCE", "1"),
-    ])
-    .await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("DRY_RUN"), "{}", text(&out));
+    for (env, expected) in [
+        (
+            &[("CONFIG", config), ("RUN_ONCE", "1")][..],
+            "INTEGRATION_NAME is not set",
+        ),
+        (
+            &[
+                ("INTEGRATION_NAME", "openshift-no-such-thing"),
+                ("CONFIG", config),
+                ("RUN_ONCE", "1"),
+            ][..],
+            "unknown integration \"openshift-no-such-thing\"",
+        ),
+        (
+            &[
+                ("INTEGRATION_NAME", "openshift-namespaces"),
+                ("CONFIG", config),
+                ("DRY_RUN", "yes"),
+                ("RUN_ONCE", "1"),
+            ][..],
+            "DRY_RUN",
+        ),
+    ] {
+        let out = run_integration(env).await;
+        assert_exit(&out, 1, expected);
+        assert!(text(&out).contains(expected), "{}", text(&out));
+    }
 
     assert!(sandbox.requests().is_empty(), "{:?}", sandbox.requests());
 }

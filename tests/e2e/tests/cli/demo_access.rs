@@ -3,85 +3,18 @@
 //! openshift-serviceaccount-tokens each plan something, apply it and converge, against the
 //! demo's sandbox (`kube-testserver --openshift-users` with the Users the script seeds).
 
-use qontract_kube_testserver::KubeTestServer;
 use serde_json::{Value, json};
 
-use super::{Example, text};
-
-const USER_API: &str = "user.openshift.io/v1";
-
-/// The demo's sandbox: user.openshift.io served, and three Users of the GitHub identity
-/// provider: ada (entitled through her roles), grace (no role), an admin.
-async fn sandbox() -> KubeTestServer {
-    let mut builder = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .openshift_users(true);
-    for (user, labels) in [
-        ("ada-example", json!({})),
-        ("grace-example", json!({})),
-        ("sandbox-admin", json!({"admin": "true"})),
-    ] {
-        builder = builder
-            .seed(json!({
-                "apiVersion": USER_API, "kind": "User",
-                "metadata": {"name": user, "labels": labels},
-                "identities": [format!("github:{user}")],
-            }))
-            .seed(json!({
-                "apiVersion": USER_API, "kind": "Identity",
-                "metadata": {"name": format!("github:{user}")},
-                "providerName": "github", "providerUserName": user,
-                "user": {"name": user},
-            }));
-    }
-    builder.start().await.unwrap()
-}
-
-/// Dry run (exit 2, no writes, the plan contains `expected`), apply `applies` times, converged
-/// dry run (exit 0). Returns the first dry run's output.
-fn plan_apply_converge(
-    example: &Example,
-    sandbox: &KubeTestServer,
-    integration: &str,
-    expected: &[&str],
-    applies: usize,
-) -> String {
-    sandbox.clear_requests();
-    let out = example.run(&["--dry-run", "--detailed-exitcode", integration]);
-    assert_eq!(out.status.code(), Some(2), "{integration}:\n{}", text(&out));
-    let plan = text(&out);
-    for line in expected {
-        assert!(plan.contains(line), "{integration}: {line}:\n{plan}");
-    }
-    assert_eq!(
-        sandbox.writes(),
-        Vec::<String>::new(),
-        "{integration}: the dry run wrote"
-    );
-    for _ in 0..applies {
-        let out = example.run(&[integration]);
-        assert_eq!(out.status.code(), Some(0), "{integration}:\n{}", text(&out));
-    }
-    let out = example.run(&["--dry-run", "--detailed-exitcode", integration]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{integration} converged:\n{}",
-        text(&out)
-    );
-    plan
-}
+use super::support::{Example, USER_API, apply, plan_apply_converge, sandbox_with_demo_users};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_demo_access_and_token_integrations_plan_apply_and_converge() {
-    let sandbox = sandbox().await;
+    let sandbox = sandbox_with_demo_users().start().await.unwrap();
     let example = Example::new(&sandbox);
     // The demo's order: the namespaces, then openshift-resources (the shop-deployer
     // ServiceAccount whose token is copied).
     for integration in ["openshift-namespaces", "openshift-resources"] {
-        let out = example.run(&[integration]);
-        assert_eq!(out.status.code(), Some(0), "{integration}:\n{}", text(&out));
+        apply(&example, &[integration]);
     }
     assert!(
         sandbox

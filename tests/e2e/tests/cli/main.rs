@@ -1,57 +1,47 @@
 //! The shipped binary, as users run it: `--help`, argv[0] dispatch, and the README demo
 //! (the example app-interface, bundled in-process, against a loopback sandbox cluster).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-use qontract_kube_testserver::KubeTestServer;
-use qontract_test_support::copy_dir;
 
 use qontract_e2e::workspace;
 
 mod binaries;
 mod daemon;
 mod demo_access;
+mod support;
 
-/// The multi-call binary.
-fn bin() -> PathBuf {
-    qontract_e2e::bin("qontract-reconcile")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{
+    Example, apply, assert_contains_all, assert_converged, assert_demo_namespaces_applied,
+    assert_demo_namespaces_planned, assert_exit, assert_exits_early, assert_plan,
+    assert_runs_in_full, bin, create_namespaces, demo, dry_run, early_exit_check, run_bin,
+    sandbox as sandbox_builder, shop_legacy, start_bundle_server, stdout, text,
+};
 
 #[test]
 fn help_lists_flags_with_env_vars_for_the_binary_and_each_integration() {
-    let out = Command::new(bin()).arg("--help").output().unwrap();
+    let out = run_bin(["--help"]);
     assert!(out.status.success());
-    let help = text(&out);
-    for needle in [
-        "openshift-namespaces",
-        "run-integration",
-        "[env: QONTRACT_CONFIG=]",
-        "[env: QONTRACT_DRY_RUN=]",
-    ] {
-        assert!(help.contains(needle), "{needle} missing:\n{help}");
-    }
-    let out = Command::new(bin())
-        .args(["openshift-namespaces", "--help"])
-        .output()
-        .unwrap();
-    let help = text(&out);
-    for needle in [
-        "--cluster-name",
-        "[env: CLUSTER_NAME=]",
-        "--thread-pool-size",
-        "[env: QONTRACT_THREAD_POOL_SIZE=]",
-    ] {
-        assert!(help.contains(needle), "{needle} missing:\n{help}");
-    }
+    assert_contains_all(
+        &text(&out),
+        &[
+            "openshift-namespaces",
+            "run-integration",
+            "[env: QONTRACT_CONFIG=]",
+            "[env: QONTRACT_DRY_RUN=]",
+        ],
+        "--help",
+    );
+    let out = run_bin(["openshift-namespaces", "--help"]);
+    assert_contains_all(
+        &text(&out),
+        &[
+            "--cluster-name",
+            "[env: CLUSTER_NAME=]",
+            "--thread-pool-size",
+            "[env: QONTRACT_THREAD_POOL_SIZE=]",
+        ],
+        "openshift-namespaces --help",
+    );
 }
 
 #[test]
@@ -61,80 +51,32 @@ fn a_link_named_after_an_integration_is_that_integration() {
     std::os::unix::fs::symlink(bin(), &link).unwrap();
     let out = Command::new(&link).arg("--help").output().unwrap();
     assert!(out.status.success());
-    let help = text(&out);
-    assert!(help.contains("Usage: openshift-namespaces"), "{help}");
-    assert!(help.contains("--namespace-name"), "{help}");
-}
-
-fn replace_in_tree(dir: &Path, from: &str, to: &str) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            replace_in_tree(&path, from, to);
-        } else if let Ok(text) = std::fs::read_to_string(&path) {
-            std::fs::write(&path, text.replace(from, to)).unwrap();
-        }
-    }
+    assert_contains_all(
+        &text(&out),
+        &["Usage: openshift-namespaces", "--namespace-name"],
+        "the link's --help",
+    );
 }
 
 /// The README demo, with the sandbox on a free port instead of 16443.
 #[tokio::test(flavor = "multi_thread")]
 async fn readme_demo_plans_applies_and_converges() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .seed(serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop-legacy"}}))
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let config = tmp.path().join("examples/config.toml");
-    let run = |args: &[&str]| run_with(&config, args);
+    let (sandbox, example) = demo([shop_legacy()]).await;
 
-    let out = run(&["--dry-run", "--detailed-exitcode", "openshift-namespaces"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(plan.contains("create  sandbox  shop-stage"), "{plan}");
-    assert!(plan.contains("delete  sandbox  shop-legacy"), "{plan}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("[DRY-RUN]"));
-    assert!(
-        sandbox.requests().iter().all(|r| r.method == "GET"),
-        "dry-run wrote"
-    );
+    let out = dry_run(&example, &sandbox, &["openshift-namespaces"], 2);
+    assert_demo_namespaces_planned(&out, &sandbox);
 
-    let out = run(&["openshift-namespaces"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        sandbox
-            .get_object("v1", "Namespace", None, "shop-stage")
-            .is_some()
-    );
-    assert!(
-        sandbox
-            .get_object("v1", "Namespace", None, "shop-production")
-            .is_some()
-    );
-    assert!(
-        sandbox
-            .get_object("v1", "Namespace", None, "shop-legacy")
-            .is_none()
-    );
+    apply(&example, &["openshift-namespaces"]);
+    assert_demo_namespaces_applied(&sandbox);
 
-    let out = run(&[
+    let out = example.run(&[
         "--dry-run",
         "--detailed-exitcode",
         "--output",
         "json",
         "openshift-namespaces",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_exit(&out, 0, "converged");
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
         plan["actions"]
@@ -148,24 +90,13 @@ async fn readme_demo_plans_applies_and_converges() {
 
 #[test]
 fn embedded_mode_reports_bad_data_with_file_and_pointer_and_changes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    let ns = tmp
-        .path()
-        .join("examples/app-interface/data/services/shop/namespaces/shop-stage.yml");
-    let text_before = std::fs::read_to_string(&ns).unwrap();
-    std::fs::write(
-        &ns,
-        text_before.replace("/openshift/sandbox/cluster.yml", "/openshift/nowhere.yml"),
-    )
-    .unwrap();
-    let out = Command::new(bin())
-        .arg("--config")
-        .arg(tmp.path().join("examples/config.toml"))
-        .args(["--dry-run", "openshift-namespaces"])
-        .output()
-        .unwrap();
+    let example = Example::at("http://127.0.0.1:16443");
+    example.edit(
+        "services/shop/namespaces/shop-stage.yml",
+        "/openshift/sandbox/cluster.yml",
+        "/openshift/nowhere.yml",
+    );
+    let out = example.run(&["--dry-run", "openshift-namespaces"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("shop-stage.yml"), "{stderr}");
@@ -177,28 +108,14 @@ fn embedded_mode_reports_bad_data_with_file_and_pointer_and_changes_nothing() {
 /// is deleted; a broken template is an error that disables every delete.
 #[tokio::test(flavor = "multi_thread")]
 async fn openshift_resources_applies_converges_and_deletes_only_when_safe() {
-    let Demo {
-        sandbox,
-        tmp,
-        config,
-    } = Demo::start(Vec::new()).await;
-    let run = |args: &[&str]| run_with(&config, args);
+    let (sandbox, example) = demo([]).await;
     let cm = |ns: &str, name: &str| sandbox.get_object("v1", "ConfigMap", Some(ns), name);
-    let writes = || sandbox.writes().len();
 
-    assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
-    let before = writes();
-    let out = run(&["--dry-run", "--detailed-exitcode", "openshift-resources"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        plan.contains("shop-environment") && plan.contains("not on the cluster"),
-        "{plan}"
-    );
-    assert_eq!(writes(), before, "dry-run wrote");
+    create_namespaces(&example);
+    let out = dry_run(&example, &sandbox, &["openshift-resources"], 2);
+    assert_plan(&out, &["shop-environment", "not on the cluster"]);
 
-    let out = run(&["openshift-resources"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    apply(&example, &["openshift-resources"]);
     let rendered = cm("shop-production", "shop-environment").expect("template applied");
     assert_eq!(rendered["data"]["environment"], "production");
     assert_eq!(rendered["data"]["replicas"], "3");
@@ -210,30 +127,25 @@ async fn openshift_resources_applies_converges_and_deletes_only_when_safe() {
             .is_some_and(|s| s.len() == 64)
     );
     assert!(cm("shop-stage", "shop-settings").is_some());
-
-    let out = run(&["--dry-run", "--detailed-exitcode", "openshift-resources"]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-resources");
 
     // A broken template: error, exit 1, and the delete of the resource dropped below is skipped.
-    let ns_file = tmp
-        .path()
-        .join("examples/app-interface/data/services/shop/namespaces/shop-production.yml");
-    let original = std::fs::read_to_string(&ns_file).unwrap();
-    let without_configmap =
-        original.replace("- provider: resource\n  path: /shop/configmap.yml\n", "");
-    assert_ne!(without_configmap, original);
-    std::fs::write(&ns_file, &without_configmap).unwrap();
-    let template = tmp
-        .path()
-        .join("examples/app-interface/resources/shop/settings.yml.j2");
+    example.edit(
+        "services/shop/namespaces/shop-production.yml",
+        "- provider: resource\n  path: /shop/configmap.yml\n",
+        "",
+    );
+    let template = example
+        .app_interface()
+        .join("resources/shop/settings.yml.j2");
     let good_template = std::fs::read_to_string(&template).unwrap();
     std::fs::write(
         &template,
         good_template.replace("{{ replicas }}", "{{ replicas }"),
     )
     .unwrap();
-    let out = run(&["openshift-resources"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let out = example.run(&["openshift-resources"]);
+    assert_exit(&out, 1, "broken template");
     assert!(text(&out).contains("settings.yml.j2"), "{}", text(&out));
     assert!(
         cm("shop-production", "shop-settings").is_some(),
@@ -242,8 +154,7 @@ async fn openshift_resources_applies_converges_and_deletes_only_when_safe() {
 
     // Template fixed: the resource no longer declared is deleted.
     std::fs::write(&template, good_template).unwrap();
-    let out = run(&["openshift-resources"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    apply(&example, &["openshift-resources"]);
     assert!(
         cm("shop-production", "shop-settings").is_none(),
         "owned and no longer declared"
@@ -300,15 +211,14 @@ fn explain_says_why_the_plan_would_apply() {
         "data": {"currency": "USD", "checkout": "enabled"}
     });
     std::fs::write(&cluster, current.to_string()).unwrap();
-    let out = Command::new(bin())
-        .arg("explain")
-        .arg(&manifest)
-        .arg("--cluster-object")
-        .arg(&cluster)
-        .output()
-        .unwrap();
+    let out = run_bin([
+        "explain".as_ref(),
+        manifest.as_os_str(),
+        "--cluster-object".as_ref(),
+        cluster.as_os_str(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stdout = stdout(&out);
     let sha_line = stdout.lines().next().unwrap();
     assert!(
         sha_line.starts_with("qontract.sha256sum: ") && sha_line.len() == 20 + 64,
@@ -320,10 +230,7 @@ fn explain_says_why_the_plan_would_apply() {
     );
     insta::assert_snapshot!("explain_update", stdout);
 
-    let out = Command::new(bin())
-        .args(["explain", "/no/such/manifest.yml"])
-        .output()
-        .unwrap();
+    let out = run_bin(["explain", "/no/such/manifest.yml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out).contains("/no/such/manifest.yml"),
@@ -343,11 +250,12 @@ fn explain_reads_yaml_like_the_tool() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: yes\n  b: 0755\n  c: '0755'\n",
     )
     .unwrap();
-    let out = Command::new(bin())
-        .args(["explain", "--output", "json"])
-        .arg(&manifest)
-        .output()
-        .unwrap();
+    let out = run_bin([
+        "explain".as_ref(),
+        "--output".as_ref(),
+        "json".as_ref(),
+        manifest.as_os_str(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
@@ -360,17 +268,13 @@ fn explain_reads_yaml_like_the_tool() {
 /// disjoint and together cover everything; a bad value is an error, never a silent full run.
 #[tokio::test(flavor = "multi_thread")]
 async fn shards_split_the_namespaces() {
-    let Demo {
-        sandbox: _sandbox,
-        tmp: _tmp,
-        config,
-    } = Demo::start(Vec::new()).await;
+    let (_sandbox, example) = demo([]).await;
     let planned = |shards: &str, shard_id: &str| -> Result<Vec<String>, String> {
         let out = Command::new(bin())
             .env("SHARDS", shards)
             .env("SHARD_ID", shard_id)
             .arg("--config")
-            .arg(&config)
+            .arg(&example.config)
             .args(["--dry-run", "--output", "json", "openshift-namespaces"])
             .output()
             .unwrap();
@@ -406,113 +310,39 @@ async fn shards_split_the_namespaces() {
 /// state runs in full.
 #[tokio::test(flavor = "multi_thread")]
 async fn early_exit_skips_the_run_only_when_the_desired_state_is_unchanged() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
-    );
-    let app_interface = tmp.path().join("examples/app-interface");
-    let bundle_file = tmp.path().join("bundle.json");
-    let bundle = |commit: &str| -> String {
-        let value = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
-            schemas_dir: Default::default(),
-            graphql_schema_file: tmp.path().join("schemas/graphql-schema.yml"),
-            data_dir: app_interface.join("data"),
-            resources_dir: app_interface.join("resources"),
-            git_commit: commit.repeat(40),
-            git_commit_timestamp: "1798000000".to_owned(),
-        })
-        .unwrap();
-        let text = qontract_bundler::bundle_to_json(&value);
-        std::fs::write(&bundle_file, &text).unwrap();
-        qontract_bundler::sha256_hex(text.as_bytes())
-    };
-    let base_sha = bundle("a");
-
-    let (addr, state) = start_bundle_server(&bundle_file);
-    let config = tmp.path().join("server-config.toml");
-    let demo = std::fs::read_to_string(tmp.path().join("examples/config.toml")).unwrap();
-    let secrets = &demo[demo.find("\n[sandbox.creds]").unwrap()..];
-    std::fs::write(
-        &config,
-        format!("[graphql]\nserver = \"http://{addr}/graphql\"\n\n{secrets}"),
-    )
-    .unwrap();
-    let check = |compare: &str| {
-        Command::new(bin())
-            .arg("--config")
-            .arg(&config)
-            .args([
-                "--dry-run",
-                "--early-exit-compare-sha",
-                compare,
-                "openshift-namespaces",
-            ])
-            .output()
-            .unwrap()
-    };
+    let (sandbox, example) = demo([]).await;
+    let base_sha = example.bundle("a");
+    let (addr, state) = start_bundle_server(&example.bundle_file());
+    let config = example.server_config(addr, None);
+    let check = |compare: &str| early_exit_check(&config, compare, &[], "openshift-namespaces");
 
     // An unrelated change (an app's description): early exit, no cluster contacted.
-    let app = app_interface.join("data/services/shop/app.yml");
-    let text_app = std::fs::read_to_string(&app).unwrap();
-    std::fs::write(
-        &app,
-        text_app.replace("the example web shop", "the example web shop, v2"),
-    )
-    .unwrap();
-    let unrelated_sha = bundle("b");
+    example.edit(
+        "services/shop/app.yml",
+        "the example web shop",
+        "the example web shop, v2",
+    );
+    let unrelated_sha = example.bundle("b");
     assert_ne!(unrelated_sha, base_sha);
     state.reload().unwrap();
-    let out = check(&base_sha);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("Exit PR check early"), "{}", text(&out));
-    assert!(
-        sandbox.requests().is_empty(),
-        "early exit must not contact clusters"
-    );
+    assert_exits_early(&check(&base_sha), &sandbox);
 
     // A new namespace: the desired state changed, full dry run.
-    let ns = app_interface.join("data/services/shop/namespaces/shop-qa.yml");
-    let stage =
-        std::fs::read_to_string(app_interface.join("data/services/shop/namespaces/shop-stage.yml"))
-            .unwrap();
-    std::fs::write(&ns, stage.replace("name: shop-stage", "name: shop-qa")).unwrap();
-    bundle("c");
+    example.copy_datafile(
+        "services/shop/namespaces/shop-stage.yml",
+        "services/shop/namespaces/shop-qa.yml",
+        &[("name: shop-stage", "name: shop-qa")],
+    );
+    example.bundle("c");
     state.reload().unwrap();
-    let out = check(&base_sha);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        !text(&out).contains("Exit PR check early"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("shop-qa"),
-        "{}",
-        text(&out)
-    );
+    assert_runs_in_full(&check(&base_sha), "shop-qa");
     assert!(
         !sandbox.requests().is_empty(),
         "the full run reads the cluster"
     );
 
     // A bundle the server does not have: full run, not an error.
-    let out = check("deadbeef");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("Plan:"),
-        "{}",
-        text(&out)
-    );
+    assert_runs_in_full(&check("deadbeef"), "Plan:");
 }
 
 /// openshift-vault-secrets: the Secret is built from the secret store, its value never
@@ -521,12 +351,7 @@ async fn early_exit_skips_the_run_only_when_the_desired_state_is_unchanged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn vault_secrets_are_applied_without_ever_printing_their_values() {
     use base64::Engine as _;
-    let Demo {
-        sandbox,
-        tmp: _tmp,
-        config,
-    } = Demo::start(Vec::new()).await;
-    let run = |args: &[&str]| run_with(&config, args);
+    let (sandbox, example) = demo([]).await;
     let secret_value = "not-a-real-password";
     let encoded = base64::engine::general_purpose::STANDARD.encode(secret_value);
     let assert_no_secret = |out: &Output| {
@@ -536,7 +361,7 @@ async fn vault_secrets_are_applied_without_ever_printing_their_values() {
             "secret leaked:\n{all}"
         );
     };
-    assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
+    create_namespaces(&example);
 
     for args in [
         &[
@@ -547,13 +372,14 @@ async fn vault_secrets_are_applied_without_ever_printing_their_values() {
         ][..],
         &["--dry-run", "--output", "json", "openshift-vault-secrets"][..],
     ] {
-        let out = run(args);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let out = example.run(args);
+        assert_exit(&out, 0, &args.join(" "));
         assert_no_secret(&out);
     }
-    let out = run(&["--log-level", "DEBUG", "openshift-vault-secrets"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_no_secret(&out);
+    assert_no_secret(&apply(
+        &example,
+        &["--log-level", "DEBUG", "openshift-vault-secrets"],
+    ));
     let secret = sandbox
         .get_object("v1", "Secret", Some("shop-production"), "shop-db")
         .expect("applied");
@@ -567,15 +393,11 @@ async fn vault_secrets_are_applied_without_ever_printing_their_values() {
         "openshift-vault-secrets"
     );
 
-    let out = run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-vault-secrets",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
-    let out = run(&["--log-level", "DEBUG", "openshift-resources"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_no_secret(&out);
+    assert_converged(&example, "openshift-vault-secrets");
+    assert_no_secret(&apply(
+        &example,
+        &["--log-level", "DEBUG", "openshift-resources"],
+    ));
     assert!(
         sandbox
             .get_object("v1", "Secret", Some("shop-production"), "shop-db")
@@ -588,26 +410,11 @@ async fn vault_secrets_are_applied_without_ever_printing_their_values() {
 /// not part of the object) as a PrometheusRule and converges.
 #[tokio::test(flavor = "multi_thread")]
 async fn prometheus_rules_are_applied_and_converge() {
-    let Demo {
-        sandbox,
-        tmp: _tmp,
-        config,
-    } = Demo::start(Vec::new()).await;
-    let run = |args: &[&str]| run_with(&config, args);
-    assert_eq!(run(&["openshift-namespaces"]).status.code(), Some(0));
-    let out = run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-prometheus-rules",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("shop-alerts"),
-        "{}",
-        text(&out)
-    );
-    let out = run(&["openshift-prometheus-rules"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (sandbox, example) = demo([]).await;
+    create_namespaces(&example);
+    let out = dry_run(&example, &sandbox, &["openshift-prometheus-rules"], 2);
+    assert_plan(&out, &["shop-alerts"]);
+    apply(&example, &["openshift-prometheus-rules"]);
     let rule = sandbox
         .get_object(
             "monitoring.coreos.com/v1",
@@ -625,144 +432,69 @@ async fn prometheus_rules_are_applied_and_converge() {
         rule["metadata"]["annotations"]["qontract.integration"],
         "openshift-prometheus-rules"
     );
-    let out = run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-prometheus-rules",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-prometheus-rules");
 }
 
-/// Our qontract-server on a free port, serving `file` (reloaded with `state.reload()`).
-fn start_bundle_server(
-    file: &Path,
-) -> (
-    std::net::SocketAddr,
-    std::sync::Arc<qontract_server::AppState>,
-) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let file = file.to_owned();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
-                datafiles_file: file,
-                bundle_ttl: std::time::Duration::from_secs(600),
-            });
-            state.reload().unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send((listener.local_addr().unwrap(), state.clone()))
-                .unwrap();
-            let _ = axum::serve(listener, qontract_server::router(state)).await;
-        });
-    });
-    rx.recv().unwrap()
+/// A second cluster `other` (a copy of the sandbox's datafile, at `url` when given) and its
+/// namespace `shop-eu` (a copy of shop-stage).
+fn add_other_cluster(example: &Example, sandbox_url: &str, other_url: Option<&str>) {
+    let mut cluster = vec![("name: sandbox", "name: other")];
+    if let Some(url) = other_url {
+        cluster.push((sandbox_url, url));
+        cluster.push(("path: sandbox/creds", "path: other/creds"));
+    }
+    example.copy_datafile(
+        "openshift/sandbox/cluster.yml",
+        "openshift/other/cluster.yml",
+        &cluster,
+    );
+    example.copy_datafile(
+        "services/shop/namespaces/shop-stage.yml",
+        "services/shop/namespaces/shop-eu.yml",
+        &[
+            ("name: shop-stage", "name: shop-eu"),
+            (
+                "/openshift/sandbox/cluster.yml",
+                "/openshift/other/cluster.yml",
+            ),
+        ],
+    );
 }
 
 /// `--check-only-affected-shards`: a change on one cluster dry-runs only that cluster; the
 /// other cluster is never contacted.
 #[tokio::test(flavor = "multi_thread")]
 async fn only_the_affected_cluster_is_dry_run() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let other = KubeTestServer::builder()
-        .https(false)
+    let (sandbox, example) = demo([]).await;
+    let other = sandbox_builder()
         .token("other-token")
         .start()
         .await
         .unwrap();
-    let tmp = tempfile::tempdir().unwrap();
-    copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-    copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-    let app_interface = tmp.path().join("examples/app-interface");
-    replace_in_tree(
-        &tmp.path().join("examples"),
-        "http://127.0.0.1:16443",
-        &sandbox.url(),
+    add_other_cluster(&example, &sandbox.url(), Some(&other.url()));
+    let base_sha = example.bundle("a");
+    let (addr, state) = start_bundle_server(&example.bundle_file());
+    let config = example.server_config(
+        addr,
+        Some("[sandbox.creds]\ntoken = \"sandbox-token\"\n\n[other.creds]\ntoken = \"other-token\"\n"),
     );
-    // A second cluster with one namespace.
-    let cluster =
-        std::fs::read_to_string(app_interface.join("data/openshift/sandbox/cluster.yml")).unwrap();
-    std::fs::create_dir_all(app_interface.join("data/openshift/other")).unwrap();
-    std::fs::write(
-        app_interface.join("data/openshift/other/cluster.yml"),
-        cluster
-            .replace("name: sandbox", "name: other")
-            .replace(&sandbox.url(), &other.url())
-            .replace("path: sandbox/creds", "path: other/creds"),
-    )
-    .unwrap();
-    let ns_dir = app_interface.join("data/services/shop/namespaces");
-    let stage = std::fs::read_to_string(ns_dir.join("shop-stage.yml")).unwrap();
-    std::fs::write(
-        ns_dir.join("shop-eu.yml"),
-        stage.replace("name: shop-stage", "name: shop-eu").replace(
-            "/openshift/sandbox/cluster.yml",
-            "/openshift/other/cluster.yml",
-        ),
-    )
-    .unwrap();
-    let bundle_file = tmp.path().join("bundle.json");
-    let bundle = |commit: &str| -> String {
-        let value = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
-            schemas_dir: Default::default(),
-            graphql_schema_file: tmp.path().join("schemas/graphql-schema.yml"),
-            data_dir: app_interface.join("data"),
-            resources_dir: app_interface.join("resources"),
-            git_commit: commit.repeat(40),
-            git_commit_timestamp: "1798000000".to_owned(),
-        })
-        .unwrap();
-        let text = qontract_bundler::bundle_to_json(&value);
-        std::fs::write(&bundle_file, &text).unwrap();
-        qontract_bundler::sha256_hex(text.as_bytes())
-    };
-    let base_sha = bundle("a");
-    let (addr, state) = start_bundle_server(&bundle_file);
-    let config = tmp.path().join("server-config.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[graphql]\nserver = \"http://{addr}/graphql\"\n\n[sandbox.creds]\ntoken = \"sandbox-token\"\n\n\
-             [other.creds]\ntoken = \"other-token\"\n"
-        ),
-    )
-    .unwrap();
     // A namespace added on the sandbox cluster only.
-    std::fs::write(
-        ns_dir.join("shop-qa.yml"),
-        stage.replace("name: shop-stage", "name: shop-qa"),
-    )
-    .unwrap();
-    bundle("b");
+    example.copy_datafile(
+        "services/shop/namespaces/shop-stage.yml",
+        "services/shop/namespaces/shop-qa.yml",
+        &[("name: shop-stage", "name: shop-qa")],
+    );
+    example.bundle("b");
     state.reload().unwrap();
-    let out = Command::new(bin())
-        .arg("--config")
-        .arg(&config)
-        .args([
-            "--dry-run",
-            "--early-exit-compare-sha",
-            &base_sha,
-            "--check-only-affected-shards",
-        ])
-        .arg("openshift-namespaces")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = early_exit_check(
+        &config,
+        &base_sha,
+        &["--check-only-affected-shards"],
+        "openshift-namespaces",
+    );
+    assert_runs_in_full(&out, "shop-qa");
     assert!(
         text(&out).contains("affected shards: sandbox"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("shop-qa"),
         "{}",
         text(&out)
     );
@@ -773,63 +505,12 @@ async fn only_the_affected_cluster_is_dry_run() {
     );
 
     // Without the flag, the whole integration is dry-run: both clusters are read.
-    let out = Command::new(bin())
-        .arg("--config")
-        .arg(&config)
-        .args([
-            "--dry-run",
-            "--early-exit-compare-sha",
-            &base_sha,
-            "openshift-namespaces",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = early_exit_check(&config, &base_sha, &[], "openshift-namespaces");
+    assert_exit(&out, 0, "full run");
     assert!(
         !other.requests().is_empty(),
         "a full run reads every cluster"
     );
-}
-
-/// The example app-interface copied next to the sandbox, and a runner of the binary on it.
-struct Example {
-    _tmp: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-}
-
-impl Example {
-    fn new(sandbox: &KubeTestServer) -> Self {
-        let tmp = tempfile::tempdir().unwrap();
-        copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-        copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-        replace_in_tree(
-            &tmp.path().join("examples"),
-            "http://127.0.0.1:16443",
-            &sandbox.url(),
-        );
-        Example {
-            data: tmp.path().join("examples/app-interface/data"),
-            config: tmp.path().join("examples/config.toml"),
-            _tmp: tmp,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
-            .arg("--config")
-            .arg(&self.config)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
-    fn edit(&self, file: &str, from: &str, to: &str) {
-        let path = self.data.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains(from), "{file} does not contain {from:?}");
-        std::fs::write(&path, text.replace(from, to)).unwrap();
-    }
 }
 
 /// openshift-network-policies: shop-production admits traffic from shop-stage; the dry-run
@@ -837,88 +518,49 @@ impl Example {
 /// on another cluster is an error that deletes nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_nothing() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let example = Example::new(&sandbox);
-    assert_eq!(
-        example.run(&["openshift-namespaces"]).status.code(),
-        Some(0)
-    );
-    sandbox.clear_requests();
+    let (sandbox, example) = demo([]).await;
+    create_namespaces(&example);
 
-    let out = example.run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-network-policies",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        plan.contains("create  sandbox  shop-production  NetworkPolicy.networking.k8s.io  allow-from-shop-stage-namespace"),
-        "{plan}"
+    let out = dry_run(&example, &sandbox, &["openshift-network-policies"], 2);
+    assert_plan(
+        &out,
+        &[
+            "create  sandbox  shop-production  NetworkPolicy.networking.k8s.io  allow-from-shop-stage-namespace",
+            "Plan: 1 to create, 0 to update, 0 to delete",
+        ],
     );
-    assert!(
-        plan.contains("Plan: 1 to create, 0 to update, 0 to delete"),
-        "{plan}"
-    );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
-    let out = example.run(&["openshift-network-policies"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let policy = sandbox
-        .get_object(
+    apply(&example, &["openshift-network-policies"]);
+    let policy = || {
+        sandbox.get_object(
             "networking.k8s.io/v1",
             "NetworkPolicy",
             Some("shop-production"),
             "allow-from-shop-stage-namespace",
         )
-        .expect("applied");
+    };
+    let applied = policy().expect("applied");
     assert_eq!(
-        policy["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+        applied["spec"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
         "shop-stage"
     );
     assert_eq!(
-        policy["spec"]["policyTypes"],
+        applied["spec"]["policyTypes"],
         serde_json::json!(["Ingress"])
     );
-    assert_eq!(policy["spec"]["podSelector"], serde_json::json!({}));
+    assert_eq!(applied["spec"]["podSelector"], serde_json::json!({}));
     assert_eq!(
-        policy["metadata"]["annotations"]["qontract.integration"],
+        applied["metadata"]["annotations"]["qontract.integration"],
         "openshift-network-policies"
     );
     assert_eq!(
-        policy["metadata"]["annotations"]["qontract.integration_version"],
+        applied["metadata"]["annotations"]["qontract.integration_version"],
         "0.1.0"
     );
-
-    let out = example.run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-network-policies",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-network-policies");
 
     // shop-production now admits a namespace on another cluster instead of shop-stage.
-    let cluster = std::fs::read_to_string(example.data.join("openshift/sandbox/cluster.yml"))
-        .unwrap()
-        .replace("name: sandbox", "name: other");
-    std::fs::create_dir_all(example.data.join("openshift/other")).unwrap();
-    std::fs::write(example.data.join("openshift/other/cluster.yml"), cluster).unwrap();
-    let stage =
-        std::fs::read_to_string(example.data.join("services/shop/namespaces/shop-stage.yml"))
-            .unwrap();
-    std::fs::write(
-        example.data.join("services/shop/namespaces/shop-eu.yml"),
-        stage.replace("name: shop-stage", "name: shop-eu").replace(
-            "/openshift/sandbox/cluster.yml",
-            "/openshift/other/cluster.yml",
-        ),
-    )
-    .unwrap();
+    add_other_cluster(&example, &sandbox.url(), None);
     example.edit(
         "services/shop/namespaces/shop-production.yml",
         "networkPoliciesAllow:\n- $ref: /services/shop/namespaces/shop-stage.yml",
@@ -930,7 +572,7 @@ async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_no
         &["openshift-network-policies"][..],
     ] {
         let out = example.run(args);
-        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert_exit(&out, 1, &args.join(" "));
         let all = text(&out);
         assert!(
             all.contains("sandbox/shop-production") && all.contains("other/shop-eu"),
@@ -938,17 +580,7 @@ async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_no
         );
     }
     assert_eq!(sandbox.writes(), Vec::<String>::new(), "nothing is changed");
-    assert!(
-        sandbox
-            .get_object(
-                "networking.k8s.io/v1",
-                "NetworkPolicy",
-                Some("shop-production"),
-                "allow-from-shop-stage-namespace",
-            )
-            .is_some(),
-        "nothing is deleted"
-    );
+    assert!(policy().is_some(), "nothing is deleted");
 }
 
 /// openshift-rolebindings: the example roles grant ada and linus access to the shop
@@ -958,74 +590,56 @@ async fn network_policies_are_applied_and_a_source_on_another_cluster_deletes_no
 /// created by hand.
 #[tokio::test(flavor = "multi_thread")]
 async fn rolebindings_are_applied_converge_and_removed_access_is_deleted() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .seed(serde_json::json!({
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
-            "subjects": [{"kind": "User", "name": "someone"}],
-        }))
-        .start()
-        .await
-        .unwrap();
-    let example = Example::new(&sandbox);
-    assert_eq!(
-        example.run(&["openshift-namespaces"]).status.code(),
-        Some(0)
-    );
-    sandbox.clear_requests();
+    let (sandbox, example) = demo([serde_json::json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "someone"}],
+    })])
+    .await;
+    create_namespaces(&example);
 
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    for (namespace, name) in [
+    let out = dry_run(&example, &sandbox, &["openshift-rolebindings"], 2);
+    let planned: Vec<String> = [
         ("shop-production", "admin-linus-example"),
         ("shop-production", "view-ada-example"),
         ("shop-production", "view-linus-example"),
         ("shop-stage", "edit-ada-example"),
         ("shop-stage", "edit-linus-example"),
-    ] {
-        assert!(
-            plan.contains(&format!(
-                "create  sandbox  {namespace:<15}  RoleBinding.rbac.authorization.k8s.io  {name}"
-            )),
-            "{namespace}/{name}:\n{plan}"
-        );
-    }
-    assert!(
-        plan.contains("Plan: 5 to create, 0 to update, 0 to delete"),
-        "{plan}"
-    );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
+    ]
+    .iter()
+    .map(|(namespace, name)| {
+        format!("create  sandbox  {namespace:<15}  RoleBinding.rbac.authorization.k8s.io  {name}")
+    })
+    .collect();
+    let mut expected: Vec<&str> = planned.iter().map(String::as_str).collect();
+    expected.push("Plan: 5 to create, 0 to update, 0 to delete");
+    assert_plan(&out, &expected);
 
-    let out = example.run(&["openshift-rolebindings"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let binding = sandbox
-        .get_object(
+    apply(&example, &["openshift-rolebindings"]);
+    let binding = |name: &str| {
+        sandbox.get_object(
             "rbac.authorization.k8s.io/v1",
             "RoleBinding",
             Some("shop-production"),
-            "admin-linus-example",
+            name,
         )
-        .expect("applied");
+    };
+    let applied = binding("admin-linus-example").expect("applied");
     assert_eq!(
-        binding["roleRef"],
+        applied["roleRef"],
         serde_json::json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"})
     );
     assert_eq!(
-        binding["subjects"],
+        applied["subjects"],
         serde_json::json!([{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "linus-example"}])
     );
     assert_eq!(
-        binding["metadata"]["annotations"]["qontract.integration"],
+        applied["metadata"]["annotations"]["qontract.integration"],
         "openshift-rolebindings"
     );
-
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-rolebindings");
 
     // shop-sre no longer grants admin on shop-production.
     example.edit(
@@ -1033,43 +647,28 @@ async fn rolebindings_are_applied_converge_and_removed_access_is_deleted() {
         "access:\n- namespace:\n    $ref: /services/shop/namespaces/shop-production.yml\n  role: admin\n",
         "",
     );
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        plan.contains("delete  sandbox  shop-production  RoleBinding.rbac.authorization.k8s.io  admin-linus-example"),
-        "{plan}"
+    let out = dry_run(&example, &sandbox, &["openshift-rolebindings"], 2);
+    assert_plan(
+        &out,
+        &[
+            "delete  sandbox  shop-production  RoleBinding.rbac.authorization.k8s.io  admin-linus-example",
+            "Plan: 0 to create, 0 to update, 1 to delete",
+        ],
     );
+    apply(&example, &["openshift-rolebindings"]);
     assert!(
-        plan.contains("Plan: 0 to create, 0 to update, 1 to delete"),
-        "{plan}"
-    );
-    let out = example.run(&["openshift-rolebindings"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let exists = |name: &str| {
-        sandbox
-            .get_object(
-                "rbac.authorization.k8s.io/v1",
-                "RoleBinding",
-                Some("shop-production"),
-                name,
-            )
-            .is_some()
-    };
-    assert!(
-        !exists("admin-linus-example"),
+        binding("admin-linus-example").is_none(),
         "the removed access is deleted"
     );
     assert!(
-        exists("view-linus-example"),
+        binding("view-linus-example").is_some(),
         "linus keeps shop-developer's access"
     );
     assert!(
-        exists("made-by-hand"),
+        binding("made-by-hand").is_some(),
         "an unmanaged RoleBinding is left alone"
     );
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-rolebindings"]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-rolebindings");
 }
 
 /// openshift-rolebindings through qontract-server with `--early-exit-compare-sha`: a change
@@ -1077,52 +676,11 @@ async fn rolebindings_are_applied_converge_and_removed_access_is_deleted() {
 /// change of the desired state (the synthetic `Role_v1.users`), dry-run in full.
 #[tokio::test(flavor = "multi_thread")]
 async fn rolebindings_early_exit_follows_the_users_roles() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .start()
-        .await
-        .unwrap();
-    let example = Example::new(&sandbox);
-    let app_interface = example.data.parent().unwrap().to_owned();
-    let bundle_file = app_interface.join("../bundle.json");
-    let bundle = |commit: &str| -> String {
-        let value = qontract_bundler::build_bundle(&qontract_bundler::BundleInputs {
-            schemas_dir: Default::default(),
-            graphql_schema_file: app_interface.join("../../schemas/graphql-schema.yml"),
-            data_dir: app_interface.join("data"),
-            resources_dir: app_interface.join("resources"),
-            git_commit: commit.repeat(40),
-            git_commit_timestamp: "1798000000".to_owned(),
-        })
-        .unwrap();
-        let text = qontract_bundler::bundle_to_json(&value);
-        std::fs::write(&bundle_file, &text).unwrap();
-        qontract_bundler::sha256_hex(text.as_bytes())
-    };
-    let base_sha = bundle("a");
-    let (addr, state) = start_bundle_server(&bundle_file);
-    let config = app_interface.join("../server-config.toml");
-    let demo = std::fs::read_to_string(&example.config).unwrap();
-    let secrets = &demo[demo.find("\n[sandbox.creds]").unwrap()..];
-    std::fs::write(
-        &config,
-        format!("[graphql]\nserver = \"http://{addr}/graphql\"\n\n{secrets}"),
-    )
-    .unwrap();
-    let check = || {
-        Command::new(bin())
-            .arg("--config")
-            .arg(&config)
-            .args([
-                "--dry-run",
-                "--early-exit-compare-sha",
-                &base_sha,
-                "openshift-rolebindings",
-            ])
-            .output()
-            .unwrap()
-    };
+    let (sandbox, example) = demo([]).await;
+    let base_sha = example.bundle("a");
+    let (addr, state) = start_bundle_server(&example.bundle_file());
+    let config = example.server_config(addr, None);
+    let check = || early_exit_check(&config, &base_sha, &[], "openshift-rolebindings");
 
     // A role description changes: no RoleBinding changes, early exit.
     example.edit(
@@ -1130,15 +688,9 @@ async fn rolebindings_early_exit_follows_the_users_roles() {
         "SREs of the shop",
         "Site reliability engineers of the shop",
     );
-    bundle("b");
+    example.bundle("b");
     state.reload().unwrap();
-    let out = check();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("Exit PR check early"), "{}", text(&out));
-    assert!(
-        sandbox.requests().is_empty(),
-        "early exit must not contact clusters"
-    );
+    assert_exits_early(&check(), &sandbox);
 
     // ada becomes an SRE: a new RoleBinding, full dry run.
     example.edit(
@@ -1146,20 +698,9 @@ async fn rolebindings_early_exit_follows_the_users_roles() {
         "- $ref: /teams/shop/roles/shop-developer.yml\n",
         "- $ref: /teams/shop/roles/shop-developer.yml\n- $ref: /teams/shop/roles/shop-sre.yml\n",
     );
-    bundle("c");
+    example.bundle("c");
     state.reload().unwrap();
-    let out = check();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(
-        !text(&out).contains("Exit PR check early"),
-        "{}",
-        text(&out)
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("admin-ada-example"),
-        "{}",
-        text(&out)
-    );
+    assert_runs_in_full(&check(), "admin-ada-example");
     assert!(
         sandbox.requests().iter().all(|r| r.method == "GET"),
         "dry-run wrote"
@@ -1170,12 +711,7 @@ async fn rolebindings_early_exit_follows_the_users_roles() {
 /// cluster is not internal, so `--internal` leaves it out entirely and `--external` keeps it.
 #[tokio::test(flavor = "multi_thread")]
 async fn internal_and_external_select_clusters() {
-    let Demo {
-        sandbox,
-        tmp: _tmp,
-        config,
-    } = Demo::start(Vec::new()).await;
-    let run = |args: &[&str]| run_with(&config, args);
+    let (sandbox, example) = demo([]).await;
     for integration in [
         "openshift-namespaces",
         "openshift-resources",
@@ -1185,34 +721,12 @@ async fn internal_and_external_select_clusters() {
         "openshift-rolebindings",
     ] {
         sandbox.clear_requests();
-        let out = run(&[
-            "--dry-run",
-            "--detailed-exitcode",
-            integration,
-            "--internal",
-        ]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{integration} --internal:\n{}",
-            text(&out)
-        );
+        dry_run(&example, &sandbox, &[integration, "--internal"], 0);
         assert!(
             sandbox.requests().is_empty(),
             "{integration} --internal contacted the external cluster"
         );
-        let out = run(&[
-            "--dry-run",
-            "--detailed-exitcode",
-            integration,
-            "--external",
-        ]);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{integration} --external:\n{}",
-            text(&out)
-        );
+        dry_run(&example, &sandbox, &[integration, "--external"], 2);
     }
 }
 
@@ -1242,52 +756,29 @@ fn hand_made_limit_range(namespace: &str, name: &str, owned: bool) -> serde_json
 /// `--no-take-over` a hand-made LimitRange is left alone.
 #[tokio::test(flavor = "multi_thread")]
 async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .seed(hand_made_limit_range(
-            "shop-production",
-            "made-by-hand",
-            false,
-        ))
-        .seed(hand_made_limit_range(
-            "shop-production",
-            "owned-by-other",
-            true,
-        ))
-        .seed(hand_made_limit_range("shop-stage", "stage-limits", false))
-        .start()
-        .await
-        .unwrap();
-    let example = Example::new(&sandbox);
-    assert_eq!(
-        example.run(&["openshift-namespaces"]).status.code(),
-        Some(0)
-    );
-    sandbox.clear_requests();
+    let (sandbox, example) = demo([
+        hand_made_limit_range("shop-production", "made-by-hand", false),
+        hand_made_limit_range("shop-production", "owned-by-other", true),
+        hand_made_limit_range("shop-stage", "stage-limits", false),
+    ])
+    .await;
+    create_namespaces(&example);
 
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-limitranges"]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        plan.contains("create  sandbox  shop-production  LimitRange  shop-limits"),
-        "{plan}"
+    let out = dry_run(&example, &sandbox, &["openshift-limitranges"], 2);
+    assert_plan(
+        &out,
+        &[
+            "create  sandbox  shop-production  LimitRange  shop-limits",
+            "delete  sandbox  shop-production  LimitRange  made-by-hand",
+            "Plan: 1 to create, 0 to update, 1 to delete",
+        ],
     );
-    assert!(
-        plan.contains("delete  sandbox  shop-production  LimitRange  made-by-hand"),
-        "{plan}"
-    );
-    assert!(
-        plan.contains("Plan: 1 to create, 0 to update, 1 to delete"),
-        "{plan}"
-    );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
-    let out = example.run(&["openshift-limitranges"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let applied = sandbox
-        .get_object("v1", "LimitRange", Some("shop-production"), "shop-limits")
-        .expect("applied");
+    apply(&example, &["openshift-limitranges"]);
+    let limit_range =
+        |namespace: &str, name: &str| sandbox.get_object("v1", "LimitRange", Some(namespace), name);
+    let exists = |namespace: &str, name: &str| limit_range(namespace, name).is_some();
+    let applied = limit_range("shop-production", "shop-limits").expect("applied");
     assert_eq!(
         applied["spec"]["limits"][0],
         serde_json::json!({
@@ -1301,20 +792,13 @@ async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
         applied["metadata"]["annotations"]["qontract.integration"],
         "openshift-limitranges"
     );
-    let exists = |namespace: &str, name: &str| {
-        sandbox
-            .get_object("v1", "LimitRange", Some(namespace), name)
-            .is_some()
-    };
     assert!(!exists("shop-production", "made-by-hand"), "taken over");
     assert!(exists("shop-production", "owned-by-other"), "owned: kept");
     assert!(
         exists("shop-stage", "stage-limits"),
         "unmanaged namespace: kept"
     );
-
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-limitranges"]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-limitranges");
 
     // The datafile now declares another name: ours is replaced, the others stay.
     example.edit(
@@ -1322,8 +806,7 @@ async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
         "name: shop-limits",
         "name: shop-limits-v2",
     );
-    let out = example.run(&["openshift-limitranges"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    apply(&example, &["openshift-limitranges"]);
     assert!(exists("shop-production", "shop-limits-v2"));
     assert!(!exists("shop-production", "shop-limits"), "ours: deleted");
     assert!(exists("shop-production", "owned-by-other"));
@@ -1338,12 +821,14 @@ async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
         ))
         .unwrap();
     sandbox.clear_requests();
-    let out = example.run(&[
-        "--detailed-exitcode",
-        "openshift-limitranges",
-        "--no-take-over",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    apply(
+        &example,
+        &[
+            "--detailed-exitcode",
+            "openshift-limitranges",
+            "--no-take-over",
+        ],
+    );
     assert_eq!(sandbox.writes(), Vec::<String>::new(), "nothing to do");
     assert!(exists("shop-production", "made-by-hand-again"));
 }
@@ -1354,48 +839,26 @@ async fn limitranges_are_applied_converge_and_take_over_spares_owned_objects() {
 /// (take_over is off, as upstream), and removing an entry deletes only that ResourceQuota.
 #[tokio::test(flavor = "multi_thread")]
 async fn resourcequotas_are_applied_converge_and_removed_entries_are_deleted() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .seed(serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "ResourceQuota",
-            "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
-            "spec": {"hard": {"pods": "100"}},
-        }))
-        .start()
-        .await
-        .unwrap();
-    let example = Example::new(&sandbox);
-    assert_eq!(
-        example.run(&["openshift-namespaces"]).status.code(),
-        Some(0)
-    );
-    sandbox.clear_requests();
+    let (sandbox, example) = demo([serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
+        "spec": {"hard": {"pods": "100"}},
+    })])
+    .await;
+    create_namespaces(&example);
 
-    let out = example.run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-resourcequotas",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    for name in ["shop-compute", "shop-best-effort"] {
-        assert!(
-            plan.contains(&format!(
-                "create  sandbox  shop-production  ResourceQuota  {name}"
-            )),
-            "{plan}"
-        );
-    }
-    assert!(
-        plan.contains("Plan: 2 to create, 0 to update, 0 to delete"),
-        "{plan}"
+    let out = dry_run(&example, &sandbox, &["openshift-resourcequotas"], 2);
+    assert_plan(
+        &out,
+        &[
+            "create  sandbox  shop-production  ResourceQuota  shop-compute",
+            "create  sandbox  shop-production  ResourceQuota  shop-best-effort",
+            "Plan: 2 to create, 0 to update, 0 to delete",
+        ],
     );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
-    let out = example.run(&["openshift-resourcequotas"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    apply(&example, &["openshift-resourcequotas"]);
     let quota =
         |name: &str| sandbox.get_object("v1", "ResourceQuota", Some("shop-production"), name);
     let compute = quota("shop-compute").expect("applied");
@@ -1420,13 +883,7 @@ async fn resourcequotas_are_applied_converge_and_removed_entries_are_deleted() {
         serde_json::json!(["BestEffort"])
     );
     assert!(quota("made-by-hand").is_some(), "not ours: kept");
-
-    let out = example.run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-resourcequotas",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-resourcequotas");
 
     // The best-effort entry is removed: only its ResourceQuota is deleted.
     example.edit(
@@ -1435,22 +892,12 @@ async fn resourcequotas_are_applied_converge_and_removed_entries_are_deleted() {
         "",
     );
     let out = example.run(&["--dry-run", "openshift-resourcequotas"]);
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        plan.contains("Plan: 0 to create, 0 to update, 1 to delete"),
-        "{plan}"
-    );
-    let out = example.run(&["openshift-resourcequotas"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_plan(&out, &["Plan: 0 to create, 0 to update, 1 to delete"]);
+    apply(&example, &["openshift-resourcequotas"]);
     assert!(quota("shop-best-effort").is_none(), "ours: deleted");
     assert!(quota("shop-compute").is_some());
     assert!(quota("made-by-hand").is_some(), "not ours: kept");
-    let out = example.run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "openshift-resourcequotas",
-    ]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-resourcequotas");
 }
 
 /// openshift-routes: shop-production declares the `shop` route with TLS fields from the
@@ -1459,19 +906,13 @@ async fn resourcequotas_are_applied_converge_and_removed_entries_are_deleted() {
 /// the Route deletes only ours, never a hand-made Route.
 #[tokio::test(flavor = "multi_thread")]
 async fn routes_are_applied_with_tls_from_the_secret_store_without_printing_it() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
-        .seed(serde_json::json!({
-            "apiVersion": "route.openshift.io/v1",
-            "kind": "Route",
-            "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
-            "spec": {"to": {"kind": "Service", "name": "legacy"}},
-        }))
-        .start()
-        .await
-        .unwrap();
-    let example = Example::new(&sandbox);
+    let (sandbox, example) = demo([serde_json::json!({
+        "apiVersion": "route.openshift.io/v1",
+        "kind": "Route",
+        "metadata": {"name": "made-by-hand", "namespace": "shop-production"},
+        "spec": {"to": {"kind": "Service", "name": "legacy"}},
+    })])
+    .await;
     let key = "not-a-real-route-key";
     let config = std::fs::read_to_string(&example.config).unwrap();
     assert!(config.contains("[shop.production.route-tls]\n"));
@@ -1487,38 +928,31 @@ async fn routes_are_applied_with_tls_from_the_secret_store_without_printing_it()
         let all = text(out);
         assert!(!all.contains(key), "TLS key leaked:\n{all}");
     };
-    assert_eq!(
-        example.run(&["openshift-namespaces"]).status.code(),
-        Some(0)
-    );
-    sandbox.clear_requests();
+    create_namespaces(&example);
 
-    let out = example.run(&[
-        "--dry-run",
-        "--detailed-exitcode",
-        "--log-level",
-        "DEBUG",
-        "openshift-routes",
-    ]);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert_no_key(&out);
-    let plan = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        plan.contains("create  sandbox  shop-production  Route.route.openshift.io  shop"),
-        "{plan}"
+    let out = dry_run(
+        &example,
+        &sandbox,
+        &["--log-level", "DEBUG", "openshift-routes"],
+        2,
     );
-    assert!(
-        plan.contains("Plan: 1 to create, 0 to update, 0 to delete"),
-        "{plan}"
+    assert_no_key(&out);
+    assert_plan(
+        &out,
+        &[
+            "create  sandbox  shop-production  Route.route.openshift.io  shop",
+            "Plan: 1 to create, 0 to update, 0 to delete",
+        ],
     );
     let out = example.run(&["--dry-run", "--output", "json", "openshift-routes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_exit(&out, 0, "--output json");
     assert_no_key(&out);
     assert_eq!(sandbox.writes(), Vec::<String>::new(), "dry-run wrote");
 
-    let out = example.run(&["--log-level", "DEBUG", "openshift-routes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_no_key(&out);
+    assert_no_key(&apply(
+        &example,
+        &["--log-level", "DEBUG", "openshift-routes"],
+    ));
     let route = |name: &str| {
         sandbox.get_object(
             "route.openshift.io/v1",
@@ -1541,66 +975,18 @@ async fn routes_are_applied_with_tls_from_the_secret_store_without_printing_it()
         applied["metadata"]["annotations"]["qontract.integration"],
         "openshift-routes"
     );
-
-    let out = example.run(&["--dry-run", "--detailed-exitcode", "openshift-routes"]);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&example, "openshift-routes");
 
     // The resource file now names the Route shop-web: ours is replaced, the hand-made stays.
-    let file = example.data.join("../resources/shop/route.yml");
+    let file = example.app_interface().join("resources/shop/route.yml");
     let content = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
         content.replace("  name: shop\n", "  name: shop-web\n"),
     )
     .unwrap();
-    let out = example.run(&["openshift-routes"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_no_key(&out);
+    assert_no_key(&apply(&example, &["openshift-routes"]));
     assert!(route("shop-web").is_some());
     assert!(route("shop").is_none(), "ours: deleted");
     assert!(route("made-by-hand").is_some(), "not ours: kept");
-}
-
-/// The README demo in a temporary directory, its sandbox cluster on a free port (seeded with
-/// `seed`), and the config that points at both.
-struct Demo {
-    sandbox: KubeTestServer,
-    tmp: tempfile::TempDir,
-    config: PathBuf,
-}
-
-impl Demo {
-    async fn start(seed: Vec<serde_json::Value>) -> Demo {
-        let mut builder = KubeTestServer::builder()
-            .https(false)
-            .token("sandbox-token");
-        for object in seed {
-            builder = builder.seed(object);
-        }
-        let sandbox = builder.start().await.unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        copy_dir(&workspace().join("examples"), &tmp.path().join("examples"));
-        copy_dir(&workspace().join("schemas"), &tmp.path().join("schemas"));
-        replace_in_tree(
-            &tmp.path().join("examples"),
-            "http://127.0.0.1:16443",
-            &sandbox.url(),
-        );
-        let config = tmp.path().join("examples/config.toml");
-        Demo {
-            sandbox,
-            tmp,
-            config,
-        }
-    }
-}
-
-/// Run the shipped binary with `--config config` and `args`.
-fn run_with(config: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .output()
-        .unwrap()
 }
