@@ -21,12 +21,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use clap::Args;
-use kube::api::{Api, ApiResource, DynamicObject, PostParams};
-use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
+use kube::api::{Api, DynamicObject, PostParams};
 use qontract_gql_bindings::openshift_groups_roles::{ClusterV1, OpenshiftGroupsRoles, RoleV1};
 use qontract_openshift_rolebindings::bindings::{self, BindingsError};
-use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
+use qontract_runtime::{ClusterScope, Integration, RunContext, RunOutcome};
 use serde_json::{Value, json};
+use user_api::PlannedAction;
+
+pub mod user_api;
 
 /// CLI name.
 pub const NAME: &str = "openshift-groups";
@@ -103,9 +105,28 @@ pub struct Diff {
     pub user: Option<String>,
 }
 
-impl Diff {
+impl PlannedAction for Diff {
+    fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"action": self.action.as_str(), "cluster": self.cluster,
+               "group": self.group, "user": self.user})
+    }
+
+    fn text_line(&self) -> String {
+        format!(
+            "{}  {}  {}  {}",
+            self.action.as_str(),
+            self.cluster,
+            self.group,
+            self.user.as_deref().unwrap_or("-")
+        )
+    }
+
     /// The line upstream logs for it: `['add_user_to_group', 'c1', 'g', 'ada']`.
-    pub fn log_line(&self) -> String {
+    fn log_line(&self) -> String {
         let user = self
             .user
             .as_deref()
@@ -243,17 +264,6 @@ pub fn validate_diffs(diffs: &[Diff], managed: &BTreeSet<(String, String)>) -> V
     invalid
 }
 
-/// The `Group` resource of `user.openshift.io/v1`.
-fn group_resource() -> ApiResource {
-    ApiResource {
-        group: "user.openshift.io".into(),
-        version: "v1".into(),
-        api_version: "user.openshift.io/v1".into(),
-        kind: "Group".into(),
-        plural: "groups".into(),
-    }
-}
-
 /// The members of a Group object (`users`, `null` when none).
 fn members(group: &DynamicObject) -> Vec<String> {
     group
@@ -271,7 +281,9 @@ fn members(group: &DynamicObject) -> Vec<String> {
 
 /// Carry out one diff entry on its cluster (upstream `act`: `oc adm groups new`,
 /// `add-users`, `remove-users`; `delete_group` is skipped).
-async fn act(api: &Api<DynamicObject>, diff: &Diff) -> anyhow::Result<()> {
+async fn act(client: &kube::Client, diff: &Diff) -> anyhow::Result<()> {
+    let api: Api<DynamicObject> =
+        Api::all_with(client.clone(), &user_api::resource("Group", "groups"));
     let group = diff.group.as_str();
     let context = || format!("[{}] {} Group {group}", diff.cluster, diff.action.as_str());
     match diff.action {
@@ -345,32 +357,19 @@ impl Integration for OpenshiftGroups {
             .filter(|c| c.ocm.is_some())
             .map(|c| c.name.as_str())
             .collect();
-        let options = ClusterMapOptions {
-            integration: NAME.to_owned(),
-            internal: args.scope.internal(),
-            concurrency: ctx.thread_pool_size,
-            ..ClusterMapOptions::default()
-        };
-        let secrets = ctx.secrets.reader().await?;
-        let specs = clusters
+        let clients = user_api::cluster_clients(
+            &ctx,
+            args.scope.internal(),
+            clusters.iter().map(|c| &c.cluster_connection),
+        )
+        .await?;
+        let apis: BTreeMap<&str, Api<DynamicObject>> = clients
             .iter()
-            .map(|c| qontract_realize::cluster_spec(c))
+            .map(|(name, client)| {
+                let api = Api::all_with(client.clone(), &user_api::resource("Group", "groups"));
+                (name.as_str(), api)
+            })
             .collect();
-        let map = ClusterMap::build(specs, secrets, &options).await;
-        let mut apis: BTreeMap<&str, Api<DynamicObject>> = BTreeMap::new();
-        for cluster in map.clusters() {
-            if let Some(Ok(client)) = map.get(cluster, false) {
-                let name = clusters
-                    .iter()
-                    .find(|c| c.name == cluster)
-                    .map(|c| c.name.as_str())
-                    .unwrap_or_default();
-                apis.insert(
-                    name,
-                    Api::all_with(client.client.clone(), &group_resource()),
-                );
-            }
-        }
 
         // Current state: the members of the managed groups (upstream `get_cluster_state`).
         let mut current = BTreeSet::new();
@@ -427,48 +426,11 @@ impl Integration for OpenshiftGroups {
                 errors: invalid,
             });
         }
-        match ctx.output {
-            OutputFormat::Json => {
-                let plan: Vec<Value> = diffs
-                    .iter()
-                    .map(|d| {
-                        json!({"action": d.action.as_str(), "cluster": d.cluster,
-                               "group": d.group, "user": d.user})
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&plan)?);
-            }
-            OutputFormat::Text => {
-                for d in &diffs {
-                    println!(
-                        "{}  {}  {}  {}",
-                        d.action.as_str(),
-                        d.cluster,
-                        d.group,
-                        d.user.as_deref().unwrap_or("-")
-                    );
-                }
-            }
-        }
         let changes = diffs
             .iter()
             .filter(|d| d.action != Action::DeleteGroup)
             .count();
-        let mut errors = Vec::new();
-        for diff in &diffs {
-            tracing::info!("{}", diff.log_line());
-            if ctx.dry_run {
-                continue;
-            }
-            let Some(api) = apis.get(diff.cluster.as_str()) else {
-                continue;
-            };
-            if let Err(e) = act(api, diff).await {
-                let message = format!("{e:#}");
-                tracing::error!("{message}");
-                errors.push(message);
-            }
-        }
+        let errors = user_api::print_and_carry_out(&ctx, &clients, &diffs, act).await?;
         Ok(RunOutcome { changes, errors })
     }
 }

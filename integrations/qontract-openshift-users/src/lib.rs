@@ -19,17 +19,17 @@
 //! An error reading a cluster's users, an auth service without a user key or a role date that
 //! is not a date fails the run before anything is deleted (upstream raises).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use clap::Args;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
-use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use qontract_gql_bindings::openshift_users_roles::{
     ClusterAuthV12, ClusterV1, OpenshiftUsersRoles, RoleV1,
 };
+use qontract_openshift_groups::user_api::{self, PlannedAction};
 use qontract_openshift_rolebindings::bindings::{self, BindingsError};
-use qontract_runtime::{ClusterScope, Integration, OutputFormat, RunContext, RunOutcome};
+use qontract_runtime::{ClusterScope, Integration, RunContext, RunOutcome};
 use qontract_sharding::ShardConfig;
 use serde_json::{Value, json};
 
@@ -149,21 +149,42 @@ pub fn desired_state(
     }
 }
 
-fn user_resource(kind: &str, plural: &str) -> ApiResource {
-    ApiResource {
-        group: "user.openshift.io".into(),
-        version: "v1".into(),
-        api_version: "user.openshift.io/v1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
+/// A user to delete on a cluster (upstream `calculate_diff`: `del_user`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DelUser<'a> {
+    /// Cluster name.
+    pub cluster: &'a str,
+    /// User name.
+    pub user: &'a str,
+}
+
+impl PlannedAction for DelUser<'_> {
+    fn cluster(&self) -> &str {
+        self.cluster
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"action": "del_user", "cluster": self.cluster, "user": self.user})
+    }
+
+    fn text_line(&self) -> String {
+        format!("del_user  {}  {}", self.cluster, self.user)
+    }
+
+    fn log_line(&self) -> String {
+        format!("['del_user', '{}', '{}']", self.cluster, self.user)
     }
 }
 
 /// Delete `user` and its identities (upstream `OCCli.delete_user`).
-async fn delete_user(client: &kube::Client, cluster: &str, user: &str) -> anyhow::Result<()> {
-    let users: Api<DynamicObject> = Api::all_with(client.clone(), &user_resource("User", "users"));
-    let identities: Api<DynamicObject> =
-        Api::all_with(client.clone(), &user_resource("Identity", "identities"));
+async fn delete_user(client: &kube::Client, del: &DelUser<'_>) -> anyhow::Result<()> {
+    let DelUser { cluster, user } = *del;
+    let users: Api<DynamicObject> =
+        Api::all_with(client.clone(), &user_api::resource("User", "users"));
+    let identities: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &user_api::resource("Identity", "identities"),
+    );
     let object = users
         .get(user)
         .await
@@ -207,33 +228,21 @@ impl Integration for OpenshiftUsers {
         let data = ctx.gql.run(OpenshiftUsersRoles::build(())).await?;
         let clusters: Vec<ClusterV1> = data.clusters.unwrap_or_default();
         let roles = data.roles.unwrap_or_default();
-        let options = ClusterMapOptions {
-            integration: NAME.to_owned(),
-            internal: args.scope.internal(),
-            concurrency: ctx.thread_pool_size,
-            ..ClusterMapOptions::default()
-        };
-        let secrets = ctx.secrets.reader().await?;
-        let specs = clusters
-            .iter()
-            .map(|c| qontract_realize::cluster_spec(c))
-            .collect();
-        let map = ClusterMap::build(specs, secrets, &options).await;
-        let mut clients: BTreeMap<&str, kube::Client> = BTreeMap::new();
-        for cluster in &clusters {
-            if let Some(Ok(client)) = map.get(&cluster.name, false) {
-                clients.insert(cluster.name.as_str(), client.client.clone());
-            }
-        }
+        let clients = user_api::cluster_clients(
+            &ctx,
+            args.scope.internal(),
+            clusters.iter().map(|c| &c.cluster_connection),
+        )
+        .await?;
 
         // Current state (upstream `get_cluster_users`).
         let mut current: BTreeSet<ClusterUser> = BTreeSet::new();
         for cluster in &clusters {
-            let Some(client) = clients.get(cluster.name.as_str()) else {
+            let Some(client) = clients.get(&cluster.name) else {
                 continue;
             };
             let users: Api<DynamicObject> =
-                Api::all_with(client.clone(), &user_resource("User", "users"));
+                Api::all_with(client.clone(), &user_api::resource("User", "users"));
             let list = users
                 .list(&ListParams::default())
                 .await
@@ -248,7 +257,7 @@ impl Integration for OpenshiftUsers {
             }
         }
 
-        let reachable: BTreeSet<&str> = clients.keys().copied().collect();
+        let reachable: BTreeSet<&str> = clients.keys().map(String::as_str).collect();
         let desired = match desired_state(&roles, &reachable, &ctx.shard, &bindings::today_utc()) {
             Ok(desired) => desired,
             Err(errors) => {
@@ -262,36 +271,11 @@ impl Integration for OpenshiftUsers {
             current.len(),
             reachable.len()
         );
-        let to_delete: Vec<&ClusterUser> = current.difference(&desired).collect();
-        match ctx.output {
-            OutputFormat::Json => {
-                let plan: Vec<Value> = to_delete
-                    .iter()
-                    .map(|(c, u)| json!({"action": "del_user", "cluster": c, "user": u}))
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&plan)?);
-            }
-            OutputFormat::Text => {
-                for (cluster, user) in &to_delete {
-                    println!("del_user  {cluster}  {user}");
-                }
-            }
-        }
-        let mut errors = Vec::new();
-        for (cluster, user) in &to_delete {
-            tracing::info!("['del_user', '{cluster}', '{user}']");
-            if ctx.dry_run {
-                continue;
-            }
-            let Some(client) = clients.get(cluster.as_str()) else {
-                continue;
-            };
-            if let Err(e) = delete_user(client, cluster, user).await {
-                let message = format!("{e:#}");
-                tracing::error!("{message}");
-                errors.push(message);
-            }
-        }
+        let to_delete: Vec<DelUser<'_>> = current
+            .difference(&desired)
+            .map(|(cluster, user)| DelUser { cluster, user })
+            .collect();
+        let errors = user_api::print_and_carry_out(&ctx, &clients, &to_delete, delete_user).await?;
         Ok(RunOutcome {
             changes: to_delete.len(),
             errors,
