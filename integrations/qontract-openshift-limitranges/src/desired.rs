@@ -17,11 +17,8 @@ pub type DesiredState = qontract_realize::DesiredInventory;
 
 /// Whether a namespace is managed by this run.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
-    let disabled = ns
-        .cluster
-        .disable
-        .as_ref()
-        .and_then(|d| d.integrations.as_deref());
+    let disable = ns.cluster.disable.as_ref();
+    let disabled = disable.and_then(|d| d.integrations.as_deref());
     ns.limit_ranges.is_some() && filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
 }
 

@@ -264,6 +264,24 @@ pub fn realize_options() -> qontract_realize::RealizeOptions {
     }
 }
 
+/// Whether the run selects `ns` at all: not `delete: true`, its cluster does not list the
+/// integration in `disable.integrations`, and it passes `--cluster-name`, `--namespace-name`
+/// and the shard (the first check of every integration built on the openshiftResources).
+pub fn selects(scope: &qontract_realize::NamespaceFilter, ns: &NamespaceV1) -> bool {
+    let disable = ns.cluster.disable.as_ref();
+    let disabled = disable.and_then(|d| d.integrations.as_deref());
+    scope.selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
+}
+
+/// The `managedResourceNames` of `kind` declared by `ns` (`None`: every object of that kind
+/// in the namespace is managed).
+pub fn managed_names(ns: &NamespaceV1, kind: &str) -> Option<Vec<String>> {
+    let mut declared = ns.managed_resource_names.iter().flatten();
+    declared
+        .find(|m| m.resource == kind)
+        .map(|m| m.resource_names.clone())
+}
+
 /// Whether a namespace is in scope of this run, as upstream `get_namespaces`,
 /// `canonicalize_namespaces` and `init_specs_to_fetch`: not being deleted, in the
 /// cluster/namespace filters and the shard, at least one openshiftResource (own or shared) of
@@ -271,14 +289,7 @@ pub fn realize_options() -> qontract_realize::RealizeOptions {
 /// `managedByExternal` does not matter: upstream skips those namespaces only in
 /// openshift-namespaces.
 fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
-    let disabled = ns
-        .cluster
-        .disable
-        .as_ref()
-        .and_then(|d| d.integrations.as_deref());
-    filter
-        .scope
-        .selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
+    selects(&filter.scope, ns)
         && namespace_resources(ns).any(|r| source(r, &filter.providers).is_some())
         && match &filter.managed_types_override {
             None => ns

@@ -10,7 +10,7 @@ use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::{OpenshiftResource, ResourceError};
-use qontract_openshift_resources::desired::build_resource_for;
+use qontract_openshift_resources::desired::{build_resource_for, managed_names, selects};
 use qontract_realize::cluster_spec;
 use qontract_resource_inventory::ResourceInventory;
 use qontract_secrets::{SecretData, SecretError, SecretReader};
@@ -73,22 +73,12 @@ pub struct Declared {
     pub namespaces: BTreeSet<(String, String)>,
 }
 
-/// Whether a namespace is in scope of this run (declared routes are checked separately).
-fn in_scope(ns: &NamespaceV1, filter: &Filter) -> bool {
-    let disabled = ns
-        .cluster
-        .disable
-        .as_ref()
-        .and_then(|d| d.integrations.as_deref());
-    filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete)
-}
-
 /// The declared `route` resources of the namespaces in scope (namespaces without any are not
 /// managed by this integration at all). A resource file that does not parse is an error on
 /// its cluster.
 pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared {
     let mut out = Declared::default();
-    for ns in namespaces.iter().filter(|ns| in_scope(ns, filter)) {
+    for ns in namespaces.iter().filter(|ns| selects(filter, ns)) {
         let routes: Vec<_> = qontract_openshift_resources::desired::namespace_resources(ns)
             .filter_map(|r| match &r.namespace_openshift_resource_v12 {
                 Provider::NamespaceOpenshiftResourceRouteV12(route) => Some(route),
@@ -107,12 +97,7 @@ pub fn declared_routes(namespaces: &[NamespaceV1], filter: &Filter) -> Declared 
         if privileged {
             out.privileged.insert((cluster.clone(), ns.name.clone()));
         }
-        let managed = ns
-            .managed_resource_names
-            .iter()
-            .flatten()
-            .find(|m| m.resource == "Route")
-            .map(|m| m.resource_names.clone());
+        let managed = managed_names(ns, "Route");
         out.inventory
             .initialize_resource_type(cluster, &ns.name, MANAGED_TYPE, managed);
         for route in routes {

@@ -10,6 +10,7 @@ use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceOpenshiftResourceV12 as Provider, NamespaceV1,
 };
 use qontract_openshift_resource::OpenshiftResource;
+use qontract_openshift_resources::desired::{managed_names, namespace_resources, selects};
 use qontract_realize::{NamespaceFilter, cluster_spec};
 use qontract_resource_inventory::ResourceInventory;
 use qontract_secrets::{SecretData, SecretError, SecretReader};
@@ -62,19 +63,10 @@ pub struct Declared {
 /// are not managed by this integration at all).
 pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &NamespaceFilter) -> Declared {
     let mut out = Declared::default();
-    for ns in namespaces {
-        let disabled = ns
-            .cluster
-            .disable
-            .as_ref()
-            .and_then(|d| d.integrations.as_deref());
-        let in_scope = filter.selects(&ns.cluster.name, &ns.name, disabled, ns.delete);
-        if !in_scope {
-            continue;
-        }
+    for ns in namespaces.iter().filter(|ns| selects(filter, ns)) {
         let privileged = ns.cluster_admin.unwrap_or(false);
         let mut any = false;
-        for resource in qontract_openshift_resources::desired::namespace_resources(ns) {
+        for resource in namespace_resources(ns) {
             let Provider::NamespaceOpenshiftResourceVaultSecretV12(v) =
                 &resource.namespace_openshift_resource_v12
             else {
@@ -100,12 +92,7 @@ pub fn declared_secrets(namespaces: &[NamespaceV1], filter: &NamespaceFilter) ->
         if !any {
             continue;
         }
-        let managed = ns
-            .managed_resource_names
-            .iter()
-            .flatten()
-            .find(|m| m.resource == "Secret")
-            .map(|m| m.resource_names.clone());
+        let managed = managed_names(ns, "Secret");
         out.namespaces
             .insert((ns.cluster.name.clone(), ns.name.clone()), managed);
         out.clusters
@@ -286,8 +273,58 @@ pub fn secret_body(d: &DeclaredSecret, data: &SecretData) -> Result<Value, Secre
 #[cfg(test)]
 mod tests {
     use qontract_secrets::Secret;
+    use qontract_test_support::fixtures::{self, typed_all};
 
     use super::*;
+
+    #[test]
+    fn only_selected_namespaces_with_vault_secrets_are_declared() {
+        // Upstream `openshift_resources_base` via `get_namespaces` / `canonicalize_namespaces`:
+        // deleted namespaces, clusters disabling the integration and other clusters are left
+        // out; `managedResourceNames` of `Secret` narrows what is managed.
+        let entry = fixtures::openshift_resource(
+            "vault-secret",
+            json!({"path": "app-sre/shop/db", "version": 2, "name": null, "labels": null,
+                   "annotations": null, "type": null}),
+        );
+        let names = json!([{"resource": "Secret", "resourceNames": ["db"]}]);
+        let mut namespaces = fixtures::scope_cases(crate::NAME, |ns| {
+            ns.set("openshiftResources", json!([entry]))
+                .set("managedResourceNames", names.clone())
+        });
+        namespaces.push(fixtures::namespace("sandbox", "no-secrets"));
+        let namespaces: Vec<NamespaceV1> = typed_all(namespaces);
+        let scope = NamespaceFilter {
+            integration: crate::NAME,
+            cluster_name: Some("sandbox".to_owned()),
+            ..NamespaceFilter::default()
+        };
+        let declared = declared_secrets(&namespaces, &scope);
+        let at: Vec<(&str, &str, &str, u64, bool)> = declared
+            .secrets
+            .iter()
+            .map(|s| {
+                (
+                    s.cluster.as_str(),
+                    s.namespace.as_str(),
+                    s.name.as_str(),
+                    s.version,
+                    s.privileged,
+                )
+            })
+            .collect();
+        assert_eq!(at, [("sandbox", "admin", "db", 2, true)]);
+        let admin = ("sandbox".to_owned(), "admin".to_owned());
+        assert_eq!(
+            declared.namespaces,
+            BTreeMap::from([(admin.clone(), Some(vec!["db".to_owned()]))])
+        );
+        fixtures::assert_only_admin_is_managed(
+            &declared.namespaces.keys().cloned().collect(),
+            &declared.privileged,
+            declared.clusters.keys(),
+        );
+    }
 
     fn declared() -> DeclaredSecret {
         DeclaredSecret {
