@@ -94,30 +94,21 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use qontract_gql_bindings::namespaces_minimal::{
-        ClusterConnection, DisableClusterAutomationsV1, NamespaceV1,
-    };
+    use qontract_gql_bindings::namespaces_minimal::NamespaceV1;
+    use qontract_test_support::fixtures;
 
+    /// Namespace `name` declared in `path`; cluster `internal` is internal and cluster
+    /// `disabled` disables this integration.
     fn ns(cluster: &str, name: &str, delete: Option<bool>, path: &str) -> NamespaceV1 {
-        NamespaceV1 {
-            name: name.into(),
-            path: path.into(),
-            delete,
-            labels: None,
-            cluster_admin: None,
-            managed_by_external: None,
-            cluster: ClusterConnection {
-                name: cluster.into(),
-                server_url: format!("https://api.{cluster}:6443"),
-                insecure_skip_tlsverify: None,
-                automation_token: None,
-                cluster_admin_automation_token: None,
-                internal: Some(cluster == "internal"),
-                disable: (cluster == "disabled").then(|| DisableClusterAutomationsV1 {
-                    integrations: Some(vec!["openshift-namespaces".into()]),
-                }),
-            },
+        let ns = fixtures::namespace(cluster, name)
+            .set("path", path)
+            .set("delete", delete)
+            .set_cluster("internal", cluster == "internal");
+        match cluster {
+            "disabled" => ns.disabled_for("openshift-namespaces"),
+            _ => ns,
         }
+        .typed()
     }
 
     fn filter() -> Filter {
