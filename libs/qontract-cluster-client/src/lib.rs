@@ -246,6 +246,13 @@ pub struct ClusterMap {
 }
 
 impl ClusterMap {
+    /// Adds the clients (and skipped clusters) of `other`, e.g. of another cluster of a run
+    /// that builds its clients one cluster at a time.
+    pub fn absorb(&mut self, other: ClusterMap) {
+        self.clients.extend(other.clients);
+        self.skipped.extend(other.skipped);
+    }
+
     /// Build (concurrently, bounded) a client for every cluster — and a privileged one for
     /// the clusters in `options.privileged` — and check each can be reached with its token.
     pub async fn build(

@@ -4,11 +4,12 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use futures::StreamExt as _;
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::Resource as _;
+use kube::api::{DynamicObject, GetParams, ListParams};
 use qontract_cluster_client::ClusterClient;
 use qontract_openshift_resource::OpenshiftResource;
 use qontract_openshift_resource::annotations::QONTRACT_CALLER_NAME;
-use qontract_resource_inventory::{CLUSTER_SCOPE_NAMESPACE, ResourceInventory};
+use qontract_resource_inventory::{CLUSTER_SCOPE_NAMESPACE, ResourceInventory, prune_current};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -70,8 +71,15 @@ struct FetchJob {
     client: ClusterClient,
 }
 
+/// A cluster object as read, reduced right away to what the plan reads (its client-side
+/// ownership taken first), so that a list's full bodies are never all held at once.
+struct FetchedObject {
+    body: Value,
+    client_side: Option<ClientSideOwnership>,
+}
+
 enum JobOutcome {
-    Objects(Vec<Value>),
+    Objects(Vec<FetchedObject>),
     /// The namespace is not managed in this run (upstream `init_specs_to_fetch` skips it).
     NamespaceRefused(String),
     UnknownKind,
@@ -142,7 +150,7 @@ impl Engine<'_> {
                 &b.resource_type,
             ))
         });
-        let mut current: Vec<(FetchJob, Vec<Value>)> = Vec::new();
+        let mut current: Vec<(FetchJob, Vec<FetchedObject>)> = Vec::new();
         let mut refused: BTreeSet<(String, String)> = BTreeSet::new();
         for (job, outcome, requests) in results {
             report.requests += requests;
@@ -193,20 +201,16 @@ impl Engine<'_> {
             {
                 continue;
             }
-            for body in objects {
-                self.add_current_object(inventory, &job, body, &mut report);
+            for object in objects {
+                self.add_current_object(inventory, &job, object, &mut report);
             }
         }
         report
     }
 
-    fn add_current_object(
-        &self,
-        inventory: &mut ResourceInventory,
-        job: &FetchJob,
-        body: Value,
-        report: &mut FetchReport,
-    ) {
+    /// Whether a cluster object is part of the current state: objects of the ArgoCD Operator
+    /// (with `skip_argocd_managed`) and, with a caller filter, other callers' objects are not.
+    fn keeps_current(&self, job: &FetchJob, body: &Value) -> bool {
         if self.options.skip_argocd_managed
             && body
                 .pointer("/metadata/labels/app.kubernetes.io~1part-of")
@@ -223,7 +227,7 @@ impl Engine<'_> {
                 job.cluster,
                 job.namespace
             );
-            return;
+            return false;
         }
         if let Some(caller) = &self.options.caller_filter {
             let object_caller = body
@@ -231,9 +235,33 @@ impl Engine<'_> {
                 .and_then(|annotations| annotations.get(QONTRACT_CALLER_NAME))
                 .and_then(Value::as_str);
             if object_caller != Some(caller.as_str()) {
-                return;
+                return false;
             }
         }
+        true
+    }
+
+    /// The kept objects of a list or get answer, each reduced as it is read.
+    fn reduce_objects(&self, job: &FetchJob, items: Vec<Value>) -> Vec<FetchedObject> {
+        items
+            .into_iter()
+            .filter(|body| self.keeps_current(job, body))
+            .map(|mut body| {
+                let client_side = takeover::detect(&body, &self.options.client_side_managers);
+                prune_current(&mut body);
+                FetchedObject { body, client_side }
+            })
+            .collect()
+    }
+
+    fn add_current_object(
+        &self,
+        inventory: &mut ResourceInventory,
+        job: &FetchJob,
+        object: FetchedObject,
+        report: &mut FetchReport,
+    ) {
+        let FetchedObject { body, client_side } = object;
         let name = body
             .pointer("/metadata/name")
             .and_then(Value::as_str)
@@ -256,9 +284,7 @@ impl Engine<'_> {
                 return;
             }
         };
-        if let Some(ownership) =
-            takeover::detect(resource.body(), &self.options.client_side_managers)
-        {
+        if let Some(ownership) = client_side {
             report.client_side_owned.insert(
                 ObjectKey::new(&job.cluster, &job.namespace, &job.resource_type, &name),
                 ownership,
@@ -309,30 +335,24 @@ impl Engine<'_> {
                 0,
             );
         }
-        let api: Api<DynamicObject> =
-            if !resolved.namespaced || job.namespace == CLUSTER_SCOPE_NAMESPACE {
-                Api::all_with(job.client.client.clone(), &resolved.resource)
-            } else {
-                Api::namespaced_with(
-                    job.client.client.clone(),
-                    &job.namespace,
-                    &resolved.resource,
-                )
-            };
+        let namespace = (resolved.namespaced && job.namespace != CLUSTER_SCOPE_NAMESPACE)
+            .then_some(job.namespace.as_str());
+        let url = DynamicObject::url_path(&resolved.resource, namespace);
         let result = match &job.names {
-            Some(names) => self.get_names(&api, names).await,
-            None => self.list_all(&api).await,
+            Some(names) => self.get_names(&job.client.client, &url, names).await,
+            None => self.list_all(&job.client.client, &url).await,
         };
         match result {
-            (Ok(objects), requests) => (
-                JobOutcome::Objects(
-                    objects
-                        .into_iter()
-                        .map(|object| to_body(object, &resolved))
-                        .collect(),
-                ),
-                requests,
-            ),
+            (Ok(items), requests) => {
+                let items = items
+                    .into_iter()
+                    .map(|item| with_type(item, &resolved))
+                    .collect();
+                (
+                    JobOutcome::Objects(self.reduce_objects(job, items)),
+                    requests,
+                )
+            }
             (Err(error), requests) => {
                 let message = format!(
                     "[{}/{}] error reading {}: {}",
@@ -346,15 +366,27 @@ impl Engine<'_> {
         }
     }
 
+    /// GETs each named object (a missing one is not there), as raw JSON.
     async fn get_names(
         &self,
-        api: &Api<DynamicObject>,
+        client: &kube::Client,
+        url: &str,
         names: &[String],
-    ) -> (Result<Vec<DynamicObject>, kube::Error>, usize) {
+    ) -> (Result<Vec<Value>, kube::Error>, usize) {
         let mut objects = Vec::new();
         let mut requests = 0;
+        let request = kube::core::Request::new(url);
         for name in names {
-            let (result, attempts) = self.options.retry.run(|| api.get(name)).await;
+            let (result, attempts) = self
+                .options
+                .retry
+                .run(|| async {
+                    let http = request
+                        .get(name, &GetParams::default())
+                        .map_err(kube::Error::BuildRequest)?;
+                    client.request::<Value>(http).await
+                })
+                .await;
             requests += attempts as usize;
             match result {
                 Ok(object) => objects.push(object),
@@ -365,23 +397,34 @@ impl Engine<'_> {
         (Ok(objects), requests)
     }
 
+    /// Lists every object at `url`, page by page, as raw JSON (no typed metadata in between:
+    /// the bodies are reduced as soon as they are read).
     async fn list_all(
         &self,
-        api: &Api<DynamicObject>,
-    ) -> (Result<Vec<DynamicObject>, kube::Error>, usize) {
+        client: &kube::Client,
+        url: &str,
+    ) -> (Result<Vec<Value>, kube::Error>, usize) {
         let mut objects = Vec::new();
         let mut requests = 0;
         let mut continue_token: Option<String> = None;
+        let request = kube::core::Request::new(url);
         loop {
             let mut params = ListParams::default().limit(LIST_PAGE_SIZE);
             if let Some(token) = &continue_token {
                 params = params.continue_token(token);
             }
-            let (result, attempts) = self.options.retry.run(|| api.list(&params)).await;
+            let (result, attempts) = self
+                .options
+                .retry
+                .run(|| async {
+                    let http = request.list(&params).map_err(kube::Error::BuildRequest)?;
+                    client.request::<RawList>(http).await
+                })
+                .await;
             requests += attempts as usize;
             match result {
                 Ok(list) => {
-                    continue_token = list.metadata.continue_.clone().filter(|t| !t.is_empty());
+                    continue_token = list.metadata.continue_.filter(|t| !t.is_empty());
                     objects.extend(list.items);
                     if continue_token.is_none() {
                         return (Ok(objects), requests);
@@ -397,9 +440,17 @@ impl Engine<'_> {
     }
 }
 
-/// The object as JSON with `apiVersion` and `kind` (list items lack them).
-fn to_body(object: DynamicObject, resolved: &ResolvedType) -> Value {
-    let mut body = serde_json::to_value(object).unwrap_or(Value::Null);
+/// A list answer with its items as raw JSON.
+#[derive(serde::Deserialize)]
+struct RawList {
+    #[serde(default)]
+    metadata: kube::core::ListMeta,
+    #[serde(default)]
+    items: Vec<Value>,
+}
+
+/// The object with `apiVersion` and `kind` (list items lack them).
+fn with_type(mut body: Value, resolved: &ResolvedType) -> Value {
     if let Value::Object(map) = &mut body {
         map.insert(
             "apiVersion".to_owned(),

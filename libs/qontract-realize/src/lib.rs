@@ -14,10 +14,12 @@ pub use qontract_runtime::{ClusterScope, NamespaceFilter, TargetArgs};
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use futures::StreamExt as _;
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
-use qontract_openshift_engine::{Engine, EngineMetrics, EngineOptions};
+use qontract_openshift_engine::{ApplyReport, Engine, EngineMetrics, EngineOptions, FetchReport};
 use qontract_resource_inventory::{
-    PlanOptions, ResourceInventory, TableOptions, compute_plan, render_json, render_table,
+    Action, Phase, Plan, PlanOptions, Planner, Reason, ResourceInventory, TableOptions,
+    compute_plan, render_json, render_table,
 };
 use qontract_runtime::{PlanOutput, Realizable, RealizeTarget, RunContext, RunOutcome};
 
@@ -307,8 +309,23 @@ pub async fn realize(ctx: &RunContext, run: Realize) -> anyhow::Result<RunOutcom
     realize_with(ctx, run, RealizeOptions::default()).await
 }
 
+/// How many clusters a run reads, plans and applies at the same time. Each has its share of
+/// `--thread-pool-size` requests in flight; two keep the connections busy while one cluster's
+/// clients are built and its plan is decided.
+const CLUSTERS_IN_FLIGHT: usize = 2;
+
 /// [`realize`] with explicit [`RealizeOptions`] (e.g. `take_over`, as upstream
 /// `openshift-limitranges` does).
+///
+/// The run is streamed one cluster at a time (at most [`CLUSTERS_IN_FLIGHT`] at once): a
+/// cluster's clients are built, its current state read, its part of the plan decided and
+/// (wet run) its creates and updates applied, then its objects are dropped, so that memory
+/// is bounded by the clusters in flight rather than by the estate. Deletes are held until
+/// every cluster has been read and planned: any error registered anywhere in the run (desired
+/// state, reading, applying) disables all of them, as upstream `realize_data` decides
+/// `enable_deletion` after the whole current state is fetched. Then the whole plan is printed
+/// (sorted as always, so the output does not depend on which cluster finished first) and the
+/// held deletes are made.
 pub async fn realize_with(
     ctx: &RunContext,
     mut run: Realize,
@@ -325,53 +342,106 @@ pub async fn realize_with(
         run.clusters.retain(|name, _| !out_of_scope.contains(name));
         run.privileged.retain(|(c, _)| !out_of_scope.contains(c));
     }
-    let clusters = if run.clusters.is_empty() {
-        ClusterMap::default()
-    } else {
-        let options = ClusterMapOptions {
-            integration: run.integration.to_owned(),
-            privileged: run.privileged.iter().map(|(c, _)| c.clone()).collect(),
-            internal: run.internal,
-            concurrency: ctx.thread_pool_size,
-            ..ClusterMapOptions::default()
-        };
-        let secrets = ctx.secrets.reader().await?;
-        ClusterMap::build(run.clusters.values().cloned().collect(), secrets, &options).await
+    let plan_options = PlanOptions {
+        dry_run: ctx.dry_run,
+        caller: run.caller.clone(),
+        take_over: realize_options.take_over,
+        ..PlanOptions::default()
     };
-    for error in clusters.errors() {
-        run.inventory
-            .register_error(Some(error.cluster()), error.to_string());
+    let units_in_flight = CLUSTERS_IN_FLIGHT
+        .min(run.inventory.cluster_names().len())
+        .max(1);
+    let mut engine_options = EngineOptions::new(run.annotation_name, run.version);
+    engine_options.concurrency = ctx.thread_pool_size.div_ceil(units_in_flight).max(1);
+    engine_options.caller_filter = run.caller.clone();
+    engine_options.skip_argocd_managed = realize_options.skip_argocd_managed;
+    let secrets = if run.clusters.is_empty() {
+        None
+    } else {
+        Some(ctx.secrets.reader().await?)
+    };
+    let stream = UnitStream {
+        ctx,
+        integration: run.integration,
+        privileged: &run.privileged,
+        engine_options: &engine_options,
+        plan_options: &plan_options,
+        secrets: secrets.as_ref(),
+        internal: run.internal,
+    };
+    let units: Vec<(ResourceInventory, Option<ClusterSpec>)> = run
+        .inventory
+        .cluster_names()
+        .into_iter()
+        .map(|cluster| {
+            let spec = run.clusters.get(&cluster).cloned();
+            (run.inventory.take_cluster(&cluster), spec)
+        })
+        .collect();
+    // What is left: errors of no cluster (or of clusters without managed namespaces).
+    let mut planner = Planner::new(plan_options.clone());
+    for error in run.inventory.errors() {
+        planner.register_error(error.cluster.as_deref(), &error.message);
     }
-    let mut options = EngineOptions::new(run.annotation_name, run.version);
-    options.concurrency = ctx.thread_pool_size;
-    options.privileged_namespaces = run.privileged.clone();
-    options.caller_filter = run.caller.clone();
-    options.skip_argocd_managed = realize_options.skip_argocd_managed;
-    let engine = Engine::new(&clusters, options);
-    let fetched = engine.fetch_current_state(&mut run.inventory).await;
-    for warning in &fetched.warnings {
-        tracing::warn!("{warning}");
+    let mut held = HeldDeletes::default();
+    let mut report = ApplyReport {
+        dry_run: ctx.dry_run,
+        ..ApplyReport::default()
+    };
+    let mut gauge = Vec::new();
+    let metric_name = run.integration.replace('_', "-");
+    let mut done = futures::stream::iter(units)
+        .map(|(unit, spec)| stream.realize_unit(unit, spec))
+        .buffer_unordered(units_in_flight);
+    while let Some(unit) = done.next().await {
+        for warning in &unit.warnings {
+            tracing::warn!("{warning}");
+        }
+        gauge.extend(unit.gauge);
+        for error in &unit.plan.errors {
+            planner.register_error(error.cluster.as_deref(), &error.message);
+        }
+        for error in &unit.applied.errors {
+            planner.register_error(None, error);
+        }
+        for action in unit.plan.actions {
+            planner.push_action(action);
+        }
+        merge_report(&mut report, unit.applied);
+        held.absorb(unit.deletes, unit.clients);
     }
-    let plan = compute_plan(
-        &mut run.inventory,
-        &PlanOptions {
-            dry_run: ctx.dry_run,
-            caller: run.caller.clone(),
-            take_over: realize_options.take_over,
-            ..PlanOptions::default()
-        },
-    );
+    drop(done);
+    let plan = planner.finish();
     ctx.print_plan(&PrintedPlan {
         plan: &plan,
         include_unchanged: run.show_unchanged,
     })?;
-    // The engine logs each action in the Python tool's format (`['apply', ...]`).
     let metrics = engine_metrics();
-    let metric_name = run.integration.replace('_', "-");
-    metrics.publish_inventory(&run.inventory, &metric_name);
-    let report = engine
-        .apply_plan(&plan, &mut run.inventory, &fetched, ctx.dry_run)
-        .await;
+    metrics.publish_samples(gauge);
+    // The held deletes, now that the whole run decided whether they are made.
+    let deletes = Plan {
+        actions: plan
+            .actions
+            .iter()
+            .filter(|action| action.action == Action::Delete)
+            .cloned()
+            .collect(),
+        deletion_enabled: plan.deletion_enabled,
+        deletion_disabled_reason: None,
+        errors: Vec::new(),
+    };
+    if !deletes.actions.is_empty() {
+        let engine = Engine::new(&held.clients, engine_options.clone());
+        let deleted = engine
+            .apply_plan(
+                &deletes,
+                &mut held.inventory,
+                &FetchReport::default(),
+                ctx.dry_run,
+            )
+            .await;
+        merge_report(&mut report, deleted);
+    }
     metrics.record_apply(&report, &metric_name);
     let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
     for e in &report.errors {
@@ -385,6 +455,161 @@ pub async fn realize_with(
         report.outcomes.len()
     };
     Ok(RunOutcome { changes, errors })
+}
+
+/// What the clusters of a streamed run share.
+struct UnitStream<'a> {
+    ctx: &'a RunContext,
+    integration: &'static str,
+    privileged: &'a BTreeSet<(String, String)>,
+    engine_options: &'a EngineOptions,
+    plan_options: &'a PlanOptions,
+    secrets: Option<&'a std::sync::Arc<dyn qontract_secrets::SecretReader>>,
+    internal: Option<bool>,
+}
+
+/// One cluster of a streamed run, read, planned and (its creates and updates) applied.
+struct UnitDone {
+    /// The cluster's part of the plan (deletes not yet decided for the run).
+    plan: Plan,
+    /// Its creates and updates as applied (or, dry run, logged).
+    applied: ApplyReport,
+    /// The cluster objects its plan deletes, held until the run decides on deletes.
+    deletes: ResourceInventory,
+    /// Its clients (for the held deletes).
+    clients: ClusterMap,
+    warnings: Vec<String>,
+    gauge: Vec<qontract_resource_inventory::InventoryGaugeSample>,
+}
+
+impl UnitStream<'_> {
+    async fn realize_unit(
+        &self,
+        mut unit: ResourceInventory,
+        spec: Option<ClusterSpec>,
+    ) -> UnitDone {
+        let clusters = match (spec, self.secrets) {
+            (Some(spec), Some(secrets)) => {
+                let privileged = self
+                    .privileged
+                    .iter()
+                    .filter(|(c, _)| *c == spec.name)
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                let options = ClusterMapOptions {
+                    integration: self.integration.to_owned(),
+                    privileged,
+                    internal: self.internal,
+                    concurrency: self.engine_options.concurrency,
+                    ..ClusterMapOptions::default()
+                };
+                ClusterMap::build(vec![spec], secrets.clone(), &options).await
+            }
+            _ => ClusterMap::default(),
+        };
+        for error in clusters.errors() {
+            unit.register_error(Some(error.cluster()), error.to_string());
+        }
+        let mut options = self.engine_options.clone();
+        options.privileged_namespaces = self.privileged.clone();
+        let engine = Engine::new(&clusters, options);
+        let fetched = engine.fetch_current_state(&mut unit).await;
+        let gauge = unit.inventory_gauge_samples(self.integration);
+        let mut plan = compute_plan(&mut unit, self.plan_options);
+        // Creates and updates now; deletes wait for the run (see `realize_with`).
+        let applies = Plan {
+            actions: plan
+                .actions
+                .iter()
+                .filter(|action| action.phase == Phase::Apply && action.is_change())
+                .cloned()
+                .collect(),
+            deletion_enabled: false,
+            deletion_disabled_reason: None,
+            errors: Vec::new(),
+        };
+        let applied = engine
+            .apply_plan(&applies, &mut unit, &fetched, self.ctx.dry_run)
+            .await;
+        // Deletes the unit's own errors disabled are decided again over the whole run.
+        for action in &mut plan.actions {
+            if let Reason::DeletionDisabledByErrors(would) = &mut action.reason {
+                let would = std::mem::replace(would.as_mut(), Reason::UpToDate);
+                action.reason = would;
+                action.action = Action::Delete;
+            }
+        }
+        let mut deletes = ResourceInventory::new();
+        for action in plan.actions.iter().filter(|a| a.action == Action::Delete) {
+            if let Some(current) = unit.get_current(
+                &action.cluster,
+                &action.namespace,
+                &action.resource_type,
+                &action.name,
+            ) {
+                deletes.initialize_resource_type(
+                    &action.cluster,
+                    &action.namespace,
+                    &action.resource_type,
+                    None,
+                );
+                let _ = deletes.add_current(
+                    &action.cluster,
+                    &action.namespace,
+                    &action.resource_type,
+                    current.clone(),
+                );
+            }
+        }
+        drop(engine);
+        UnitDone {
+            plan,
+            applied,
+            deletes,
+            clients: clusters,
+            warnings: fetched.warnings,
+            gauge,
+        }
+    }
+}
+
+/// The cluster objects whose deletes are held until the run decided on deletes, with the
+/// clients of their clusters.
+#[derive(Default)]
+struct HeldDeletes {
+    inventory: ResourceInventory,
+    clients: ClusterMap,
+}
+
+impl HeldDeletes {
+    fn absorb(&mut self, deletes: ResourceInventory, clients: ClusterMap) {
+        let mut deletes = deletes;
+        if deletes.is_empty() {
+            return;
+        }
+        for cluster in deletes.cluster_names() {
+            let unit = deletes.take_cluster(&cluster);
+            self.inventory.absorb_cluster(unit);
+        }
+        self.clients.absorb(clients);
+    }
+}
+
+/// Adds the outcomes of `from` to `into`.
+fn merge_report(into: &mut ApplyReport, from: ApplyReport) {
+    for (cluster, counts) in from.clusters {
+        let summary = into.clusters.entry(cluster).or_default();
+        summary.applied += counts.applied;
+        summary.recreated += counts.recreated;
+        summary.deleted += counts.deleted;
+        summary.recycled += counts.recycled;
+        summary.dry_run += counts.dry_run;
+        summary.skipped += counts.skipped;
+        summary.failed += counts.failed;
+    }
+    into.outcomes.extend(from.outcomes);
+    into.errors.extend(from.errors);
+    into.writes += from.writes;
 }
 
 #[cfg(test)]

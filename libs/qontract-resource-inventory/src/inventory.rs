@@ -179,6 +179,40 @@ impl ResourceInventory {
         }
     }
 
+    /// The clusters holding at least one managed namespace, in order.
+    pub fn cluster_names(&self) -> Vec<String> {
+        self.clusters.keys().cloned().collect()
+    }
+
+    /// Moves `cluster` out into an inventory of its own, with the errors registered for it
+    /// (a unit of a streamed run: planned and applied on its own, then dropped); errors of
+    /// other clusters and of no cluster stay here.
+    pub fn take_cluster(&mut self, cluster: &str) -> ResourceInventory {
+        let mut unit = ResourceInventory::new();
+        if let Some(namespaces) = self.clusters.remove(cluster) {
+            unit.clusters.insert(cluster.to_owned(), namespaces);
+        }
+        if self.clusters_with_errors.remove(cluster) {
+            let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.errors)
+                .into_iter()
+                .partition(|error| error.cluster.as_deref() == Some(cluster));
+            self.errors = others;
+            unit.errors = mine;
+            unit.clusters_with_errors.insert(cluster.to_owned());
+        }
+        unit
+    }
+
+    /// Moves the clusters and errors of `other` (e.g. a [`Self::take_cluster`] unit) into this
+    /// inventory; a cluster present in both keeps this inventory's namespaces.
+    pub fn absorb_cluster(&mut self, other: ResourceInventory) {
+        for (cluster, namespaces) in other.clusters {
+            self.clusters.entry(cluster).or_insert(namespaces);
+        }
+        self.errors.extend(other.errors);
+        self.clusters_with_errors.extend(other.clusters_with_errors);
+    }
+
     /// An empty inventory.
     pub fn new() -> Self {
         Self::default()
@@ -474,8 +508,9 @@ impl ResourceInventory {
     }
 }
 
-/// Drops what no decision reads from a cluster object.
-fn prune_current(body: &mut Value) {
+/// Drops what no decision reads from a cluster object (`status`, `metadata.managedFields`, the
+/// last-applied-configuration annotation): the engine calls it as soon as an object is read.
+pub fn prune_current(body: &mut Value) {
     if let Value::Object(root) = body {
         root.shift_remove("status");
     }

@@ -21,7 +21,7 @@ mod render;
 
 pub use inventory::{
     CLUSTER_SCOPE_NAMESPACE, DesiredEntry, InventoryError, ObjectRef, RegisteredError,
-    ResourceInventory, ResourceTypeState,
+    ResourceInventory, ResourceTypeState, prune_current,
 };
 pub use metrics::{INVENTORY_GAUGE_NAME, InventoryGaugeSample};
 pub use namespaces::{
