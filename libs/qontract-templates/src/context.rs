@@ -447,7 +447,7 @@ impl TokioContext {
                 account: account_name(),
             })
         })?;
-        let reader = self.reader().await?;
+        let reader = self.reader("s3()", &format!("account {account}")).await?;
         let secret = reader
             .read_all(&token.path, token.version)
             .await
@@ -491,14 +491,21 @@ impl TokioContext {
         })
     }
 
-    async fn reader(&self) -> Result<Arc<dyn SecretReader>, ContextError> {
+    /// The secret reader, built on first use; `helper` and `target` name what needed it.
+    async fn reader(
+        &self,
+        helper: &'static str,
+        target: &str,
+    ) -> Result<Arc<dyn SecretReader>, ContextError> {
         let source = self.secrets.clone();
         self.reader
             .get_or_try_init(|| async move {
                 match source {
-                    SecretSource::None => {
-                        Err(ContextError::unavailable("vault()", "secret reader", None))
-                    }
+                    SecretSource::None => Err(ContextError::unavailable(
+                        helper,
+                        "secret reader",
+                        Some(target),
+                    )),
                     SecretSource::Reader(reader) => Ok(reader),
                     SecretSource::Lazy(factory) => factory().await,
                 }
@@ -525,7 +532,7 @@ impl TemplateContext for TokioContext {
         version: Option<u64>,
     ) -> Result<Option<BTreeMap<String, String>>, ContextError> {
         self.block_on(async {
-            let reader = self.reader().await?;
+            let reader = self.reader("vault()", path).await?;
             match reader.read_all(path, version).await {
                 Ok(data) => Ok(Some(
                     data.fields
