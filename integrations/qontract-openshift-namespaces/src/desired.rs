@@ -9,16 +9,11 @@ use qontract_resource_inventory::DesiredNamespace;
 /// What narrows a run.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Integration name, checked against `cluster.disable.integrations`.
-    pub integration: &'static str,
-    /// `--cluster-name`.
-    pub cluster_name: Option<String>,
-    /// `--namespace-name`.
-    pub namespace_name: Option<String>,
+    /// The integration (checked against `cluster.disable.integrations`), `--cluster-name`,
+    /// `--namespace-name` and this process's shard (by `"<cluster>/<namespace>"`, as upstream).
+    pub scope: qontract_realize::NamespaceFilter,
     /// `--internal` (Some(true)) / `--external` (Some(false)).
     pub internal: Option<bool>,
-    /// This process's shard: namespaces are sharded by `"<cluster>/<namespace>"`, as upstream.
-    pub shard: qontract_sharding::ShardConfig,
 }
 
 /// The desired state: the namespaces to act on and the duplicate declarations.
@@ -35,6 +30,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
     let mut by_key: BTreeMap<(String, String), Vec<&NamespaceV1>> = BTreeMap::new();
     for ns in namespaces {
         if filter
+            .scope
             .shard
             .is_in_shard(&format!("{}/{}", ns.cluster.name, ns.name))
         {
@@ -60,17 +56,13 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
         if ns.managed_by_external.unwrap_or(false) {
             continue;
         }
-        if filter.cluster_name.as_ref().is_some_and(|c| c != &cluster)
-            || filter.namespace_name.as_ref().is_some_and(|n| n != &name)
-        {
+        if !filter.scope.targets(&cluster, &name) {
             continue;
         }
-        let disabled = ns
-            .cluster
-            .disable
-            .as_ref()
-            .and_then(|d| d.integrations.as_ref())
-            .is_some_and(|list| list.iter().any(|i| i == filter.integration));
+        let disable = ns.cluster.disable.as_ref();
+        let disabled = filter
+            .scope
+            .disabled_on(disable.and_then(|d| d.integrations.as_deref()));
         let out_of_scope = filter
             .internal
             .is_some_and(|internal| ns.cluster.internal.unwrap_or(false) != internal);
@@ -95,6 +87,7 @@ pub fn desired_state(namespaces: &[NamespaceV1], filter: &Filter) -> DesiredStat
 mod tests {
     use super::*;
     use qontract_gql_bindings::namespaces_minimal::NamespaceV1;
+    use qontract_realize::NamespaceFilter;
     use qontract_test_support::fixtures;
 
     /// Namespace `name` declared in `path`; cluster `internal` is internal and cluster
@@ -113,8 +106,11 @@ mod tests {
 
     fn filter() -> Filter {
         Filter {
-            integration: "openshift-namespaces",
-            ..Filter::default()
+            scope: NamespaceFilter {
+                integration: "openshift-namespaces",
+                ..NamespaceFilter::default()
+            },
+            internal: None,
         }
     }
 
@@ -170,10 +166,8 @@ mod tests {
     /// As upstream, duplicates are found before `--cluster-name` narrows the run.
     #[test]
     fn duplicates_are_found_before_the_cluster_filter() {
-        let f = Filter {
-            cluster_name: Some("c2".into()),
-            ..filter()
-        };
+        let mut f = filter();
+        f.scope.cluster_name = Some("c2".into());
         let state = desired_state(
             &[
                 ns("c1", "a", None, "/a.yml"),
@@ -195,20 +189,14 @@ mod tests {
         ];
         let clusters =
             |f: &Filter| -> Vec<String> { desired_state(&all, f).clusters.into_keys().collect() };
-        let f = Filter {
-            cluster_name: Some("c2".into()),
-            ..filter()
-        };
+        let mut f = filter();
+        f.scope.cluster_name = Some("c2".into());
         assert_eq!(clusters(&f), ["c2"]);
-        let f = Filter {
-            internal: Some(true),
-            ..filter()
-        };
+        let mut f = filter();
+        f.internal = Some(true);
         assert_eq!(clusters(&f), ["internal"]);
-        let f = Filter {
-            namespace_name: Some("b".into()),
-            ..filter()
-        };
+        let mut f = filter();
+        f.scope.namespace_name = Some("b".into());
         assert_eq!(desired_state(&all, &f).namespaces.len(), 1);
     }
 }

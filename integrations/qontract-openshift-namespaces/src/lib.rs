@@ -37,11 +37,8 @@ impl InventoryIntegration for OpenshiftNamespaces {
         args: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredNamespaces> {
         let filter = desired::Filter {
-            integration: scope.integration,
-            cluster_name: scope.cluster_name.clone(),
-            namespace_name: scope.namespace_name.clone(),
+            scope: scope.clone(),
             internal: args.target.scope.internal(),
-            shard: scope.shard,
         };
         Ok(desired::desired_state(
             &data.namespaces.unwrap_or_default(),
