@@ -5,39 +5,41 @@
 //! the ClusterRoleBindings, the next run converges, a removed access is deleted, and a
 //! ClusterRoleBinding made by hand is left alone.
 
+#[path = "../../../qontract-openshift-rolebindings/tests/support/runs.rs"]
+mod runs;
+
 use qontract_kube_testserver::KubeTestServer;
-use qontract_test_support::{TestAppInterface, output_text as text};
+use qontract_test_support::TestAppInterface;
+use runs::{
+    assert_converged, cluster_yaml, dry_run_plans_changes, github_auth, role_yaml, run_ok,
+    user_yaml,
+};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_openshift-clusterrolebindings");
 const RBAC: &str = "rbac.authorization.k8s.io/v1";
+const ADMINS_ACCESS: &str =
+    "- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: cluster-admin\n";
 
 fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
-    let app = TestAppInterface::new(BIN, "[sandbox.creds]\ntoken = \"sandbox-token\"\n");
-    app.write(
-        "integrations/openshift-clusterrolebindings.yml",
-        "---\n$schema: /app-sre/integration-1.yml\n\n\
-             name: openshift-clusterrolebindings\n\
-             description: ClusterRoleBindings from the roles' cluster access\n\
-             upstream: https://github.com/app-sre/qontract-reconcile\n\
-             schemas:\n\
-             - /app-interface/app-interface-settings-1.yml\n\
-             - /app-sre/integration-1.yml\n\
-             - /openshift/cluster-1.yml\n\
-             - /access/role-1.yml\n\
-             - /access/user-1.yml\n\
-             - /access/bot-1.yml\n",
+    let app = TestAppInterface::new(BIN, runs::SANDBOX_CREDS);
+    runs::write_integration(
+        &app,
+        "openshift-clusterrolebindings",
+        "ClusterRoleBindings from the roles' cluster access",
+        &[
+            "/openshift/cluster-1.yml",
+            "/access/role-1.yml",
+            "/access/user-1.yml",
+            "/access/bot-1.yml",
+        ],
     );
     let cluster = |name: &str, managed: bool| {
-        format!(
-            "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: {name}\n\
-                 description: a test cluster\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
-                 alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: {name}.local\n\
-                 managedClusterRoles: {managed}\n\
-                 automationToken:\n  path: sandbox/creds\n  field: token\n\
-                 auth:\n- service: github-org-team\n  org: example\n  team: {name}-admins\n",
-            url = sandbox.url()
-        )
+        let extra = format!(
+            "managedClusterRoles: {managed}\n{}",
+            github_auth(&format!("{name}-admins"))
+        );
+        cluster_yaml(name, &sandbox.url(), &extra)
     };
     app.write("openshift/sandbox/cluster.yml", &cluster("sandbox", true));
     // Same API server, but its ClusterRoleBindings are not managed.
@@ -46,22 +48,29 @@ fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
         &cluster("unmanaged", false),
     );
     app.write(
-            "teams/shop/roles/shop-readers.yml",
-            "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-readers\n\
-             access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: dedicated-readers\n\
+        "teams/shop/roles/shop-readers.yml",
+        &role_yaml(
+            "shop-readers",
+            "- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: dedicated-readers\n\
              - cluster:\n    $ref: /openshift/unmanaged/cluster.yml\n  clusterRole: dedicated-readers\n",
-        );
+        ),
+    );
     app.write(
-            "teams/shop/roles/shop-admins.yml",
-            "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-admins\n\
-             access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: cluster-admin\n",
-        );
+        "teams/shop/roles/shop-admins.yml",
+        &role_yaml("shop-admins", ADMINS_ACCESS),
+    );
     app.write(
-            "teams/shop/users/ada.yml",
-            "---\n$schema: /access/user-1.yml\n\nlabels: {}\nname: Ada Example\n\
-             org_username: ada\ngithub_username: ada-example\n\
-             roles:\n- $ref: /teams/shop/roles/shop-readers.yml\n- $ref: /teams/shop/roles/shop-admins.yml\n",
-        );
+        "teams/shop/users/ada.yml",
+        &user_yaml(
+            "Ada Example",
+            "ada",
+            "ada-example",
+            &[
+                "/teams/shop/roles/shop-readers.yml",
+                "/teams/shop/roles/shop-admins.yml",
+            ],
+        ),
+    );
     app.write(
         "teams/shop/bots/ci.yml",
         "---\n$schema: /access/bot-1.yml\n\nlabels: {}\nname: shop-ci\n\
@@ -86,9 +95,7 @@ fn planned(plan: &str, action: &str, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
+    let sandbox = runs::sandbox()
         .seed(json!({
             "apiVersion": RBAC,
             "kind": "ClusterRoleBinding",
@@ -100,11 +107,10 @@ async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted(
         .await
         .expect("sandbox");
     let app = app_interface(&sandbox);
-    let dry = ["--dry-run", "--detailed-exitcode"];
+    let binding = |name: &str| sandbox.get_object(RBAC, "ClusterRoleBinding", None, name);
 
     // Dry run: the plan, no writes.
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = dry_run_plans_changes(&app, &sandbox);
     let plan = String::from_utf8_lossy(&out.stdout).into_owned();
     for name in [
         "cluster-admin-ada-example",
@@ -117,59 +123,38 @@ async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted(
         plan.contains("Plan: 3 to create, 0 to update, 0 to delete"),
         "{plan}"
     );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
 
     // Wet run: created, annotated as upstream.
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let binding = sandbox
-        .get_object(
-            RBAC,
-            "ClusterRoleBinding",
-            None,
-            "dedicated-readers-shop-ci-deployer",
-        )
-        .expect("applied");
+    run_ok(&app, &[]);
+    let sa_binding = binding("dedicated-readers-shop-ci-deployer").expect("applied");
     assert_eq!(
-        binding["roleRef"],
+        sa_binding["roleRef"],
         json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "dedicated-readers"})
     );
     assert_eq!(
-        binding["subjects"],
+        sa_binding["subjects"],
         json!([{"kind": "ServiceAccount", "name": "deployer", "namespace": "shop-ci"}])
     );
-    let annotations = &binding["metadata"]["annotations"];
+    let annotations = &sa_binding["metadata"]["annotations"];
     assert_eq!(
         annotations["qontract.integration"],
         "openshift-clusterrolebindings"
     );
     assert_eq!(annotations["qontract.integration_version"], "0.1.0");
-    let user = sandbox
-        .get_object(
-            RBAC,
-            "ClusterRoleBinding",
-            None,
-            "cluster-admin-ada-example",
-        )
-        .expect("applied");
+    let user = binding("cluster-admin-ada-example").expect("applied");
     assert_eq!(
         user["subjects"][0]["name"], "ada-example",
         "the GitHub name: github-org-team auth"
     );
-
-    // Converged.
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&app);
 
     // shop-admins no longer grants cluster-admin: that binding alone is deleted.
     app.edit(
         "teams/shop/roles/shop-admins.yml",
-        "access:\n- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: cluster-admin\n",
+        &format!("access:\n{ADMINS_ACCESS}"),
         "access: []\n",
     );
-    sandbox.clear_requests();
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = dry_run_plans_changes(&app, &sandbox);
     let plan = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         planned(&plan, "delete", "cluster-admin-ada-example"),
@@ -179,26 +164,18 @@ async fn clusterrolebindings_are_applied_converge_and_removed_access_is_deleted(
         plan.contains("Plan: 0 to create, 0 to update, 1 to delete"),
         "{plan}"
     );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let exists = |name: &str| {
-        sandbox
-            .get_object(RBAC, "ClusterRoleBinding", None, name)
-            .is_some()
-    };
+    run_ok(&app, &[]);
     assert!(
-        !exists("cluster-admin-ada-example"),
+        binding("cluster-admin-ada-example").is_none(),
         "the removed access is deleted"
     );
     assert!(
-        exists("dedicated-readers-ada-example"),
+        binding("dedicated-readers-ada-example").is_some(),
         "other access is kept"
     );
     assert!(
-        exists("made-by-hand"),
+        binding("made-by-hand").is_some(),
         "an unowned ClusterRoleBinding is left alone"
     );
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&app);
 }

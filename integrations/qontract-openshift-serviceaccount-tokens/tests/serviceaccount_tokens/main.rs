@@ -7,6 +7,8 @@
 //! not ours (hand-made, the requested token) are left alone. With `--vault-output-path`, a real
 //! OpenBao dev server receives the decoded tokens (as upstream `write_outputs_to_vault`).
 
+#[path = "../../../qontract-openshift-rolebindings/tests/support/runs.rs"]
+mod runs;
 #[path = "../../../../libs/qontract-secrets/tests/support/services.rs"]
 mod services;
 
@@ -28,31 +30,20 @@ fn app_interface(sandbox: &KubeTestServer, vault: Option<&str>) -> TestAppInterf
             )
         })
         .unwrap_or_default();
-    let app = TestAppInterface::new(
-        BIN,
-        &format!("[sandbox.creds]\ntoken = \"sandbox-token\"\n{vault}"),
-    );
-    app.write(
-        "integrations/openshift-serviceaccount-tokens.yml",
-        "---\n$schema: /app-sre/integration-1.yml\n\n\
-             name: openshift-serviceaccount-tokens\ndescription: service account tokens\n\
-             upstream: https://github.com/app-sre/qontract-reconcile\n\
-             schemas:\n\
-             - /app-interface/app-interface-settings-1.yml\n\
-             - /app-sre/integration-1.yml\n\
-             - /openshift/cluster-1.yml\n\
-             - /openshift/namespace-1.yml\n\
-             - /openshift/shared-resources-1.yml\n",
+    let app = TestAppInterface::new(BIN, &format!("{}{vault}", runs::SANDBOX_CREDS));
+    runs::write_integration(
+        &app,
+        "openshift-serviceaccount-tokens",
+        "service account tokens",
+        &[
+            "/openshift/cluster-1.yml",
+            "/openshift/namespace-1.yml",
+            "/openshift/shared-resources-1.yml",
+        ],
     );
     app.write(
         "openshift/sandbox/cluster.yml",
-        &format!(
-            "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
-                 description: the sandbox\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
-                 alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: sandbox.local\n\
-                 automationToken:\n  path: sandbox/creds\n  field: token\n",
-            url = sandbox.url()
-        ),
+        &runs::cluster_yaml("sandbox", &sandbox.url(), ""),
     );
     app.write(
         "services/ci/namespaces/ci.yml",
@@ -124,9 +115,7 @@ fn requested(server: &KubeTestServer, sa: &str) -> String {
 }
 
 async fn sandbox() -> KubeTestServer {
-    KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
+    runs::sandbox()
         .seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app"}}))
         .seed(json!({"apiVersion": "v1", "kind": "ServiceAccount",
                      "metadata": {"name": "deployer", "namespace": "ci"}}))
@@ -162,20 +151,19 @@ fn decode(b64: &str) -> String {
 async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted() {
     let sandbox = sandbox().await;
     let app = app_interface(&sandbox, None);
-    let dry = ["--dry-run", "--detailed-exitcode"];
     let deployer_token = token_of(&sandbox, "ci", "deployer-token-abcde");
 
     // Dry run: the plan, no writes, no token.
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = runs::dry_run_plans_changes(&app, &sandbox);
+    runs::assert_contains_all(
+        &out,
+        &[
+            "app-deployer",
+            "pusher-token-",
+            "Creating token for service account: pusher",
+        ],
+    );
     let all = text(&out);
-    for needle in [
-        "app-deployer",
-        "pusher-token-",
-        "Creating token for service account: pusher",
-    ] {
-        assert!(all.contains(needle), "{needle}:\n{all}");
-    }
     assert!(
         !all.contains(&deployer_token),
         "the dry run printed a token"
@@ -184,8 +172,7 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
         !all.contains(&decode(&deployer_token)),
         "the dry run printed a token"
     );
-    let out = app.run(&["--dry-run", "--output", "json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = runs::run_ok(&app, &["--dry-run", "--output", "json"]);
     let all = text(&out);
     assert!(all.contains("app-deployer"), "{all}");
     assert!(
@@ -197,8 +184,7 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
 
     // Wet run: deployer's token copied, a token requested for pusher (filled by the
     // token controller).
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = runs::run_ok(&app, &[]);
     assert!(
         !text(&out).contains(&deployer_token),
         "the run printed a token"
@@ -215,17 +201,14 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
     let pusher_token = token_of(&sandbox, "ci", &pusher);
 
     // Next run: pusher's token copied under the default name <cluster>-<namespace>-<sa>.
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    runs::run_ok(&app, &[]);
     assert_eq!(token_of(&sandbox, "app", "sandbox-ci-pusher"), pusher_token);
     assert_eq!(requested(&sandbox, "pusher"), pusher, "no second request");
 
     // Converged.
     let before = sandbox.writes().len();
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    runs::assert_converged(&app);
+    runs::run_ok(&app, &[]);
     assert_eq!(sandbox.writes().len(), before, "a converged run wrote");
 
     // A removed declaration deletes its copy; the hand-made Secret and the requested token
@@ -237,8 +220,7 @@ async fn tokens_are_copied_requested_converge_and_removed_declarations_deleted()
          serviceAccountName: deployer\n",
         "",
     );
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    runs::run_ok(&app, &[]);
     assert_eq!(
         secrets(&sandbox, "app"),
         [
@@ -283,16 +265,14 @@ async fn vault_output_receives_the_decoded_tokens_only_on_wet_runs() {
     let shared = "secret/data/out/openshift-serviceaccount-tokens/shared-resources/app-deployer";
     let args = ["--vault-output-path", "secret/out"];
 
-    let out = app.run(&["--dry-run", "--vault-output-path", "secret/out"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    runs::run_ok(&app, &["--dry-run", "--vault-output-path", "secret/out"]);
     assert_eq!(
         read(per_namespace.to_owned()).await.0,
         404,
         "the dry run wrote to Vault"
     );
 
-    let out = app.run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = runs::run_ok(&app, &args);
     let token = decode(&token_of(&sandbox, "ci", "deployer-token-abcde"));
     assert!(!text(&out).contains(&token), "the run printed a token");
     for path in [per_namespace, shared] {
@@ -309,8 +289,7 @@ async fn vault_output_receives_the_decoded_tokens_only_on_wet_runs() {
     assert_eq!(list["data"]["keys"], json!(["app-deployer"]));
 
     // Unchanged data writes no new version (upstream VaultClient.write without force).
-    let out = app.run(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    runs::run_ok(&app, &args);
     for path in [per_namespace, shared] {
         let (_, body) = read(path.to_owned()).await;
         assert_eq!(body["data"]["metadata"]["version"], 1, "{path}");

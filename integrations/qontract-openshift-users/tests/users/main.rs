@@ -5,38 +5,38 @@
 //! Identity) of someone no longer entitled, the next run converges, a removed access deletes
 //! that user, and admin users and users of other identity providers are left alone.
 
+#[path = "../../../qontract-openshift-rolebindings/tests/support/runs.rs"]
+mod runs;
+
 use qontract_kube_testserver::KubeTestServer;
-use qontract_test_support::{TestAppInterface, output_text as text};
+use qontract_test_support::TestAppInterface;
+use runs::{
+    assert_contains_all, assert_converged, cluster_yaml, dry_run_plans_changes, github_auth,
+    role_yaml, run_ok, user_yaml,
+};
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_openshift-users");
 const USER_API: &str = "user.openshift.io/v1";
+const SHOP_ACCESS: &str =
+    "- namespace:\n    $ref: /services/shop/namespaces/shop.yml\n  role: view\n";
 
 fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
-    let app = TestAppInterface::new(BIN, "[sandbox.creds]\ntoken = \"sandbox-token\"\n");
-    app.write(
-        "integrations/openshift-users.yml",
-        "---\n$schema: /app-sre/integration-1.yml\n\n\
-             name: openshift-users\ndescription: OpenShift users no longer entitled are deleted\n\
-             upstream: https://github.com/app-sre/qontract-reconcile\n\
-             schemas:\n\
-             - /app-interface/app-interface-settings-1.yml\n\
-             - /app-sre/integration-1.yml\n\
-             - /openshift/cluster-1.yml\n\
-             - /openshift/namespace-1.yml\n\
-             - /access/role-1.yml\n\
-             - /access/user-1.yml\n",
+    let app = TestAppInterface::new(BIN, runs::SANDBOX_CREDS);
+    runs::write_integration(
+        &app,
+        "openshift-users",
+        "OpenShift users no longer entitled are deleted",
+        &[
+            "/openshift/cluster-1.yml",
+            "/openshift/namespace-1.yml",
+            "/access/role-1.yml",
+            "/access/user-1.yml",
+        ],
     );
     app.write(
         "openshift/sandbox/cluster.yml",
-        &format!(
-            "---\n$schema: /openshift/cluster-1.yml\n\nlabels: {{}}\nname: sandbox\n\
-                 description: the sandbox\nconsoleUrl: {url}\nprometheusUrl: {url}\n\
-                 alertmanagerUrl: {url}\nserverUrl: {url}\nelbFQDN: sandbox.local\n\
-                 automationToken:\n  path: sandbox/creds\n  field: token\n\
-                 auth:\n- service: github-org-team\n  org: example\n  team: sandbox-admins\n",
-            url = sandbox.url()
-        ),
+        &cluster_yaml("sandbox", &sandbox.url(), &github_auth("sandbox-admins")),
     );
     app.write(
         "services/shop/namespaces/shop.yml",
@@ -46,14 +46,16 @@ fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
     );
     app.write(
         "teams/shop/roles/shop-dev.yml",
-        "---\n$schema: /access/role-1.yml\n\nlabels: {}\nname: shop-dev\n\
-             access:\n- namespace:\n    $ref: /services/shop/namespaces/shop.yml\n  role: view\n",
+        &role_yaml("shop-dev", SHOP_ACCESS),
     );
     app.write(
         "teams/shop/users/ada.yml",
-        "---\n$schema: /access/user-1.yml\n\nlabels: {}\nname: ada\n\
-             org_username: ada\ngithub_username: ada-example\n\
-             roles:\n- $ref: /teams/shop/roles/shop-dev.yml\n",
+        &user_yaml(
+            "ada",
+            "ada",
+            "ada-example",
+            &["/teams/shop/roles/shop-dev.yml"],
+        ),
     );
     app
 }
@@ -85,9 +87,7 @@ fn exists(server: &KubeTestServer, kind: &str, name: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn users_no_longer_entitled_are_deleted_and_others_left_alone() {
-    let sandbox = KubeTestServer::builder()
-        .https(false)
-        .token("sandbox-token")
+    let sandbox = runs::sandbox()
         .openshift_users(true)
         .seed(user("ada-example", "github:1", false))
         .seed(identity("github:1", "ada-example"))
@@ -99,24 +99,17 @@ async fn users_no_longer_entitled_are_deleted_and_others_left_alone() {
         .await
         .expect("sandbox");
     let app = app_interface(&sandbox);
-    let dry = ["--dry-run", "--detailed-exitcode"];
 
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    let all = text(&out);
-    assert!(
-        all.contains("['del_user', 'sandbox', 'stale-example']"),
-        "{all}"
-    );
+    let out = dry_run_plans_changes(&app, &sandbox);
+    assert_contains_all(&out, &["['del_user', 'sandbox', 'stale-example']"]);
+    let all = qontract_test_support::output_text(&out);
     assert!(!all.contains("'ada-example'"), "{all}");
     assert!(
         !all.contains("root-example") && !all.contains("local-user"),
         "{all}"
     );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
 
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    run_ok(&app, &[]);
     assert!(!exists(&sandbox, "User", "stale-example"), "deleted");
     assert!(
         !exists(&sandbox, "Identity", "github:2"),
@@ -125,29 +118,19 @@ async fn users_no_longer_entitled_are_deleted_and_others_left_alone() {
     for kept in ["ada-example", "root-example", "local-user"] {
         assert!(exists(&sandbox, "User", kept), "{kept} kept");
     }
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&app);
 
     // ada loses her only access: her User goes too.
     app.edit(
         "teams/shop/roles/shop-dev.yml",
-        "access:\n- namespace:\n    $ref: /services/shop/namespaces/shop.yml\n  role: view\n",
+        &format!("access:\n{SHOP_ACCESS}"),
         "access: []\n",
     );
-    sandbox.clear_requests();
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        text(&out).contains("['del_user', 'sandbox', 'ada-example']"),
-        "{}",
-        text(&out)
-    );
-    assert_eq!(sandbox.writes(), Vec::<String>::new(), "the dry run wrote");
-    let out = app.run(&[]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = dry_run_plans_changes(&app, &sandbox);
+    assert_contains_all(&out, &["['del_user', 'sandbox', 'ada-example']"]);
+    run_ok(&app, &[]);
     assert!(!exists(&sandbox, "User", "ada-example"));
     assert!(!exists(&sandbox, "Identity", "github:1"));
     assert!(exists(&sandbox, "User", "root-example") && exists(&sandbox, "User", "local-user"));
-    let out = app.run(&dry);
-    assert_eq!(out.status.code(), Some(0), "converged:\n{}", text(&out));
+    assert_converged(&app);
 }
