@@ -191,6 +191,25 @@ fn resources(r: &DeployResourcesV1) -> Value {
     })
 }
 
+/// One `shardSpecOverrides` entry without sub-sharding (the fields every strategy's override
+/// has).
+fn shard_override(
+    shard: &str,
+    image_ref: Option<&str>,
+    resources: Option<&DeployResourcesV1>,
+    disabled: Option<bool>,
+) -> ShardSpecOverride {
+    ShardSpecOverride {
+        shard: qontract_sharding::strategies::ShardRef {
+            name: shard.to_owned(),
+        },
+        image_ref: image_ref.map(str::to_owned),
+        resources: resources.map(self::resources),
+        disabled,
+        sub_sharding: None,
+    }
+}
+
 /// The `sharding` block in the form of `qontract-sharding`, or the strategy name it does not
 /// support.
 fn sharding(managed: &IntegrationManagedV1) -> Result<Option<Sharding>, String> {
@@ -208,14 +227,13 @@ fn sharding(managed: &IntegrationManagedV1) -> Result<Option<Sharding>, String> 
             sharding.shard_spec_overrides = s.shard_spec_overrides.as_ref().map(|overrides| {
                 overrides
                     .iter()
-                    .map(|o| ShardSpecOverride {
-                        shard: qontract_sharding::strategies::ShardRef {
-                            name: o.shard.name.clone(),
-                        },
-                        image_ref: o.image_ref.clone(),
-                        resources: o.resources.as_ref().map(resources),
-                        disabled: o.disabled,
-                        sub_sharding: None,
+                    .map(|o| {
+                        shard_override(
+                            &o.shard.name,
+                            o.image_ref.as_deref(),
+                            o.resources.as_ref(),
+                            o.disabled,
+                        )
                     })
                     .collect()
             });
@@ -225,12 +243,6 @@ fn sharding(managed: &IntegrationManagedV1) -> Result<Option<Sharding>, String> 
                 overrides
                     .iter()
                     .map(|o| ShardSpecOverride {
-                        shard: qontract_sharding::strategies::ShardRef {
-                            name: o.shard.name.clone(),
-                        },
-                        image_ref: o.image_ref.clone(),
-                        resources: o.resources.as_ref().map(resources),
-                        disabled: o.disabled,
                         sub_sharding: o.sub_sharding.as_ref().map(|sub| SubSharding {
                             strategy: sub.strategy.clone(),
                             shards: match &sub.sub_sharding_v12 {
@@ -238,6 +250,12 @@ fn sharding(managed: &IntegrationManagedV1) -> Result<Option<Sharding>, String> 
                                 SubShardingV12::Unknown => None,
                             },
                         }),
+                        ..shard_override(
+                            &o.shard.name,
+                            o.image_ref.as_deref(),
+                            o.resources.as_ref(),
+                            o.disabled,
+                        )
                     })
                     .collect()
             });
@@ -566,21 +584,14 @@ mod tests {
 
     /// A namespace of the integrations query (shape of upstream `integrations.gql`).
     fn managed(integration: &str, spec: Value, sharding: Value) -> Value {
+        let mut cluster = qontract_test_support::fixtures::cluster("appsres09ue1");
+        cluster["internal"] = json!(false);
         json!({
             "namespace": {
                 "path": "/services/app-interface/namespaces/app-interface-production.yml",
                 "name": "app-interface-production",
                 "environment": {"name": "production", "parameters": null},
-                "cluster": {
-                    "name": "appsres09ue1",
-                    "serverUrl": "https://api.appsres09ue1.example:6443",
-                    "insecureSkipTLSVerify": null,
-                    "automationToken": {"path": "creds/appsres09ue1", "field": "token",
-                                        "version": null, "format": null},
-                    "clusterAdminAutomationToken": null,
-                    "internal": false,
-                    "disable": null,
-                },
+                "cluster": cluster,
             },
             "spec": spec,
             "sharding": sharding,
@@ -664,12 +675,52 @@ mod tests {
     }
 
     fn errors(state: &DesiredState) -> Vec<String> {
-        state
-            .inventory
-            .errors()
+        qontract_test_support::fixtures::error_messages(&state.inventory)
+    }
+
+    #[test]
+    fn shard_spec_overrides_of_both_strategies_keep_every_field() {
+        // The override fields every strategy's schema has (`imageRef`, `disabled`,
+        // `resources`), and `subSharding` only for per-openshift-cluster.
+        let resources = json!({"requests": {"cpu": "1", "memory": "1Gi"},
+                               "limits": {"cpu": null, "memory": "2Gi"}});
+        let aws = json!({
+            "strategy": "per-aws-account", "__typename": "AWSAccountSharding_v1",
+            "shardSpecOverrides": [{"shard": {"name": "osio", "disable": null},
+                "imageRef": "quay.io/x/y:pinned", "disabled": true, "resources": resources}],
+        });
+        let clusters = json!({
+            "strategy": "per-openshift-cluster", "__typename": "OpenshiftClusterSharding_v1",
+            "shardSpecOverrides": [{"shard": {"name": "appsres09ue1"},
+                "imageRef": "quay.io/x/y:pinned", "disabled": true, "resources": resources,
+                "subSharding": {"strategy": "static", "__typename": "StaticSubSharding_v1",
+                                "shards": 3}}],
+        });
+        let data = data(vec![
+            managed("terraform-resources", spec(), aws),
+            managed("openshift-resources", spec(), clusters),
+        ]);
+        let converted: Vec<Sharding> = data
+            .integrations
             .iter()
-            .map(|e| e.to_string())
-            .collect()
+            .flatten()
+            .flat_map(|i| i.managed.iter().flatten())
+            .map(|m| sharding(m).expect("supported").expect("sharded"))
+            .collect();
+        let overrides = |sub: Value| {
+            json!([{"shard": {"name": if sub.is_null() { "osio" } else { "appsres09ue1" }},
+                    "imageRef": "quay.io/x/y:pinned", "disabled": true,
+                    "resources": {"requests": {"cpu": "1", "memory": "1Gi"},
+                                  "limits": {"memory": "2Gi"}},
+                    "subSharding": sub}])
+        };
+        let expected: Vec<Sharding> = serde_json::from_value(json!([
+            {"strategy": "per-aws-account", "shardSpecOverrides": overrides(Value::Null)},
+            {"strategy": "per-openshift-cluster",
+             "shardSpecOverrides": overrides(json!({"strategy": "static", "shards": 3}))},
+        ]))
+        .expect("expected sharding");
+        assert_eq!(converted, expected);
     }
 
     #[test]
