@@ -20,7 +20,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
-use clap::Args;
 use kube::api::{Api, DynamicObject, PostParams};
 use qontract_gql_bindings::openshift_groups_roles::{ClusterV1, OpenshiftGroupsRoles, RoleV1};
 use qontract_openshift_rolebindings::bindings::{self, BindingsError};
@@ -39,14 +38,6 @@ pub const OCM_GROUPS: &[&str] = &["dedicated-admins", "cluster-admins"];
 /// The integration.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftGroups;
-
-/// Arguments of `openshift-groups`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct OpenshiftGroupsArgs {
-    /// Which clusters (--internal / --external)
-    #[command(flatten)]
-    pub scope: ClusterScope,
-}
 
 /// One member of one group on one cluster.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -329,11 +320,12 @@ async fn act(client: &kube::Client, diff: &Diff) -> anyhow::Result<()> {
 }
 
 impl Integration for OpenshiftGroups {
-    type Args = OpenshiftGroupsArgs;
+    /// `--internal` / `--external`.
+    type Args = ClusterScope;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str = "Manages OpenShift Groups.";
 
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+    async fn run(ctx: RunContext, scope: ClusterScope) -> anyhow::Result<RunOutcome> {
         use cynic::QueryBuilder;
         let data = ctx.gql.run(OpenshiftGroupsRoles::build(())).await?;
         let all_clusters: Vec<ClusterV1> = data.clusters.unwrap_or_default();
@@ -357,12 +349,7 @@ impl Integration for OpenshiftGroups {
             .filter(|c| c.ocm.is_some())
             .map(|c| c.name.as_str())
             .collect();
-        let clients = user_api::cluster_clients(
-            &ctx,
-            args.scope.internal(),
-            clusters.iter().map(|c| &c.cluster_connection),
-        )
-        .await?;
+        let clients = user_api::cluster_clients(&ctx, &scope, clusters.iter().copied()).await?;
         let apis: BTreeMap<&str, Api<DynamicObject>> = clients
             .iter()
             .map(|(name, client)| {
@@ -397,10 +384,7 @@ impl Integration for OpenshiftGroups {
         let reachable: BTreeSet<&str> = apis.keys().copied().collect();
         let desired = match desired_state(&roles, &reachable, &bindings::today_utc()) {
             Ok(desired) => desired,
-            Err(errors) => {
-                let errors = errors.iter().map(ToString::to_string).collect();
-                return Ok(RunOutcome { changes: 0, errors });
-            }
+            Err(errors) => return Ok(user_api::refused(&errors)),
         };
         let keep = |m: &Membership| !ocm_managed(&ocm_clusters, &m.cluster, &m.group);
         let current: BTreeSet<Membership> = current.into_iter().filter(keep).collect();
@@ -418,13 +402,7 @@ impl Integration for OpenshiftGroups {
         let diffs = calculate_diff(&current, &desired);
         let invalid = validate_diffs(&diffs, &managed);
         if !invalid.is_empty() {
-            for message in &invalid {
-                tracing::error!("{message}");
-            }
-            return Ok(RunOutcome {
-                changes: 0,
-                errors: invalid,
-            });
+            return Ok(user_api::refused(&invalid));
         }
         let changes = diffs
             .iter()

@@ -3,11 +3,12 @@
 //! and a plan of per-cluster actions printed, logged as upstream logs it, and carried out.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 
 use kube::api::ApiResource;
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::fragments::ClusterConnection;
-use qontract_runtime::{OutputFormat, RunContext};
+use qontract_runtime::{ClusterScope, OutputFormat, RunContext, RunOutcome};
 use serde_json::Value;
 
 /// The resource `kind` (`plural`) of `user.openshift.io/v1`: `Group`, `User`, `Identity`.
@@ -22,21 +23,25 @@ pub fn resource(kind: &str, plural: &str) -> ApiResource {
 }
 
 /// The automation-token clients of `clusters` that have a working one, by cluster name
-/// (upstream `init_oc_map_from_clusters`: a cluster without one is logged and skipped).
-pub async fn cluster_clients<'a>(
+/// (upstream `init_oc_map_from_clusters`: a cluster without one is logged and skipped), on the
+/// `--internal` / `--external` side `scope` selects.
+pub async fn cluster_clients<'a, C>(
     ctx: &RunContext,
-    internal: Option<bool>,
-    clusters: impl IntoIterator<Item = &'a ClusterConnection>,
-) -> anyhow::Result<BTreeMap<String, kube::Client>> {
+    scope: &ClusterScope,
+    clusters: impl IntoIterator<Item = &'a C>,
+) -> anyhow::Result<BTreeMap<String, kube::Client>>
+where
+    C: Deref<Target = ClusterConnection> + 'a,
+{
     let options = ClusterMapOptions {
         integration: ctx.integration.to_owned(),
-        internal,
+        internal: scope.internal(),
         concurrency: ctx.thread_pool_size,
         ..ClusterMapOptions::default()
     };
     let specs: Vec<_> = clusters
         .into_iter()
-        .map(qontract_realize::cluster_spec)
+        .map(|cluster| qontract_realize::cluster_spec(cluster))
         .collect();
     let names: Vec<String> = specs.iter().map(|spec| spec.name.clone()).collect();
     let secrets = ctx.secrets.reader().await?;
@@ -48,6 +53,15 @@ pub async fn cluster_clients<'a>(
             _ => None,
         })
         .collect())
+}
+
+/// The outcome of a run that fails before any change with `errors` (upstream raises; the
+/// runner logs each one).
+pub fn refused(errors: &[impl ToString]) -> RunOutcome {
+    RunOutcome {
+        changes: 0,
+        errors: errors.iter().map(ToString::to_string).collect(),
+    }
 }
 
 /// One action of a plan on one cluster.

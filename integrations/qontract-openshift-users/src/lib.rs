@@ -22,7 +22,6 @@
 use std::collections::BTreeSet;
 
 use anyhow::Context as _;
-use clap::Args;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
 use qontract_gql_bindings::openshift_users_roles::{
     ClusterAuthV12, ClusterV1, OpenshiftUsersRoles, RoleV1,
@@ -39,14 +38,6 @@ pub const NAME: &str = "openshift-users";
 /// The integration.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftUsers;
-
-/// Arguments of `openshift-users`.
-#[derive(Debug, Clone, Default, Args)]
-pub struct OpenshiftUsersArgs {
-    /// Which clusters (--internal / --external)
-    #[command(flatten)]
-    pub scope: ClusterScope,
-}
 
 /// A user on a cluster.
 pub type ClusterUser = (String, String);
@@ -219,21 +210,17 @@ async fn delete_user(client: &kube::Client, del: &DelUser<'_>) -> anyhow::Result
 }
 
 impl Integration for OpenshiftUsers {
-    type Args = OpenshiftUsersArgs;
+    /// `--internal` / `--external`.
+    type Args = ClusterScope;
     const NAME: &'static str = NAME;
     const ABOUT: &'static str = "Deletion of users from OpenShift clusters.";
 
-    async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
+    async fn run(ctx: RunContext, scope: ClusterScope) -> anyhow::Result<RunOutcome> {
         use cynic::QueryBuilder;
         let data = ctx.gql.run(OpenshiftUsersRoles::build(())).await?;
         let clusters: Vec<ClusterV1> = data.clusters.unwrap_or_default();
         let roles = data.roles.unwrap_or_default();
-        let clients = user_api::cluster_clients(
-            &ctx,
-            args.scope.internal(),
-            clusters.iter().map(|c| &c.cluster_connection),
-        )
-        .await?;
+        let clients = user_api::cluster_clients(&ctx, &scope, &clusters).await?;
 
         // Current state (upstream `get_cluster_users`).
         let mut current: BTreeSet<ClusterUser> = BTreeSet::new();
@@ -260,10 +247,7 @@ impl Integration for OpenshiftUsers {
         let reachable: BTreeSet<&str> = clients.keys().map(String::as_str).collect();
         let desired = match desired_state(&roles, &reachable, &ctx.shard, &bindings::today_utc()) {
             Ok(desired) => desired,
-            Err(errors) => {
-                let errors = errors.iter().map(ToString::to_string).collect();
-                return Ok(RunOutcome { changes: 0, errors });
-            }
+            Err(errors) => return Ok(user_api::refused(&errors)),
         };
         tracing::info!(
             "desired state: {} entitled user(s); current: {} managed user(s) on {} cluster(s)",
