@@ -115,10 +115,8 @@ mod tests {
         ]})
     }
 
-    fn namespace(cluster: &str, name: &str, declared: Option<Value>) -> NamespaceV1 {
-        fixtures::namespace(cluster, name)
-            .set("limitRanges", declared)
-            .typed()
+    fn declares_limits(ns: fixtures::Namespace) -> fixtures::Namespace {
+        ns.set("limitRanges", limits())
     }
 
     fn filter() -> Filter {
@@ -130,20 +128,14 @@ mod tests {
 
     #[test]
     fn the_declared_limit_range() {
-        let namespaces = vec![
-            namespace("sandbox", "shop-production", Some(limits())),
-            namespace("sandbox", "shop-stage", None),
-        ];
+        let namespaces: Vec<NamespaceV1> =
+            typed_all(fixtures::production_and_stage(declares_limits));
         let state = desired_state(&namespaces, &filter());
-        assert!(state.inventory.errors().is_empty());
-        assert_eq!(
-            desired_paths(&state.inventory),
-            ["sandbox/shop-production/LimitRange/shop-limits"]
-        );
         // shop-stage declares no limitRanges: it is not managed (its LimitRanges are left alone).
-        assert_eq!(
-            state.namespaces.iter().collect::<Vec<_>>(),
-            [&("sandbox".to_owned(), "shop-production".to_owned())]
+        fixtures::assert_only_production_is_managed(
+            &state.inventory,
+            &state.namespaces,
+            &["sandbox/shop-production/LimitRange/shop-limits"],
         );
         let desired = state
             .inventory
@@ -159,10 +151,9 @@ mod tests {
         // every run: `three_way_diff_using_hash(current, desired)` is False for exactly this
         // pair in the 0.10.1 venv (current upstream's is the same). Same verdict here.
         use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
-        let mut state = desired_state(
-            &[namespace("sandbox", "shop-production", Some(half_filled()))],
-            &filter(),
-        );
+        let ns =
+            fixtures::namespace("sandbox", "shop-production").set("limitRanges", half_filled());
+        let mut state = desired_state(&[ns.typed()], &filter());
         // As the API server stores what the Python tool applied: the nulls are gone, the
         // annotations carry the sha256sum of the body with them (see the test below).
         let applied = json!({
@@ -250,9 +241,7 @@ mod tests {
 
     #[test]
     fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
-        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::scope_cases(NAME, |ns| {
-            ns.set("limitRanges", limits())
-        }));
+        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::scope_cases(NAME, declares_limits));
         let sandbox = Filter {
             cluster_name: Some("sandbox".to_owned()),
             ..filter()
@@ -268,9 +257,7 @@ mod tests {
             state.clusters.keys(),
         );
 
-        let many: Vec<NamespaceV1> = typed_all(fixtures::many_namespaces(20, |ns| {
-            ns.set("limitRanges", limits())
-        }));
+        let many: Vec<NamespaceV1> = typed_all(fixtures::many_namespaces(20, declares_limits));
         fixtures::assert_two_shards_split(many.len(), |shard| {
             desired_state(&many, &Filter { shard, ..filter() }).namespaces
         });
@@ -278,10 +265,7 @@ mod tests {
 
     #[test]
     fn early_exit_state_is_keyed_by_cluster() {
-        let namespaces = vec![
-            namespace("sandbox", "shop-production", Some(limits())),
-            namespace("other", "web", Some(limits())),
-        ];
+        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::on_two_clusters(declares_limits));
         let state = desired_state(&namespaces, &filter());
         insta::assert_json_snapshot!(state.early_exit_state());
     }

@@ -137,18 +137,14 @@ mod tests {
             namespace("sandbox", "shop-stage", &[]),
         ];
         let state = desired_state(&namespaces, &filter());
-        assert!(state.inventory.errors().is_empty());
-        assert_eq!(
-            desired_paths(&state.inventory),
-            [
+        // shop-stage allows nothing: it is not managed at all (its policies are left alone).
+        fixtures::assert_only_production_is_managed(
+            &state.inventory,
+            &state.namespaces,
+            &[
                 "sandbox/shop-production/NetworkPolicy.networking.k8s.io/allow-from-monitoring-namespace",
                 "sandbox/shop-production/NetworkPolicy.networking.k8s.io/allow-from-shop-stage-namespace",
-            ]
-        );
-        // shop-stage allows nothing: it is not managed at all (its policies are left alone).
-        assert_eq!(
-            state.namespaces.iter().collect::<Vec<_>>(),
-            [&("sandbox".to_owned(), "shop-production".to_owned())]
+            ],
         );
         let policy = state
             .inventory

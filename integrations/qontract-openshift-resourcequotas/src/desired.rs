@@ -100,10 +100,8 @@ mod tests {
         ]})
     }
 
-    fn namespace(cluster: &str, name: &str, declared: Option<Value>) -> NamespaceV1 {
-        fixtures::namespace(cluster, name)
-            .set("quota", declared)
-            .typed()
+    fn declares_quota(ns: fixtures::Namespace) -> fixtures::Namespace {
+        ns.set("quota", quota())
     }
 
     fn filter() -> Filter {
@@ -115,22 +113,16 @@ mod tests {
 
     #[test]
     fn one_quota_per_entry_flattened_with_string_values() {
-        let namespaces = vec![
-            namespace("sandbox", "shop-production", Some(quota())),
-            namespace("sandbox", "shop-stage", None),
-        ];
+        let namespaces: Vec<NamespaceV1> =
+            typed_all(fixtures::production_and_stage(declares_quota));
         let state = desired_state(&namespaces, &filter());
-        assert!(state.inventory.errors().is_empty());
-        assert_eq!(
-            desired_paths(&state.inventory),
-            [
+        fixtures::assert_only_production_is_managed(
+            &state.inventory,
+            &state.namespaces,
+            &[
                 "sandbox/shop-production/ResourceQuota/best-effort",
                 "sandbox/shop-production/ResourceQuota/compute",
-            ]
-        );
-        assert_eq!(
-            state.namespaces.iter().collect::<Vec<_>>(),
-            [&("sandbox".to_owned(), "shop-production".to_owned())]
+            ],
         );
         let bodies: Vec<&Value> = ["compute", "best-effort"]
             .iter()
@@ -150,10 +142,8 @@ mod tests {
     fn a_duplicate_entry_is_an_error_naming_the_namespace_and_entry() {
         let mut declared = quota();
         declared["quotas"][1]["name"] = json!("compute");
-        let state = desired_state(
-            &[namespace("sandbox", "shop-production", Some(declared))],
-            &filter(),
-        );
+        let ns = fixtures::namespace("sandbox", "shop-production").set("quota", declared);
+        let state = desired_state(&[ns.typed()], &filter());
         let errors = fixtures::error_messages(&state.inventory);
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
@@ -165,8 +155,7 @@ mod tests {
 
     #[test]
     fn deleted_disabled_filtered_and_other_shard_namespaces_are_not_managed() {
-        let namespaces: Vec<NamespaceV1> =
-            typed_all(fixtures::scope_cases(NAME, |ns| ns.set("quota", quota())));
+        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::scope_cases(NAME, declares_quota));
         let admin = Filter {
             namespace_name: Some("admin".to_owned()),
             ..filter()
@@ -185,8 +174,7 @@ mod tests {
             state.clusters.keys(),
         );
 
-        let many: Vec<NamespaceV1> =
-            typed_all(fixtures::many_namespaces(20, |ns| ns.set("quota", quota())));
+        let many: Vec<NamespaceV1> = typed_all(fixtures::many_namespaces(20, declares_quota));
         fixtures::assert_two_shards_split(many.len(), |shard| {
             desired_state(&many, &Filter { shard, ..filter() }).namespaces
         });
@@ -194,10 +182,7 @@ mod tests {
 
     #[test]
     fn early_exit_state_is_keyed_by_cluster() {
-        let namespaces = vec![
-            namespace("sandbox", "shop-production", Some(quota())),
-            namespace("other", "web", Some(quota())),
-        ];
+        let namespaces: Vec<NamespaceV1> = typed_all(fixtures::on_two_clusters(declares_quota));
         let state = desired_state(&namespaces, &filter());
         insta::assert_json_snapshot!(state.early_exit_state());
     }

@@ -218,33 +218,34 @@ fn source<'a>(
         };
         Ok((content, path, template))
     };
-    match &resource.namespace_openshift_resource_v12 {
-        Provider::NamespaceOpenshiftResourceResourceV12(r) if providers.resource => Some(build(
-            r.resource
+    // `path` (the file) of each provider's own generated type, and the template's fields.
+    macro_rules! file_of {
+        ($r:expr) => {
+            $r.resource
                 .as_ref()
-                .map(|f| (f.content.as_str(), f.path.as_str())),
-            None,
-            None,
-        )),
+                .map(|f| (f.content.as_str(), f.path.as_str()))
+        };
+    }
+    macro_rules! template_of {
+        ($r:expr) => {
+            build(
+                file_of!($r),
+                $r.type_.as_deref(),
+                $r.variables.as_ref().map(|v| v.0.as_str()),
+            )
+        };
+    }
+    match &resource.namespace_openshift_resource_v12 {
+        Provider::NamespaceOpenshiftResourceResourceV12(r) if providers.resource => {
+            Some(build(file_of!(r), None, None))
+        }
         Provider::NamespaceOpenshiftResourceResourceTemplateV12(r)
             if providers.resource_template =>
         {
-            Some(build(
-                r.resource
-                    .as_ref()
-                    .map(|f| (f.content.as_str(), f.path.as_str())),
-                r.type_.as_deref(),
-                r.variables.as_ref().map(|v| v.0.as_str()),
-            ))
+            Some(template_of!(r))
         }
         Provider::NamespaceOpenshiftResourcePrometheusRuleV12(r) if providers.prometheus_rule => {
-            Some(build(
-                r.resource
-                    .as_ref()
-                    .map(|f| (f.content.as_str(), f.path.as_str())),
-                r.type_.as_deref(),
-                r.variables.as_ref().map(|v| v.0.as_str()),
-            ))
+            Some(template_of!(r))
         }
         // Other providers belong to their own integrations, as upstream.
         _ => None,
@@ -743,6 +744,13 @@ mod tests {
         fixtures::openshift_resource("resource-template", fields)
     }
 
+    /// A namespace whose one openshiftResource is the `jinja2` template `path` of `content`.
+    fn one_template(path: &str, content: &str) -> Value {
+        query_namespace(serde_json::json!([template_entry(
+            path, content, None, None
+        )]))
+    }
+
     /// The desired state of `raw` with its templates rendered by `renderer`.
     fn state_of(raw: Value, renderer: qontract_templates::Renderer) -> DesiredState {
         let typed: NamespaceV1 = serde_json::from_value(raw.clone()).expect("typed namespace");
@@ -837,12 +845,7 @@ mod tests {
     #[test]
     fn template_helpers_use_the_runs_renderer() {
         let content = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: db\ndata:\n  user: {{ vault('app-sre/{{ resource.namespace.app.name }}/db', 'user') }}\n";
-        let raw = query_namespace(serde_json::json!([template_entry(
-            "/shop/db.yml",
-            content,
-            None,
-            None
-        )]));
+        let raw = one_template("/shop/db.yml", content);
         let state = state_of(
             raw.clone(),
             qontract_templates::Renderer::new(Arc::new(OneSecret)),
@@ -862,12 +865,7 @@ mod tests {
     #[test]
     fn an_undefined_template_variable_is_an_error_naming_the_template() {
         let content = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ missing }}\n";
-        let raw = query_namespace(serde_json::json!([template_entry(
-            "/shop/bad.yml",
-            content,
-            None,
-            None
-        )]));
+        let raw = one_template("/shop/bad.yml", content);
         let state = state_of(raw, qontract_templates::Renderer::default());
         let errors = fixtures::error_messages(&state.inventory);
         assert!(

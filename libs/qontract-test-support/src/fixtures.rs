@@ -179,6 +179,38 @@ pub fn typed_all<T: DeserializeOwned>(namespaces: impl IntoIterator<Item = Names
     namespaces.into_iter().map(Namespace::typed).collect()
 }
 
+/// `sandbox/shop-production` declared by `declare`, and `sandbox/shop-stage` declaring
+/// nothing (so not managed). See [`assert_only_production_is_managed`].
+pub fn production_and_stage(declare: impl Fn(Namespace) -> Namespace) -> Vec<Namespace> {
+    vec![
+        declare(namespace("sandbox", "shop-production")),
+        namespace("sandbox", "shop-stage"),
+    ]
+}
+
+/// The run registered no error, desires exactly `paths` (see [`desired_paths`]) and manages
+/// only `sandbox/shop-production`: a namespace that declares nothing for the integration is
+/// left alone (its objects are neither applied nor deleted).
+pub fn assert_only_production_is_managed(
+    inventory: &ResourceInventory,
+    managed: &BTreeSet<(String, String)>,
+    paths: &[&str],
+) {
+    assert_eq!(error_messages(inventory), Vec::<String>::new());
+    assert_eq!(desired_paths(inventory), paths);
+    let production = ("sandbox".to_owned(), "shop-production".to_owned());
+    assert_eq!(managed, &BTreeSet::from([production]), "managed namespaces");
+}
+
+/// `sandbox/shop-production` and `other/web`, both declared by `declare` (two clusters, e.g.
+/// for the early-exit state, keyed by cluster).
+pub fn on_two_clusters(declare: impl Fn(Namespace) -> Namespace) -> Vec<Namespace> {
+    vec![
+        declare(namespace("sandbox", "shop-production")),
+        declare(namespace("other", "web")),
+    ]
+}
+
 /// The namespaces a namespace-scoped integration must tell apart (upstream: the
 /// `delete`/`disable.integrations` checks and `--cluster-name`/`--namespace-name` of its
 /// namespace filter), each declared by `declare`:
