@@ -8,11 +8,13 @@
 //!   tests).
 //! * [`TestAppInterface`]: a temporary app-interface and the `config.toml` an integration's
 //!   binary runs it with (end-to-end tests).
+//! * [`binary::run_with_config`]: a crate's own binary run from its async test.
 //! * [`fixtures`]: app-interface test data shaped like the upstream schemas, typed into any
 //!   query's generated types, and the inventory views unit tests assert on.
 //! * [`shared_dir`]: the read-only reference data (`../shared` beside the workspace).
 
 pub mod app_interface;
+pub mod binary;
 pub mod fixtures;
 pub mod unleash;
 pub use app_interface::{TestAppInterface, output_text};

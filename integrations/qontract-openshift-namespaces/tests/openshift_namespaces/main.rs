@@ -147,17 +147,8 @@ fn has_ns(server: &KubeTestServer, name: &str) -> bool {
 /// Runs the integration's own binary, `openshift-namespaces [args]` (stdout is the plan,
 /// stderr the log).
 async fn run_binary(env: &Env, extra: &[&str]) -> std::process::Output {
-    let mut args: Vec<String> = vec!["--config".into(), env.config.clone()];
-    args.extend(extra.iter().map(|a| (*a).to_owned()));
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_openshift-namespaces"))
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    let bin = env!("CARGO_BIN_EXE_openshift-namespaces");
+    qontract_test_support::binary::run_with_config(bin, &env.config, extra).await
 }
 
 #[tokio::test]
