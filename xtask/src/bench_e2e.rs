@@ -11,8 +11,9 @@
 //!    the wet apply rate of a fresh cluster, all clusters);
 //! 2. times dry runs of `openshift-resources` and `openshift-namespaces` of both tools on the
 //!    converged clusters (`--runs`, default 3: wall is the median, RSS the maximum);
-//! 3. on a fresh cluster, the wet apply rate of both tools on a sample (the first cluster
-//!    only: the Python tool runs one `oc apply` subprocess per object).
+//! 3. on a fresh cluster (the first cluster's API server restarted empty), the wet apply rate
+//!    of both tools on that one cluster (`--cluster-name`: the Python tool runs one `oc apply`
+//!    subprocess per object).
 //!
 //! Wall and peak RSS come from `/usr/bin/time` (wait4 rusage of the tool's process tree),
 //! API requests and connections (TLS handshakes) from the servers' counters
