@@ -185,11 +185,7 @@ mod tests {
             .add_current("sandbox", "shop-production", MANAGED_TYPE, current)
             .expect("initialized");
         let plan = compute_plan(&mut state.inventory, &PlanOptions::default());
-        let actions: Vec<(Action, &str)> = plan
-            .actions
-            .iter()
-            .map(|a| (a.action, a.name.as_str()))
-            .collect();
+        let actions = qontract_test_support::fixtures::plan_actions(&plan);
         assert_eq!(actions, [(Action::Update, "shop-limits")]);
         // Not because of the sha256sum (that one matches the Python tool's) but the nulls.
         let reason = plan.actions[0].reason.to_string();

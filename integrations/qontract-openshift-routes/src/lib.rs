@@ -106,11 +106,7 @@ mod version_tests {
                 ..PlanOptions::default()
             },
         );
-        let actions: Vec<(Action, &str)> = plan
-            .actions
-            .iter()
-            .map(|a| (a.action, a.name.as_str()))
-            .collect();
+        let actions = qontract_test_support::fixtures::plan_actions(&plan);
         assert_eq!(actions, [(Action::Delete, "shop")]);
     }
 }

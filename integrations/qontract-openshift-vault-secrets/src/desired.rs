@@ -441,11 +441,7 @@ mod tests {
             .add_current(&d.cluster, &d.namespace, "Secret", current)
             .expect("initialized");
         let plan = compute_plan(&mut inventory, &PlanOptions::default());
-        let actions: Vec<(Action, &str)> = plan
-            .actions
-            .iter()
-            .map(|a| (a.action, a.name.as_str()))
-            .collect();
+        let actions = qontract_test_support::fixtures::plan_actions(&plan);
         assert_eq!(actions, [(Action::NoOp, "db")], "{:?}", plan.actions);
     }
 

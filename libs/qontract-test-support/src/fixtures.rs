@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 
-use qontract_resource_inventory::ResourceInventory;
+use qontract_resource_inventory::{Action, Plan, ResourceInventory};
 use qontract_sharding::ShardConfig;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -279,4 +279,12 @@ pub fn desired_paths(inventory: &ResourceInventory) -> Vec<String> {
 /// The errors registered in `inventory`, as messages.
 pub fn error_messages(inventory: &ResourceInventory) -> Vec<String> {
     inventory.errors().iter().map(|e| e.to_string()).collect()
+}
+
+/// `(action, name)` of every action of `plan`, in plan order.
+pub fn plan_actions(plan: &Plan) -> Vec<(Action, &str)> {
+    plan.actions
+        .iter()
+        .map(|a| (a.action, a.name.as_str()))
+        .collect()
 }
