@@ -2,24 +2,20 @@
 //! (`/access/role-1.yml` roles with `access[] {cluster, clusterRole}`, `/openshift/cluster-1.yml`
 //! clusters with `managedClusterRoles`).
 
+#[path = "../../qontract-openshift-rolebindings/tests/support/applied.rs"]
+mod applied;
+
 use super::*;
 use qontract_gql_bindings::clusterrolebindings_roles::{ClusterV1, RoleV1};
-use qontract_openshift_resource::OpenshiftResource;
-use qontract_resource_inventory::{Action, PlanOptions, compute_plan};
+use qontract_resource_inventory::Action;
+use qontract_test_support::fixtures::{self, desired_paths, error_messages};
 use serde_json::{Value, json};
 
 fn cluster(name: &str, managed: bool, auth: &[&str]) -> (ClusterV1, Value) {
-    let cluster = serde_json::from_value(json!({
-        "name": name,
-        "serverUrl": format!("https://api.{name}.example:6443"),
-        "insecureSkipTLSVerify": null,
-        "automationToken": {"path": format!("creds/{name}"), "field": "token", "version": null, "format": null},
-        "clusterAdminAutomationToken": null,
-        "internal": false,
-        "disable": null,
-        "managedClusterRoles": managed,
-    }))
-    .expect("cluster");
+    let mut cluster = fixtures::cluster(name);
+    cluster["internal"] = json!(false);
+    cluster["managedClusterRoles"] = json!(managed);
+    let cluster = fixtures::typed(cluster);
     let reference = json!({
         "name": name,
         "auth": auth.iter().map(|s| json!({"service": s})).collect::<Vec<_>>(),
@@ -53,28 +49,24 @@ fn filter() -> Filter {
     }
 }
 
-/// `cluster/name` of every desired ClusterRoleBinding.
+/// `cluster/name` of every desired ClusterRoleBinding; every managed type is
+/// ClusterRoleBindings in the cluster-scope pseudo namespace.
 fn names(state: &DesiredInventory) -> Vec<String> {
-    let mut out = Vec::new();
-    for (cluster, namespace, resource_type, data) in state.inventory.iter() {
+    for (_, namespace, resource_type, _) in state.inventory.iter() {
         assert_eq!(
             (namespace, resource_type),
             (CLUSTER_SCOPE_NAMESPACE, MANAGED_TYPE)
         );
-        for name in data.desired().keys() {
-            out.push(format!("{cluster}/{name}"));
-        }
     }
-    out
+    let cluster_scope = format!("/{CLUSTER_SCOPE_NAMESPACE}/{MANAGED_TYPE}/");
+    desired_paths(&state.inventory)
+        .iter()
+        .map(|path| path.replacen(&cluster_scope, "/", 1))
+        .collect()
 }
 
 fn errors(state: &DesiredInventory) -> Vec<String> {
-    state
-        .inventory
-        .errors()
-        .iter()
-        .map(ToString::to_string)
-        .collect()
+    error_messages(&state.inventory)
 }
 
 #[test]
@@ -282,18 +274,15 @@ fn the_python_applied_clusterrolebinding_is_unchanged() {
         },
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "ada"}],
     });
-    let current =
-        OpenshiftResource::from_cluster(applied, NAME, VERSION, "current").expect("valid");
-    state
-        .inventory
-        .add_current("c1", CLUSTER_SCOPE_NAMESPACE, MANAGED_TYPE, current)
-        .expect("initialised");
-    let plan = compute_plan(&mut state.inventory, &PlanOptions::default());
-    assert!(plan.errors.is_empty(), "{:?}", plan.errors);
-    let actions: Vec<(Action, &str)> = plan
-        .actions
-        .iter()
-        .map(|a| (a.action, a.name.as_str()))
-        .collect();
-    assert_eq!(actions, [(Action::NoOp, "dedicated-readers-ada")]);
+    let at = applied::Applied {
+        cluster: "c1",
+        namespace: CLUSTER_SCOPE_NAMESPACE,
+        resource_type: MANAGED_TYPE,
+        integration: (NAME, VERSION),
+    };
+    let actions = applied::plan_with_applied(&mut state, &at, applied);
+    assert_eq!(
+        actions,
+        [(Action::NoOp, "dedicated-readers-ada".to_owned())]
+    );
 }
