@@ -8,7 +8,7 @@
 #[path = "../../../../libs/qontract-secrets/tests/support/services.rs"]
 mod services;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use qontract_runtime::{Cli, ExitStatus, IntegrationSpec};
@@ -335,24 +335,13 @@ async fn env_with_jenkins_policy(jenkins_policy: &str) -> Env {
 /// `secret/app/sub/api`, `secret/shared/readme`, the KV v1 `legacy/team/token`, CI secrets, and
 /// secrets outside the policy.
 async fn seed_source(vault: &Vault) {
-    assert_eq!(
-        vault
-            .put_v2("app/db", json!({"password": "src-db-1"}))
-            .await,
-        1
-    );
-    assert_eq!(
-        vault
-            .put_v2("app/db", json!({"password": "src-db-2"}))
-            .await,
-        2
-    );
-    assert_eq!(
-        vault
-            .put_v2("app/db", json!({"password": "src-db-3", "user": "app"}))
-            .await,
-        3
-    );
+    for (version, password) in [
+        (1, json!({"password": "src-db-1"})),
+        (2, json!({"password": "src-db-2"})),
+        (3, json!({"password": "src-db-3", "user": "app"})),
+    ] {
+        assert_eq!(vault.put_v2("app/db", password).await, version);
+    }
     vault
         .ok(
             "POST",
@@ -360,31 +349,23 @@ async fn seed_source(vault: &Vault) {
             Some(json!({"versions": [2]})),
         )
         .await;
-    vault.put_v2("app/sub/api", json!({"key": "src-api"})).await;
-    vault
-        .put_v2("shared/readme", json!({"text": "src-readme"}))
-        .await;
-    vault
-        .put_v2("unrelated/secret", json!({"x": "src-unrelated"}))
-        .await;
-    vault
-        .put_v2("ci/token", json!({"token": "src-ci-token"}))
-        .await;
-    vault
-        .put_v2("ci/stage-deploy/key", json!({"k": "src-stage"}))
-        .await;
-    vault
-        .put_v2("ci/prod-deploy/key", json!({"k": "src-prod"}))
-        .await;
-    vault
-        .put_v2("ci/prod-deploy/other", json!({"k": "src-other"}))
-        .await;
-    vault
-        .put_v1("legacy/team/token", json!({"token": "src-legacy"}))
-        .await;
-    vault
-        .put_v1("legacy/team/unlisted", json!({"token": "src-unlisted"}))
-        .await;
+    for (path, data) in [
+        ("app/sub/api", json!({"key": "src-api"})),
+        ("shared/readme", json!({"text": "src-readme"})),
+        ("unrelated/secret", json!({"x": "src-unrelated"})),
+        ("ci/token", json!({"token": "src-ci-token"})),
+        ("ci/stage-deploy/key", json!({"k": "src-stage"})),
+        ("ci/prod-deploy/key", json!({"k": "src-prod"})),
+        ("ci/prod-deploy/other", json!({"k": "src-other"})),
+    ] {
+        vault.put_v2(path, data).await;
+    }
+    for (path, data) in [
+        ("legacy/team/token", json!({"token": "src-legacy"})),
+        ("legacy/team/unlisted", json!({"token": "src-unlisted"})),
+    ] {
+        vault.put_v1(path, data).await;
+    }
 }
 
 /// Secrets that exist only on the destination, one inside a replicated folder.
@@ -395,35 +376,30 @@ async fn seed_dest(vault: &Vault) {
     vault.put_v2("elsewhere/x", json!({"mine": "dest-2"})).await;
 }
 
-/// `qontract-reconcile [common flags] vault-replication` in-process; returns the status.
+/// `qontract-reconcile --config <config> [extra] vault-replication` in-process; returns the
+/// status.
 async fn run(env: &Env, extra: &[&str]) -> ExitStatus {
     let cli = Cli::new(
         "qontract-reconcile",
         vec![IntegrationSpec::of::<VaultReplication>()],
     );
-    let mut argv: Vec<OsString> = vec![
-        "qontract-reconcile".into(),
-        "--config".into(),
-        env.config.clone().into(),
-    ];
-    argv.extend(extra.iter().map(OsString::from));
-    argv.push("vault-replication".into());
-    cli.run_multi(argv).await
+    let config = env.config.as_os_str();
+    let argv = [
+        OsStr::new("qontract-reconcile"),
+        OsStr::new("--config"),
+        config,
+    ]
+    .into_iter()
+    .chain(extra.iter().map(OsStr::new))
+    .chain([OsStr::new("vault-replication")])
+    .map(OsString::from);
+    cli.run_multi(argv.collect::<Vec<_>>()).await
 }
 
 /// The crate's own `vault-replication` binary (stdout is the plan, stderr the log).
 async fn run_binary(env: &Env, extra: &[&str]) -> std::process::Output {
-    let mut args: Vec<String> = vec!["--config".into(), env.config.display().to_string()];
-    args.extend(extra.iter().map(|a| (*a).to_owned()));
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_vault-replication"))
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
+    let bin = env!("CARGO_BIN_EXE_vault-replication");
+    qontract_test_support::binary::run_with_config(bin, &env.config, extra).await
 }
 
 const REPLICATED: [&str; 6] = [
