@@ -158,11 +158,6 @@ impl Namespace {
         self.0["cluster"]["name"].as_str().unwrap_or_default()
     }
 
-    /// The data as JSON.
-    pub fn json(&self) -> &Value {
-        &self.0
-    }
-
     /// The data as JSON, owned.
     pub fn into_json(self) -> Value {
         self.0
