@@ -461,33 +461,32 @@ pub fn add_bindings<R: Role>(
             role.role.path(),
             role_kind.as_str()
         );
-        let added = qontract_openshift_resource::OpenshiftResource::new(
+        let resource = match qontract_openshift_resource::OpenshiftResource::new(
             body,
             integration,
             version,
             origin.as_str(),
             None,
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|resource| {
-            match state.inventory.add_desired(
-                at.cluster,
-                at.namespace,
-                resource_type,
-                resource,
-                at.privileged,
-            ) {
-                Ok(())
-                | Err(qontract_resource_inventory::InventoryError::DuplicateDesired { .. }) => {
-                    Ok(())
-                }
-                Err(e) => Err(e.to_string()),
+        ) {
+            Ok(resource) => resource,
+            Err(e) => {
+                let message = format!("{origin}: {e}");
+                state.inventory.register_error(Some(at.cluster), message);
+                continue;
             }
-        });
-        if let Err(e) = added {
-            state
-                .inventory
-                .register_error(Some(at.cluster), format!("{origin}: {e}"));
+        };
+        match state.inventory.add_desired(
+            at.cluster,
+            at.namespace,
+            resource_type,
+            resource,
+            at.privileged,
+        ) {
+            Ok(()) | Err(qontract_resource_inventory::InventoryError::DuplicateDesired { .. }) => {}
+            Err(e) => {
+                let message = format!("{origin}: {e}");
+                state.inventory.register_error(Some(at.cluster), message);
+            }
         }
     }
 }

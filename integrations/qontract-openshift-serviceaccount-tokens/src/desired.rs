@@ -11,7 +11,33 @@ use crate::{MANAGED_TYPE, NAME, UNMANAGED, VERSION};
 
 /// Secrets of a service account's namespace by `(cluster, namespace)`: the listed items, or
 /// why they could not be listed. No entry: the cluster is skipped in this run.
-pub type SecretsByNamespace = BTreeMap<(String, String), Result<Vec<Value>, String>>;
+pub type SecretsByNamespace = BTreeMap<(String, String), Result<Vec<Value>, ReadSecretsError>>;
+
+/// Why the Secrets of a service account's namespace could not be read (upstream
+/// `oc.get_items(kind="Secret", namespace=...)` raises); an error on the run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadSecretsError {
+    /// The cluster has no working client (no token, bad serverUrl...).
+    #[error("[{cluster}/{namespace}] cannot read Secrets: {reason}")]
+    Client {
+        /// The service account's cluster.
+        cluster: String,
+        /// The service account's namespace.
+        namespace: String,
+        /// Why the cluster has no client.
+        reason: String,
+    },
+    /// The API server refused or failed the list.
+    #[error("[{cluster}/{namespace}] cannot list Secrets: {reason}")]
+    List {
+        /// The service account's cluster.
+        cluster: String,
+        /// The service account's namespace.
+        namespace: String,
+        /// The API error.
+        reason: String,
+    },
+}
 
 /// One `openshiftServiceAccountTokens` entry.
 #[derive(Debug, Clone)]
@@ -205,9 +231,9 @@ pub fn desired_state(
                     );
                     continue;
                 }
-                Some(Err(message)) => {
-                    tracing::error!("{message}");
-                    desired.inventory.register_error(None, message.clone());
+                Some(Err(error)) => {
+                    tracing::error!("{error}");
+                    desired.inventory.register_error(None, error);
                     continue;
                 }
                 Some(Ok(items)) => items,

@@ -37,7 +37,7 @@ use qontract_runtime::{
     ArgsOf, InventoryIntegration, Realizable, RealizeTarget, RunContext, RunOutcome,
 };
 
-pub use desired::{SecretsByNamespace, desired_state};
+pub use desired::{ReadSecretsError, SecretsByNamespace, desired_state};
 
 /// CLI name, also the `qontract.integration` annotation of the copied Secrets.
 pub const NAME: &str = "openshift-serviceaccount-tokens";
@@ -176,7 +176,11 @@ async fn read_service_account_secrets(
             }
             let read = match clusters.get(&token.cluster.name, false) {
                 None => continue,
-                Some(Err(e)) => Err(e.to_string()),
+                Some(Err(e)) => Err(ReadSecretsError::Client {
+                    cluster: token.cluster.name.clone(),
+                    namespace: token.namespace.clone(),
+                    reason: e.to_string(),
+                }),
                 Some(Ok(client)) => {
                     let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
                         client.client.clone(),
@@ -192,10 +196,11 @@ async fn read_service_account_secrets(
                             .into_iter()
                             .filter_map(|o| serde_json::to_value(o).ok())
                             .collect()),
-                        Err(e) => Err(format!(
-                            "[{}/{}] cannot list Secrets: {e}",
-                            token.cluster.name, token.namespace
-                        )),
+                        Err(e) => Err(ReadSecretsError::List {
+                            cluster: token.cluster.name.clone(),
+                            namespace: token.namespace.clone(),
+                            reason: e.to_string(),
+                        }),
                     }
                 }
             };

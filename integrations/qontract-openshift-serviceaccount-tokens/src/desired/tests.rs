@@ -171,13 +171,21 @@ fn a_token_secret_without_a_token_or_an_unreadable_namespace_is_an_error() {
 
     let failed: SecretsByNamespace = [(
         ("c2".to_owned(), "ci".to_owned()),
-        Err("[c2/ci] cannot list Secrets: forbidden".to_owned()),
+        Err(ReadSecretsError::List {
+            cluster: "c2".into(),
+            namespace: "ci".into(),
+            reason: "forbidden".into(),
+        }),
     )]
     .into_iter()
     .collect();
     let d = desired_state(&c, None, &failed, &mut || 1);
     assert!(summary(&d).is_empty());
     assert!(!d.inventory.errors().is_empty());
+    assert_eq!(
+        d.inventory.errors()[0].to_string(),
+        "[c2/ci] cannot list Secrets: forbidden"
+    );
 }
 
 #[test]
