@@ -22,17 +22,11 @@ const ADMINS_ACCESS: &str =
     "- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  clusterRole: cluster-admin\n";
 
 fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
-    let app = TestAppInterface::new(BIN, runs::SANDBOX_CREDS);
-    runs::write_integration(
-        &app,
+    let app = runs::access_app(
+        BIN,
         "openshift-clusterrolebindings",
         "ClusterRoleBindings from the roles' cluster access",
-        &[
-            "/openshift/cluster-1.yml",
-            "/access/role-1.yml",
-            "/access/user-1.yml",
-            "/access/bot-1.yml",
-        ],
+        &["/access/bot-1.yml"],
     );
     let cluster = |name: &str, managed: bool| {
         let extra = format!(

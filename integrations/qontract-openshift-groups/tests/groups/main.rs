@@ -22,17 +22,11 @@ const ADMINS_ACCESS: &str =
     "- cluster:\n    $ref: /openshift/sandbox/cluster.yml\n  group: app-admins\n";
 
 fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
-    let app = TestAppInterface::new(BIN, runs::SANDBOX_CREDS);
-    runs::write_integration(
-        &app,
+    let app = runs::access_app(
+        BIN,
         "openshift-groups",
         "OpenShift group membership from the roles",
-        &[
-            "/openshift/cluster-1.yml",
-            "/openshift/openshift-cluster-manager-1.yml",
-            "/access/role-1.yml",
-            "/access/user-1.yml",
-        ],
+        &["/openshift/openshift-cluster-manager-1.yml"],
     );
     app.write(
         "openshift/sandbox/cluster.yml",

@@ -76,6 +76,19 @@ fn desired_names(state: &DesiredState) -> Vec<String> {
         .collect()
 }
 
+/// The desired RoleBinding `cluster/namespace/name`.
+fn desired<'a>(
+    state: &'a DesiredState,
+    cluster: &str,
+    namespace: &str,
+    name: &str,
+) -> &'a qontract_resource_inventory::DesiredEntry {
+    state
+        .inventory
+        .get_desired(cluster, namespace, MANAGED_TYPE, name)
+        .unwrap_or_else(|| panic!("{cluster}/{namespace}/{name} is not desired"))
+}
+
 fn example_roles() -> Vec<RoleV1> {
     vec![
         role(
@@ -122,10 +135,7 @@ fn one_rolebinding_per_namespace_role_and_user() {
             "sandbox/shop-stage/edit-linus",
         ]
     );
-    let binding = state
-        .inventory
-        .get_desired("sandbox", "shop-production", MANAGED_TYPE, "admin-linus")
-        .expect("desired");
+    let binding = desired(&state, "sandbox", "shop-production", "admin-linus");
     insta::assert_json_snapshot!(binding.resource.body());
 }
 
@@ -154,13 +164,7 @@ fn only_managed_namespaces_get_rolebindings() {
             "sandbox/shop-production/view-linus",
         ]
     );
-    assert!(
-        state
-            .inventory
-            .get_desired("sandbox", "shop-production", MANAGED_TYPE, "view-ada")
-            .expect("desired")
-            .privileged
-    );
+    assert!(desired(&state, "sandbox", "shop-production", "view-ada").privileged);
 }
 
 #[test]
@@ -290,10 +294,7 @@ fn the_subject_is_the_username_the_cluster_auth_knows() {
             "none/ns/admin-linus-gh",
         ]
     );
-    let binding = state
-        .inventory
-        .get_desired("github", "ns", MANAGED_TYPE, "admin-linus-gh")
-        .expect("desired");
+    let binding = desired(&state, "github", "ns", "admin-linus-gh");
     assert_eq!(binding.resource.body()["subjects"][0]["name"], "linus-gh");
     let errors = error_messages(&state.inventory);
     insta::assert_json_snapshot!(errors);
@@ -320,15 +321,7 @@ fn bots_with_a_serviceaccount_are_bound_as_serviceaccounts() {
     ];
     let namespaces = vec![namespace("sandbox", "shop-production", true)];
     let state = desired_state(&roles, &namespaces, &filter());
-    let binding = state
-        .inventory
-        .get_desired(
-            "sandbox",
-            "shop-production",
-            MANAGED_TYPE,
-            "admin-ci-ns-deployer",
-        )
-        .expect("desired");
+    let binding = desired(&state, "sandbox", "shop-production", "admin-ci-ns-deployer");
     insta::assert_json_snapshot!(binding.resource.body());
     let errors = error_messages(&state.inventory);
     insta::assert_json_snapshot!(errors);
@@ -369,15 +362,12 @@ fn a_cluster_role_access_is_bound_in_the_namespace() {
             "sandbox/shop-production/dedicated-admins-project-ci-ns-deployer",
         ]
     );
-    let user = state
-        .inventory
-        .get_desired(
-            "sandbox",
-            "shop-production",
-            MANAGED_TYPE,
-            "dedicated-admins-project-ada",
-        )
-        .expect("desired");
+    let user = desired(
+        &state,
+        "sandbox",
+        "shop-production",
+        "dedicated-admins-project-ada",
+    );
     assert_eq!(
         user.resource.body()["roleRef"],
         json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -398,15 +388,12 @@ fn a_cluster_role_access_is_bound_in_the_namespace() {
         user.resource.sha256sum(),
         "683da234bbd6d6b4d9f63301e937d5b21024147fba69db48d1359f45cae64bf1"
     );
-    let bot = state
-        .inventory
-        .get_desired(
-            "sandbox",
-            "shop-production",
-            MANAGED_TYPE,
-            "dedicated-admins-project-ci-ns-deployer",
-        )
-        .expect("desired");
+    let bot = desired(
+        &state,
+        "sandbox",
+        "shop-production",
+        "dedicated-admins-project-ci-ns-deployer",
+    );
     assert_eq!(bot.resource.body()["roleRef"]["kind"], "ClusterRole");
     assert_eq!(
         bot.resource.body()["subjects"],
@@ -479,10 +466,7 @@ fn support_role_ref_binds_the_namespace_role() {
             },
         );
         ["deployer-linus", "dedicated-admins-project-ada"].map(|name| {
-            state
-                .inventory
-                .get_desired("sandbox", "shop-production", MANAGED_TYPE, name)
-                .expect("desired")
+            desired(&state, "sandbox", "shop-production", name)
                 .resource
                 .body()["roleRef"]["kind"]
                 .clone()

@@ -50,6 +50,26 @@ pub(crate) fn write_integration(
     );
 }
 
+/// The app-interface of a binary test of an integration granting the access of roles
+/// (clusterrolebindings, groups, users): run by `bin` with the sandbox's token, its
+/// integration file allowing clusters, roles, users and `schemas`.
+pub(crate) fn access_app(
+    bin: &str,
+    integration: &str,
+    description: &str,
+    schemas: &[&str],
+) -> TestAppInterface {
+    let app = TestAppInterface::new(bin, SANDBOX_CREDS);
+    let access = [
+        "/openshift/cluster-1.yml",
+        "/access/role-1.yml",
+        "/access/user-1.yml",
+    ];
+    let schemas: Vec<&str> = access.iter().chain(schemas).copied().collect();
+    write_integration(&app, integration, description, &schemas);
+    app
+}
+
 /// A cluster file (`/openshift/cluster-1.yml`) for cluster `name` served at `url`, with the
 /// automation token at `sandbox/creds` and the fields `extra` (YAML lines) besides.
 pub(crate) fn cluster_yaml(name: &str, url: &str, extra: &str) -> String {

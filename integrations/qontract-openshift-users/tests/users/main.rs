@@ -22,17 +22,11 @@ const SHOP_ACCESS: &str =
     "- namespace:\n    $ref: /services/shop/namespaces/shop.yml\n  role: view\n";
 
 fn app_interface(sandbox: &KubeTestServer) -> TestAppInterface {
-    let app = TestAppInterface::new(BIN, runs::SANDBOX_CREDS);
-    runs::write_integration(
-        &app,
+    let app = runs::access_app(
+        BIN,
         "openshift-users",
         "OpenShift users no longer entitled are deleted",
-        &[
-            "/openshift/cluster-1.yml",
-            "/openshift/namespace-1.yml",
-            "/access/role-1.yml",
-            "/access/user-1.yml",
-        ],
+        &["/openshift/namespace-1.yml"],
     );
     app.write(
         "openshift/sandbox/cluster.yml",

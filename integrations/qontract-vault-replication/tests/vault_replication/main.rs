@@ -242,31 +242,34 @@ fn app_interface(root: &Path, source: &str, dest: &str, jenkins_policy: &str) {
             auth("dest").replace("\n    ", "\n  ")
         ),
     );
-    write(
-        root,
-        "data/vault-config/policies/replicate.yml",
-        "---\n$schema: /vault-config/policy-1.yml\nname: replicate\n\
-         instance:\n  $ref: /vault-config/instances/source.yml\nrules: |\n  \
-         path \"secret/app/*\" {\n    capabilities = [\"read\", \"list\"]\n  }\n  \
-         path \"secret/shared/\" {\n    capabilities = [\"list\"]\n  }\n  \
-         path \"legacy/team/token\" {\n    capabilities = [\"read\"]\n  }\n  \
-         path \"legacy/team/missing\" {}\n",
-    );
-    write(
-        root,
-        "data/vault-config/policies/ci.yml",
-        "---\n$schema: /vault-config/policy-1.yml\nname: ci\n\
-         instance:\n  $ref: /vault-config/instances/source.yml\nrules: |\n  \
-         path \"secret/ci/token\" {}\n  path \"secret/ci/stage-deploy/key\" {}\n  \
-         path \"secret/ci/prod-deploy/key\" {}\n",
-    );
-    write(
-        root,
-        "data/vault-config/policies/narrow.yml",
-        "---\n$schema: /vault-config/policy-1.yml\nname: narrow\n\
-         instance:\n  $ref: /vault-config/instances/source.yml\nrules: |\n  \
-         path \"secret/ci/token\" {\n    capabilities = [\"read\"]\n  }\n",
-    );
+    // `/vault-config/policy-1.yml` files of the source instance: (name, rules).
+    for (name, rules) in [
+        (
+            "replicate",
+            "path \"secret/app/*\" {\n    capabilities = [\"read\", \"list\"]\n  }\n  \
+             path \"secret/shared/\" {\n    capabilities = [\"list\"]\n  }\n  \
+             path \"legacy/team/token\" {\n    capabilities = [\"read\"]\n  }\n  \
+             path \"legacy/team/missing\" {}\n",
+        ),
+        (
+            "ci",
+            "path \"secret/ci/token\" {}\n  path \"secret/ci/stage-deploy/key\" {}\n  \
+             path \"secret/ci/prod-deploy/key\" {}\n",
+        ),
+        (
+            "narrow",
+            "path \"secret/ci/token\" {\n    capabilities = [\"read\"]\n  }\n",
+        ),
+    ] {
+        write(
+            root,
+            &format!("data/vault-config/policies/{name}.yml"),
+            &format!(
+                "---\n$schema: /vault-config/policy-1.yml\nname: {name}\n\
+                 instance:\n  $ref: /vault-config/instances/source.yml\nrules: |\n  {rules}"
+            ),
+        );
+    }
     write(
         root,
         "data/dependencies/jenkins/ci.yml",
