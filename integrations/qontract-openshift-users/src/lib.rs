@@ -93,42 +93,39 @@ pub fn desired_state(
             continue;
         }
         for access in role.access.iter().flatten() {
-            // The RoleBindings (upstream `RoleBindingSpec.create_rb_specs_from_role`).
-            let namespace_cluster = access.namespace.as_ref().filter(|namespace| {
-                let cluster = namespace.cluster.name.as_str();
-                let has_role = [&access.role, &access.cluster_role]
-                    .into_iter()
-                    .any(|r| r.as_deref().is_some_and(|r| !r.is_empty()));
-                namespace.managed_roles.unwrap_or(false)
-                    && !namespace.delete.unwrap_or(false)
-                    && shard.is_in_shard(&format!("{cluster}/{}", namespace.name))
-                    && has_role
-                    && clusters.contains(cluster)
-            });
-            let namespace_cluster = namespace_cluster.map(|namespace| {
-                let cluster = &namespace.cluster;
-                let services: Vec<&str> = cluster.auth.iter().map(|a| a.service.as_str()).collect();
-                (&cluster.name, services)
-            });
-            // The group memberships (upstream `openshift_groups.fetch_desired_state`).
-            let group_cluster = access
-                .cluster
-                .as_ref()
-                .filter(|cluster| {
-                    access.group.as_deref().is_some_and(|g| !g.is_empty())
-                        && clusters.contains(cluster.name.as_str())
-                })
-                .map(|cluster| {
-                    let services: Vec<&str> =
-                        cluster.auth.iter().map(|a| a.service.as_str()).collect();
-                    (&cluster.name, services)
-                });
-            for (cluster, services) in [namespace_cluster, group_cluster].into_iter().flatten() {
+            // The clusters this access entitles the role's users on, with their auth services.
+            let mut entitled: Vec<(&str, Vec<&str>)> = Vec::new();
+            // A RoleBinding (upstream `RoleBindingSpec.create_rb_specs_from_role`).
+            let has_role = [&access.role, &access.cluster_role]
+                .into_iter()
+                .any(|r| r.as_deref().is_some_and(|r| !r.is_empty()));
+            if let Some(namespace) = &access.namespace
+                && has_role
+                && namespace.managed_roles.unwrap_or(false)
+                && !namespace.delete.unwrap_or(false)
+                && clusters.contains(namespace.cluster.name.as_str())
+                && shard.is_in_shard(&format!("{}/{}", namespace.cluster.name, namespace.name))
+            {
+                let auth = namespace.cluster.auth.iter();
+                entitled.push((
+                    &namespace.cluster.name,
+                    auth.map(|a| a.service.as_str()).collect(),
+                ));
+            }
+            // A group membership (upstream `openshift_groups.fetch_desired_state`).
+            if let Some(cluster) = &access.cluster
+                && access.group.as_deref().is_some_and(|g| !g.is_empty())
+                && clusters.contains(cluster.name.as_str())
+            {
+                let auth = cluster.auth.iter();
+                entitled.push((&cluster.name, auth.map(|a| a.service.as_str()).collect()));
+            }
+            for (cluster, services) in entitled {
                 let Some(keys) = keys_of.get(cluster, services, &mut errors) else {
                     continue;
                 };
                 for user in bindings::usernames(&role.users, keys) {
-                    desired.insert((cluster.clone(), user.to_owned()));
+                    desired.insert((cluster.to_owned(), user.to_owned()));
                 }
             }
         }
