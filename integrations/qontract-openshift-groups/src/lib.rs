@@ -236,20 +236,33 @@ pub fn calculate_diff(current: &BTreeSet<Membership>, desired: &BTreeSet<Members
     diffs
 }
 
+/// A diff on a group its cluster does not list in `managedGroups` (upstream `validate_diffs`
+/// raises): the run fails before any change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid cluster/group combination: {cluster}/{group} (hint: should be added to managedGroups)"
+)]
+pub struct UnmanagedGroup {
+    /// Cluster name.
+    pub cluster: String,
+    /// Group name.
+    pub group: String,
+}
+
 /// Every (cluster, group) of the diff must be a managed group of that cluster (upstream
-/// `validate_diffs`): the error messages of those that are not.
-pub fn validate_diffs(diffs: &[Diff], managed: &BTreeSet<(String, String)>) -> Vec<String> {
-    let mut invalid: Vec<String> = Vec::new();
+/// `validate_diffs`): those that are not, once each.
+pub fn validate_diffs(diffs: &[Diff], managed: &BTreeSet<(String, String)>) -> Vec<UnmanagedGroup> {
+    let mut invalid: Vec<UnmanagedGroup> = Vec::new();
     for diff in diffs {
         if managed.contains(&(diff.cluster.clone(), diff.group.clone())) {
             continue;
         }
-        let message = format!(
-            "invalid cluster/group combination: {}/{} (hint: should be added to managedGroups)",
-            diff.cluster, diff.group
-        );
-        if !invalid.contains(&message) {
-            invalid.push(message);
+        let error = UnmanagedGroup {
+            cluster: diff.cluster.clone(),
+            group: diff.group.clone(),
+        };
+        if !invalid.contains(&error) {
+            invalid.push(error);
         }
     }
     invalid

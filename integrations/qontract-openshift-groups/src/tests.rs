@@ -126,8 +126,9 @@ fn a_diff_on_a_group_that_is_not_managed_is_refused() {
         &BTreeSet::from([member("c1", "admins", "ada"), member("c1", "rogue", "ada")]),
     );
     let managed = BTreeSet::from([("c1".to_owned(), "admins".to_owned())]);
+    let invalid = validate_diffs(&diffs, &managed);
     assert_eq!(
-        validate_diffs(&diffs, &managed),
+        invalid.iter().map(ToString::to_string).collect::<Vec<_>>(),
         ["invalid cluster/group combination: c1/rogue (hint: should be added to managedGroups)"]
     );
 }

@@ -1,9 +1,12 @@
-//! What openshift-rolebindings and openshift-clusterrolebindings share (upstream
-//! `reconcile/openshift_bindings/models.py`, used by both integrations): the user name a
-//! cluster's identity providers know a user by (`determine_user_keys_for_access`,
-//! `get_usernames_from_users`), the ServiceAccounts of a role's bots
-//! (`ServiceAccountSpec.from_bots`), the binding objects (`BindingSpec.construct_user_oc_resource`
-//! / `construct_sa_oc_resource`) and role expiration (`reconcile.utils.expiration.filter`).
+//! What openshift-rolebindings, openshift-clusterrolebindings, openshift-groups and
+//! openshift-users share (upstream `reconcile/openshift_bindings/models.py` and
+//! `reconcile/utils/expiration.py`, used by all four): the roles that still grant access and
+//! their bots' ServiceAccounts ([`active_role`]: `expiration.filter`,
+//! `ServiceAccountSpec.from_bots`), the user name a cluster's identity providers know a user by
+//! ([`ClusterUserKeys`]: `determine_user_keys_for_access`, `get_usernames_from_users`), and the
+//! binding objects ([`add_bindings`]: `BindingSpec.construct_user_oc_resource` /
+//! `construct_sa_oc_resource`). What is wrong in the data is a [`BindingsError`] naming the
+//! role (and its file) or the cluster.
 
 use std::collections::{BTreeMap, BTreeSet};
 
