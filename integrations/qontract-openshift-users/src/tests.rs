@@ -134,3 +134,28 @@ fn an_unknown_auth_service_fails_the_run() {
     .expect_err("error");
     assert!(errors[0].to_string().contains("ldap"), "{errors:?}");
 }
+
+/// Upstream `expiration.date_expired` (`current_date >= exp_date`): on its expirationDate a
+/// role entitles nobody any more, the day before it still does.
+#[test]
+fn a_role_entitles_nobody_from_its_expiration_date_on() {
+    let entitled = |expiration: &str| {
+        let mut role = role(
+            json!([ns_access("c1", &["github-org"], "ns", true, false)]),
+            &[("ada", "ada-gh")],
+        );
+        role.expiration_date = Some(expiration.to_owned());
+        desired_state(
+            &[role],
+            &BTreeSet::from(["c1"]),
+            &ShardConfig::default(),
+            "2026-12-06",
+        )
+        .expect("no error")
+    };
+    assert_eq!(
+        entitled("2026-12-07").into_iter().collect::<Vec<_>>(),
+        [("c1".to_owned(), "ada-gh".to_owned())]
+    );
+    assert!(entitled("2026-12-06").is_empty());
+}
