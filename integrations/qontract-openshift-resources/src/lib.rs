@@ -16,6 +16,7 @@ mod tests;
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
 use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
 use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, Query, RunContext};
+use serde::Deserialize as _;
 
 /// CLI name (and `integrations_v1` entry).
 pub const NAME: &str = "openshift-resources";
@@ -57,25 +58,25 @@ pub async fn query_namespaces(
         variables: None,
         operation_name: operation.operation_name.map(|n| n.into_owned()),
     };
-    let data = ctx.gql.query(&request).await?;
-    let ours: Vec<serde_json::Value> = raw_namespaces(&data).iter().map(upstream_shape).collect();
-    let typed: OpenshiftResourcesNamespaces = serde_json::from_value(data)
+    let mut data = ctx.gql.query(&request).await?;
+    let typed = OpenshiftResourcesNamespaces::deserialize(&data)
         .map_err(|e| anyhow::anyhow!("decoding the namespaces query: {e}"))?;
     // Templates see the namespace as upstream queries it. Only asked when there are templates;
-    // a schema without some of upstream's fields (this project's example) leaves ours.
+    // a schema without some of upstream's fields (this project's example) leaves ours. Without
+    // templates nothing reads the namespaces as JSON, so none are kept.
     let has_templates = typed
         .namespaces
         .iter()
         .flatten()
         .flat_map(desired::namespace_resources)
         .any(|r| matches!(r.provider.as_str(), "resource-template" | "prometheus-rule"));
-    let upstream = if has_templates {
-        match ctx
+    let namespaces = if has_templates {
+        let upstream = match ctx
             .gql
             .query(&qontract_gql::GqlRequest::new(UPSTREAM_NAMESPACES_QUERY))
             .await
         {
-            Ok(data) => Some(raw_namespaces(&data).to_vec()),
+            Ok(mut data) => Some(take_raw_namespaces(&mut data)),
             Err(e) => {
                 tracing::info!(
                     "templates see this tool's namespace fields only: the GraphQL schema lacks \
@@ -84,11 +85,12 @@ pub async fn query_namespaces(
                 tracing::debug!("upstream's namespaces query: {e}");
                 None
             }
-        }
+        };
+        prefer_upstream(take_raw_namespaces(&mut data), upstream)
     } else {
-        None
+        Vec::new()
     };
-    let namespaces = prefer_upstream(ours, upstream);
+    drop(data);
     let secrets = ctx.secrets.clone();
     let secrets = qontract_templates::SecretSource::lazy(move || {
         let provider = secrets.clone();
@@ -119,26 +121,36 @@ pub fn raw_namespaces(data: &serde_json::Value) -> &[serde_json::Value] {
 /// Upstream's `NAMESPACES_QUERY` (`openshift_resources_base.py`), verbatim.
 pub const UPSTREAM_NAMESPACES_QUERY: &str = include_str!("upstream_namespaces.graphql");
 
-/// Every namespace of `ours` replaced by upstream's query result for the same namespace
-/// `path`, when there is one.
+/// The namespaces of a namespaces query's `data`, moved out of it ([`raw_namespaces`]).
+fn take_raw_namespaces(data: &mut serde_json::Value) -> Vec<serde_json::Value> {
+    let list = match data.get_mut("namespaces_v1") {
+        Some(list) => Some(list),
+        None => data.get_mut("namespaces"),
+    };
+    match list.map(serde_json::Value::take) {
+        Some(serde_json::Value::Array(list)) => list,
+        _ => Vec::new(),
+    }
+}
+
+/// Every namespace of `ours` (this tool's query result) in [`upstream_shape`], or replaced by
+/// upstream's query result for the same namespace `path` when there is one. Each namespace is
+/// moved, never copied: the whole estate's resource contents are in these documents.
 pub fn prefer_upstream(
     ours: Vec<serde_json::Value>,
     upstream: Option<Vec<serde_json::Value>>,
 ) -> Vec<serde_json::Value> {
-    let Some(upstream) = upstream else {
-        return ours;
-    };
-    let by_path: std::collections::HashMap<&str, &serde_json::Value> = upstream
-        .iter()
-        .filter_map(|ns| Some((ns.get("path")?.as_str()?, ns)))
+    let mut by_path: std::collections::HashMap<String, serde_json::Value> = upstream
+        .into_iter()
+        .flatten()
+        .filter_map(|ns| Some((ns.get("path")?.as_str()?.to_owned(), ns)))
         .collect();
     ours.into_iter()
         .map(|ns| {
             ns.get("path")
                 .and_then(|p| p.as_str())
-                .and_then(|p| by_path.get(p))
-                .map(|u| (*u).clone())
-                .unwrap_or(ns)
+                .and_then(|p| by_path.remove(p))
+                .unwrap_or_else(|| upstream_shape(&ns))
         })
         .collect()
 }

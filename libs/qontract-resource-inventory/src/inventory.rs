@@ -128,19 +128,20 @@ pub struct DesiredEntry {
 /// Desired and current objects of one resource type in one namespace of one cluster.
 #[derive(Debug, Clone, Default)]
 pub struct ResourceTypeState {
-    pub(crate) current: BTreeMap<String, OpenshiftResource>,
-    pub(crate) desired: BTreeMap<String, DesiredEntry>,
+    // Boxed: most maps hold one or two objects, and a B-tree node has room for eleven values.
+    pub(crate) current: BTreeMap<String, Box<OpenshiftResource>>,
+    pub(crate) desired: BTreeMap<String, Box<DesiredEntry>>,
     managed_names: Option<BTreeSet<String>>,
 }
 
 impl ResourceTypeState {
     /// Current (cluster) objects by name.
-    pub fn current(&self) -> &BTreeMap<String, OpenshiftResource> {
+    pub fn current(&self) -> &BTreeMap<String, Box<OpenshiftResource>> {
         &self.current
     }
 
     /// Desired objects by name.
-    pub fn desired(&self) -> &BTreeMap<String, DesiredEntry> {
+    pub fn desired(&self) -> &BTreeMap<String, Box<DesiredEntry>> {
         &self.desired
     }
 
@@ -291,10 +292,10 @@ impl ResourceInventory {
         }
         state.desired.insert(
             name,
-            DesiredEntry {
+            Box::new(DesiredEntry {
                 resource,
                 privileged,
-            },
+            }),
         );
         Ok(())
     }
@@ -358,7 +359,7 @@ impl ResourceInventory {
             });
         };
         prune_current(resource.body_mut());
-        state.current.insert(name, resource);
+        state.current.insert(name, Box::new(resource));
         Ok(())
     }
 
@@ -373,6 +374,7 @@ impl ResourceInventory {
         self.state(cluster, namespace, resource_type)?
             .desired
             .get(name)
+            .map(|entry| &**entry)
     }
 
     /// The desired object a planned create or update applies.
@@ -396,6 +398,7 @@ impl ResourceInventory {
         self.state(cluster, namespace, resource_type)?
             .current
             .get(name)
+            .map(|resource| &**resource)
     }
 
     /// All desired objects of one type in one namespace.
@@ -404,7 +407,7 @@ impl ResourceInventory {
         cluster: &str,
         namespace: &str,
         resource_type: &str,
-    ) -> Option<&BTreeMap<String, DesiredEntry>> {
+    ) -> Option<&BTreeMap<String, Box<DesiredEntry>>> {
         Some(&self.state(cluster, namespace, resource_type)?.desired)
     }
 

@@ -162,7 +162,7 @@ fn plan_is_identical_whatever_the_insertion_order() {
         }
         for resource in current.into_iter().rev() {
             second
-                .add_current(&cluster, &namespace, &resource_type, resource)
+                .add_current(&cluster, &namespace, &resource_type, *resource)
                 .expect("c");
         }
     }
@@ -200,7 +200,7 @@ fn planning_namespace_by_namespace_equals_planning_everything() {
             }
             for resource in state.current().values() {
                 batch
-                    .add_current(c, n, resource_type, resource.clone())
+                    .add_current(c, n, resource_type, (**resource).clone())
                     .expect("c");
             }
         }
