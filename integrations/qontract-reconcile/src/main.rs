@@ -12,6 +12,11 @@ use qontract_runtime::{Cli, IntegrationSpec};
 
 mod explain;
 
+/// mimalloc instead of glibc malloc: glibc's per-thread arenas keep freed memory, so a run's
+/// peak RSS was far above its peak heap (`docs/performance.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let mut cli = Cli::new("qontract-reconcile", integrations());
     cli.tools.push(explain::spec());
