@@ -1,8 +1,10 @@
 //! The cluster I/O of `openshift-namespaces` (upstream `openshift_namespaces.manage_namespace`
 //! with `OCCli.project_exists`, `new_project` and `delete_project`).
 //!
-//! * A cluster is *OpenShift* when its discovery serves `Project.project.openshift.io` (upstream
-//!   `is_kind_supported("Project.project.openshift.io")`). There, a namespace is read as a
+//! * A cluster is *OpenShift* when it serves `Project` and `ProjectRequest` in
+//!   `project.openshift.io/v1` (upstream `is_kind_supported("Project.project.openshift.io")`),
+//!   asked with one request for that group version's resources (the other API groups are not
+//!   used here, so they are not discovered). There, a namespace is read as a
 //!   `Project`, created through a `ProjectRequest` (what `oc new-project` posts, so the cluster's
 //!   project template applies) and deleted as a `Project`. Elsewhere it is a plain `Namespace`.
 //!   Names starting with `openshift-` are deleted as plain Namespaces (upstream
@@ -26,7 +28,6 @@ use serde_json::json;
 use crate::Engine;
 use crate::apply::{ApplyReport, OutcomeKind, outcome};
 use crate::error::{EngineError, ObjectId, describe_kube_error, error_chain, status_code};
-use crate::kinds::{ResourceTypeResolution, resolve_resource_type};
 
 /// Page size of the namespace list (client-go's pager default).
 pub(crate) const LIST_PAGE_SIZE: u32 = 500;
@@ -62,26 +63,69 @@ fn namespace_resource() -> ApiResource {
     }
 }
 
+/// The API group version that serves `Project` and `ProjectRequest` on OpenShift.
+const PROJECT_GROUP_VERSION: &str = "project.openshift.io/v1";
+
+fn project_resource(kind: &str, plural: &str) -> ApiResource {
+    let (group, version) = PROJECT_GROUP_VERSION
+        .split_once('/')
+        .expect("a group/version");
+    ApiResource {
+        group: group.to_owned(),
+        version: version.to_owned(),
+        api_version: PROJECT_GROUP_VERSION.to_owned(),
+        kind: kind.to_owned(),
+        plural: plural.to_owned(),
+    }
+}
+
 impl NamespaceKinds {
-    async fn discover(client: &ClusterClient) -> Result<Self, String> {
-        let resolve = |kind: &'static str| async move {
-            match resolve_resource_type(client, kind).await {
-                Ok(ResourceTypeResolution::Found(found)) => Ok(Some(found.resource)),
-                Ok(_) => Ok(None),
-                Err(error) => Err(format!(
-                    "[{}] API discovery failed: {}",
-                    error.cluster,
-                    error_chain(&error.source)
-                )),
+    /// An OpenShift cluster: namespaces are `Project`s, created through `ProjectRequest`s.
+    fn openshift() -> Self {
+        Self {
+            projects: Some((
+                project_resource("Project", "projects"),
+                project_resource("ProjectRequest", "projectrequests"),
+            )),
+        }
+    }
+
+    /// Whether the cluster serves `Project.project.openshift.io` (upstream
+    /// `is_kind_supported("Project.project.openshift.io")`), with the `ProjectRequest` that
+    /// `oc new-project` posts: one request for the resource list of
+    /// [`PROJECT_GROUP_VERSION`] (a 404 is a cluster without it), not the discovery of every
+    /// API group, which this integration does not use. The error is `[cluster] API discovery
+    /// failed: ...`.
+    async fn discover(engine: &Engine<'_>, client: &ClusterClient) -> Result<Self, String> {
+        let (result, _) = engine
+            .options
+            .retry
+            .run(|| {
+                client
+                    .client
+                    .list_api_group_resources(PROJECT_GROUP_VERSION)
+            })
+            .await;
+        match result {
+            Ok(list) => {
+                let serves = |kind: &str| {
+                    list.resources
+                        .iter()
+                        .any(|resource| resource.kind == kind && !resource.name.contains('/'))
+                };
+                Ok(if serves("Project") && serves("ProjectRequest") {
+                    Self::openshift()
+                } else {
+                    Self { projects: None }
+                })
             }
-        };
-        let projects = match resolve("Project.project.openshift.io").await? {
-            Some(project) => resolve("ProjectRequest.project.openshift.io")
-                .await?
-                .map(|request| (project, request)),
-            None => None,
-        };
-        Ok(Self { projects })
+            Err(error) if status_code(&error) == Some(404) => Ok(Self { projects: None }),
+            Err(error) => Err(format!(
+                "[{}] API discovery failed: {}",
+                client.cluster,
+                error_chain(&error)
+            )),
+        }
     }
 
     /// The resource a namespace is read as (upstream `project_exists`: the Project wherever
@@ -133,6 +177,18 @@ enum Read {
     ClusterError(String, usize),
 }
 
+/// What [`Engine::read_cluster`] found on one cluster.
+struct ClusterRead {
+    /// How it serves namespaces, or why that is not known.
+    kinds: Result<NamespaceKinds, String>,
+    /// The error in `kinds` is the discovery's (to register), not a missing client's.
+    discovery_failed: bool,
+    /// Per client (`privileged`): the names listed, or the cluster's error.
+    listed: Vec<(bool, Result<BTreeSet<String>, String>)>,
+    /// List requests made, retries included.
+    requests: usize,
+}
+
 impl Engine<'_> {
     fn client_for(&self, cluster: &str, privileged: bool) -> Result<&ClusterClient, String> {
         match self.clusters.get(cluster, privileged) {
@@ -152,62 +208,63 @@ impl Engine<'_> {
     /// with `project_exists`: one paginated list of the `Project`s on OpenShift clusters, of
     /// the `Namespace`s elsewhere, per cluster client (the cluster admin's for `clusterAdmin`
     /// namespaces); a namespace in that list is present, one not in it is decided by a GET of
-    /// its own, at most `concurrency` requests at a time. A cluster without a client or whose
+    /// its own, at most `concurrency` requests at a time. The clusters are read at the same
+    /// time, at most `concurrency` at once, each asked whether it serves Projects then listed;
+    /// the report is the same whichever answers first. A cluster without a client or whose
     /// discovery fails leaves its namespaces unknown (client errors are the caller's to
     /// register, discovery errors are in the report); so does a failed list (an error for that
     /// cluster, as upstream's client then is "unreachable"); a refused GET (e.g. 403) is an
     /// error for that namespace only.
     pub async fn read_namespaces(&self, desired: &[DesiredNamespace]) -> NamespaceReadReport {
         let mut report = NamespaceReadReport::default();
-        let mut kinds: BTreeMap<String, Result<NamespaceKinds, String>> = BTreeMap::new();
+        // The clients of each cluster (upstream `oc_map.get(cluster, privileged=...)`), that of
+        // its first declared namespace first: that one asks whether Projects are served.
+        let mut clusters: BTreeMap<String, Vec<bool>> = BTreeMap::new();
         for namespace in desired {
-            if kinds.contains_key(&namespace.cluster) {
-                continue;
+            let clients = clusters.entry(namespace.cluster.clone()).or_default();
+            if !clients.contains(&namespace.privileged) {
+                clients.push(namespace.privileged);
             }
-            let found = match self.client_for(&namespace.cluster, namespace.privileged) {
-                Ok(client) => NamespaceKinds::discover(client).await.inspect_err(|error| {
-                    report.errors.push(RegisteredError {
-                        cluster: Some(namespace.cluster.clone()),
-                        message: error
-                            .strip_prefix(&format!("[{}] ", namespace.cluster))
-                            .unwrap_or(error)
-                            .to_owned(),
-                    });
-                }),
-                Err(error) => Err(error),
-            };
-            if let Ok(found) = &found
+        }
+        // The clusters are read at the same time, at most `concurrency` at once (upstream
+        // `init_oc_map_from_namespaces(thread_pool_size=...)` builds its clients, each with
+        // its list, in a thread pool); the answers are kept by cluster, so the report does
+        // not depend on which one answered first.
+        let read: Vec<(String, ClusterRead)> = futures::stream::iter(clusters)
+            .map(|(cluster, clients)| async move {
+                let read = self.read_cluster(&cluster, &clients).await;
+                (cluster, read)
+            })
+            .buffer_unordered(self.options.concurrency.max(1))
+            .collect()
+            .await;
+        let mut kinds: BTreeMap<String, Result<NamespaceKinds, String>> = BTreeMap::new();
+        let mut listed: BTreeMap<(String, bool), Result<BTreeSet<String>, String>> =
+            BTreeMap::new();
+        for (cluster, read) in read {
+            report.requests += read.requests;
+            if let Ok(found) = &read.kinds
                 && found.projects.is_some()
             {
-                report.openshift.insert(namespace.cluster.clone());
+                report.openshift.insert(cluster.clone());
             }
-            kinds.insert(namespace.cluster.clone(), found);
+            if read.discovery_failed
+                && let Err(error) = &read.kinds
+            {
+                report.errors.push(RegisteredError {
+                    cluster: Some(cluster.clone()),
+                    message: error
+                        .strip_prefix(&format!("[{cluster}] "))
+                        .unwrap_or(error)
+                        .to_owned(),
+                });
+            }
+            for (privileged, names) in read.listed {
+                listed.insert((cluster.clone(), privileged), names);
+            }
+            kinds.insert(cluster, read.kinds);
         }
-        // One list per cluster client (upstream `OCCli(init_projects=True)`: the set of
-        // `Project`s, or `Namespace`s where Projects are not served, of the client the
-        // namespace is managed with, the cluster admin's for `clusterAdmin` namespaces).
-        let clients: BTreeSet<(String, bool)> = desired
-            .iter()
-            .filter(|namespace| matches!(kinds.get(&namespace.cluster), Some(Ok(_))))
-            .map(|namespace| (namespace.cluster.clone(), namespace.privileged))
-            .collect();
         let kinds = &kinds;
-        let listed: BTreeMap<(String, bool), Result<BTreeSet<String>, String>> =
-            futures::stream::iter(clients)
-                .map(|(cluster, privileged)| async move {
-                    let listed = match kinds.get(&cluster) {
-                        Some(Ok(found)) => self.list_names(&cluster, privileged, found).await,
-                        _ => (Err("not read".to_owned()), 0),
-                    };
-                    ((cluster, privileged), listed)
-                })
-                .buffer_unordered(self.options.concurrency.max(1))
-                .fold(BTreeMap::new(), |mut listed, (key, (result, requests))| {
-                    report.requests += requests;
-                    listed.insert(key, result);
-                    async move { listed }
-                })
-                .await;
         // Owned jobs: the futures must not borrow from the stream (they are `Send`). A
         // namespace in its client's list is present (upstream `project_exists`); one that is
         // not is read on its own, as upstream does.
@@ -282,6 +339,42 @@ impl Engine<'_> {
             .errors
             .sort_by(|a, b| (&a.cluster, &a.message).cmp(&(&b.cluster, &b.message)));
         report
+    }
+
+    /// One cluster: whether it serves Projects (asked with the client of its first declared
+    /// namespace), then the list of each of its `clients` (see [`Self::list_names`]). A
+    /// missing client leaves the cluster unread (the caller registers client errors).
+    async fn read_cluster(&self, cluster: &str, clients: &[bool]) -> ClusterRead {
+        let mut read = ClusterRead {
+            kinds: Err("not read".to_owned()),
+            discovery_failed: false,
+            listed: Vec::new(),
+            requests: 0,
+        };
+        let Some(&first) = clients.first() else {
+            return read;
+        };
+        let client = match self.client_for(cluster, first) {
+            Ok(client) => client,
+            Err(error) => {
+                read.kinds = Err(error);
+                return read;
+            }
+        };
+        read.kinds = NamespaceKinds::discover(self, client).await;
+        let found = match &read.kinds {
+            Ok(found) => found.clone(),
+            Err(_) => {
+                read.discovery_failed = true;
+                return read;
+            }
+        };
+        for &privileged in clients {
+            let (names, requests) = self.list_names(cluster, privileged, &found).await;
+            read.requests += requests;
+            read.listed.push((privileged, names));
+        }
+        read
     }
 
     /// The names of all `Project`s (OpenShift) or `Namespace`s of one cluster client, listed
@@ -442,13 +535,9 @@ impl Engine<'_> {
                 cluster: action.cluster.clone(),
                 message,
             })?;
+        // As read: the cluster served `project.openshift.io/v1` then (no discovery again).
         let kinds = if openshift {
-            NamespaceKinds::discover(client)
-                .await
-                .map_err(|message| EngineError::NoClient {
-                    cluster: action.cluster.clone(),
-                    message,
-                })?
+            NamespaceKinds::openshift()
         } else {
             NamespaceKinds { projects: None }
         };
@@ -743,5 +832,235 @@ mod tests {
         let reads = namespace_reads(&server);
         assert_eq!(reads.len(), 1, "{reads:?}");
         server.shutdown().await;
+    }
+
+    /// `(method, path)` of every request a server received.
+    fn all_requests(server: &KubeTestServer) -> Vec<(String, String)> {
+        server
+            .requests()
+            .into_iter()
+            .map(|request| (request.method, request.path))
+            .collect()
+    }
+
+    /// Whether a cluster serves Projects is one request for `project.openshift.io/v1`'s
+    /// resources (upstream `is_kind_supported("Project.project.openshift.io")`), not the
+    /// discovery of every API group; a create on OpenShift then posts its `ProjectRequest`
+    /// without discovering again. On a plain Kubernetes cluster that request is a 404.
+    #[tokio::test]
+    async fn only_the_project_api_group_is_discovered() {
+        let openshift = KubeTestServer::builder()
+            .https(false)
+            .token(ADMIN)
+            .openshift_projects(true)
+            .seed(namespace("app"))
+            .start()
+            .await
+            .expect("start the kube test server");
+        let plain = KubeTestServer::builder()
+            .https(false)
+            .token(ADMIN)
+            .seed(namespace("app"))
+            .start()
+            .await
+            .expect("start the kube test server");
+        let mut clusters = ClusterMap::default();
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            false,
+            kube_client(&openshift, ADMIN),
+        ));
+        clusters.insert(ClusterClient::new(
+            "appsres02",
+            false,
+            kube_client(&plain, ADMIN),
+        ));
+        let engine = Engine::new(&clusters, options());
+        let wanted = [
+            desired("appsres01", "app", false),
+            desired("appsres01", "new-one", false),
+            desired("appsres02", "app", false),
+        ];
+
+        let report = engine.read_namespaces(&wanted).await;
+
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(
+            report.openshift.iter().collect::<Vec<_>>(),
+            ["appsres01"],
+            "only the cluster serving project.openshift.io/v1"
+        );
+        let expected = |requests: &[(&str, &str)]| -> Vec<(String, String)> {
+            requests
+                .iter()
+                .map(|(method, path)| ((*method).to_owned(), (*path).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            all_requests(&openshift),
+            expected(&[
+                ("GET", "/apis/project.openshift.io/v1"),
+                ("GET", "/apis/project.openshift.io/v1/projects"),
+                ("GET", "/apis/project.openshift.io/v1/projects/new-one"),
+            ])
+        );
+        assert_eq!(
+            all_requests(&plain),
+            expected(&[
+                ("GET", "/apis/project.openshift.io/v1"),
+                ("GET", "/api/v1/namespaces"),
+            ])
+        );
+
+        let plan =
+            qontract_resource_inventory::plan_namespaces(&wanted, &report.observed, Vec::new());
+        openshift.clear_requests();
+        let applied = engine.apply_namespace_plan(&plan, &report, false).await;
+
+        assert!(applied.errors.is_empty(), "{:?}", applied.errors);
+        assert_eq!(
+            all_requests(&openshift),
+            expected(&[("POST", "/apis/project.openshift.io/v1/projectrequests")])
+        );
+        assert!(
+            openshift
+                .get_object("v1", "Namespace", None, "new-one")
+                .is_some()
+        );
+        openshift.shutdown().await;
+        plain.shutdown().await;
+    }
+
+    /// A refused discovery of `project.openshift.io/v1` is an error for that cluster (its
+    /// namespaces unknown, nothing listed), as a failed discovery was.
+    #[tokio::test]
+    async fn a_failed_discovery_is_an_error_for_that_cluster() {
+        let server = KubeTestServer::builder()
+            .https(false)
+            .token(ADMIN)
+            .openshift_projects(true)
+            .seed(namespace("app"))
+            .start()
+            .await
+            .expect("start the kube test server");
+        let mut clusters = ClusterMap::default();
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            false,
+            kube_client(&server, ADMIN),
+        ));
+        let engine = Engine::new(&clusters, options());
+        server.fail_next("GET /apis/project.openshift.io/v1", 403);
+
+        let report = engine
+            .read_namespaces(&[desired("appsres01", "app", false)])
+            .await;
+
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].cluster.as_deref(), Some("appsres01"));
+        assert!(
+            report.errors[0]
+                .message
+                .starts_with("API discovery failed: "),
+            "{}",
+            report.errors[0].message
+        );
+        assert!(matches!(
+            report.observed[&("appsres01".to_owned(), "app".to_owned())],
+            ObservedNamespace::Unknown(_)
+        ));
+        assert!(namespace_reads(&server).is_empty());
+        server.shutdown().await;
+    }
+
+    /// A plain-TCP proxy to `target` that holds every connection until `gate` has received a
+    /// request.
+    async fn gated_proxy(
+        target: std::net::SocketAddr,
+        gate: std::sync::Arc<KubeTestServer>,
+    ) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let address = listener.local_addr().expect("proxy address");
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                while gate.requests().is_empty() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        format!("http://{address}")
+    }
+
+    /// The clusters are read at the same time (upstream builds its clients, each with its
+    /// list, in a thread pool): the first cluster's API server answers only once the second
+    /// one has been asked, so reading them one after the other never gets an answer.
+    #[tokio::test]
+    async fn clusters_are_read_at_the_same_time() {
+        let first = KubeTestServer::builder()
+            .https(false)
+            .token(ADMIN)
+            .seed(namespace("app"))
+            .start()
+            .await
+            .expect("start the kube test server");
+        // The second cluster's server: the first one's answers wait for its first request.
+        let second = std::sync::Arc::new(
+            KubeTestServer::builder()
+                .https(false)
+                .token(ADMIN)
+                .start()
+                .await
+                .expect("start the kube test server"),
+        );
+        let proxy = gated_proxy(first.addr(), std::sync::Arc::clone(&second)).await;
+        let mut config = kube::Config::new(proxy.parse().expect("proxy URL"));
+        config.read_timeout = Some(Duration::from_secs(10));
+        config.headers.push((
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_str(&format!("Bearer {ADMIN}")).expect("header"),
+        ));
+        let mut clusters = ClusterMap::default();
+        clusters.insert(ClusterClient::new(
+            "appsres01",
+            false,
+            kube::Client::try_from(config).expect("kube client"),
+        ));
+        clusters.insert(ClusterClient::new(
+            "appsres02",
+            false,
+            kube_client(&second, ADMIN),
+        ));
+        let mut options = options();
+        options.concurrency = 2;
+        options.retry.max_attempts = 1;
+        let engine = Engine::new(&clusters, options);
+
+        let report = engine
+            .read_namespaces(&[
+                desired("appsres01", "app", false),
+                desired("appsres02", "other", false),
+            ])
+            .await;
+
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert_eq!(
+            report.observed[&("appsres01".to_owned(), "app".to_owned())],
+            ObservedNamespace::Present
+        );
+        assert_eq!(
+            report.observed[&("appsres02".to_owned(), "other".to_owned())],
+            ObservedNamespace::Absent
+        );
+        first.shutdown().await;
     }
 }
