@@ -428,3 +428,39 @@ async fn reserved_names_are_deleted_as_plain_namespaces() {
         ]
     );
 }
+
+/// A dry run asks each cluster only what upstream `OCNative(init_projects=True)` and
+/// `project_exists` need: the client's check (`/version`), whether Projects are served (one
+/// request for `project.openshift.io/v1`, not the discovery of every API group), the list of
+/// Projects (OpenShift) or Namespaces, and a GET of each declared namespace not in it.
+#[tokio::test]
+async fn a_dry_run_asks_each_cluster_only_what_it_needs() {
+    let env = env(standard).await;
+    let status = run(&env, &["--dry-run", "openshift-namespaces"]).await;
+    assert_eq!(status, ExitStatus::Success);
+    let requests = |server: &KubeTestServer| -> Vec<String> {
+        server
+            .requests()
+            .into_iter()
+            .map(|r| format!("{} {} {}", r.method, r.path, r.verb))
+            .collect()
+    };
+    assert_eq!(
+        requests(&env.c1),
+        [
+            "GET /version get",
+            "GET /apis/project.openshift.io/v1 get",
+            "GET /apis/project.openshift.io/v1/projects list",
+            "GET /apis/project.openshift.io/v1/projects/app-stage get",
+        ]
+    );
+    assert_eq!(
+        requests(&env.c2),
+        [
+            "GET /version get",
+            "GET /apis/project.openshift.io/v1 get",
+            "GET /api/v1/namespaces list",
+            "GET /api/v1/namespaces/app-prod get",
+        ]
+    );
+}
