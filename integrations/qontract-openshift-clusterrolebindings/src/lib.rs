@@ -144,7 +144,7 @@ impl InventoryIntegration for OpenshiftClusterRolebindings {
 
     async fn desired(
         _: &RunContext,
-        data: ClusterrolebindingsRoles,
+        data: &ClusterrolebindingsRoles,
         scope: &NamespaceFilter,
         _: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
@@ -153,8 +153,8 @@ impl InventoryIntegration for OpenshiftClusterRolebindings {
             today: bindings::today_utc(),
         };
         Ok(desired_state(
-            &data.roles.unwrap_or_default(),
-            &data.clusters.unwrap_or_default(),
+            data.roles.as_deref().unwrap_or_default(),
+            data.clusters.as_deref().unwrap_or_default(),
             &filter,
         ))
     }

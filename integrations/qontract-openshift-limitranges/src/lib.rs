@@ -57,14 +57,20 @@ impl InventoryIntegration for OpenshiftLimitRanges {
     const VERSION: &'static str = VERSION;
     const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
 
+    /// Streamed cluster by cluster: a namespace's desired state depends on its own data only.
+    fn clusters(data: &LimitRangesNamespaces, scope: &NamespaceFilter) -> Option<Vec<String>> {
+        let namespaces = data.namespaces.iter().flatten();
+        Some(scope.clusters(namespaces.map(|ns| ns.cluster.name.as_str())))
+    }
+
     async fn desired(
         _: &RunContext,
-        data: LimitRangesNamespaces,
+        data: &LimitRangesNamespaces,
         scope: &NamespaceFilter,
         _: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
         Ok(desired::desired_state(
-            &data.namespaces.unwrap_or_default(),
+            data.namespaces.as_deref().unwrap_or_default(),
             scope,
         ))
     }

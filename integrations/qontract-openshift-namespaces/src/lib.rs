@@ -32,7 +32,7 @@ impl InventoryIntegration for OpenshiftNamespaces {
 
     async fn desired(
         _: &RunContext,
-        data: NamespacesMinimal,
+        data: &NamespacesMinimal,
         scope: &NamespaceFilter,
         args: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredNamespaces> {
@@ -41,7 +41,7 @@ impl InventoryIntegration for OpenshiftNamespaces {
             internal: args.target.scope.internal(),
         };
         Ok(desired::desired_state(
-            &data.namespaces.unwrap_or_default(),
+            data.namespaces.as_deref().unwrap_or_default(),
             &filter,
         ))
     }

@@ -37,9 +37,14 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
     const MANAGED_TYPES: &'static [&'static str] = &MANAGED_TYPES;
     const EARLY_EXIT: bool = false;
 
+    /// Streamed cluster by cluster, as openshift-resources.
+    fn clusters(query: &NamespacesQuery, scope: &NamespaceFilter) -> Option<Vec<String>> {
+        Some(query.clusters(scope))
+    }
+
     async fn desired(
         _: &RunContext,
-        query: NamespacesQuery,
+        query: &NamespacesQuery,
         scope: &NamespaceFilter,
         _: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
@@ -51,11 +56,11 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
             },
             managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
             repo_url: desired::repo_url(query.data.settings.as_deref()),
-            templates: query.templates,
+            templates: query.templates.clone(),
             scope: scope.clone(),
         };
         qontract_openshift_resources::desired_state_blocking(
-            query.data.namespaces.unwrap_or_default(),
+            query.namespaces.clone(),
             filter,
             NAME,
             VERSION,

@@ -13,7 +13,11 @@ pub mod desired;
 #[cfg(test)]
 mod tests;
 
-use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
+use std::sync::Arc;
+
+use qontract_gql_bindings::openshift_resources_namespaces::{
+    NamespaceV1, OpenshiftResourcesNamespaces,
+};
 use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
 use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, Query, RunContext};
 use serde::Deserialize as _;
@@ -29,16 +33,31 @@ pub struct OpenshiftResources;
 /// ([`query_namespaces`]).
 #[derive(Debug)]
 pub struct NamespacesQuery {
-    /// The typed query.
+    /// The typed query (its namespaces moved to `namespaces`).
     pub data: OpenshiftResourcesNamespaces,
+    /// The queried namespaces, shared by the clusters of a run streamed cluster by cluster.
+    pub namespaces: Arc<Vec<NamespaceV1>>,
     /// The namespaces as queried and the renderer of the run's templates.
     pub templates: desired::TemplateInputs,
 }
 
 impl Query for NamespacesQuery {
     async fn fetch(ctx: &RunContext) -> anyhow::Result<Self> {
-        let (data, templates) = query_namespaces(ctx).await?;
-        Ok(Self { data, templates })
+        let (mut data, templates) = query_namespaces(ctx).await?;
+        let namespaces = Arc::new(data.namespaces.take().unwrap_or_default());
+        Ok(Self {
+            data,
+            namespaces,
+            templates,
+        })
+    }
+}
+
+impl NamespacesQuery {
+    /// The clusters of the run's namespaces: the units of a run streamed cluster by cluster
+    /// (the desired state of a namespace depends on its own data only).
+    pub fn clusters(&self, scope: &NamespaceFilter) -> Vec<String> {
+        scope.clusters(self.namespaces.iter().map(|ns| ns.cluster.name.as_str()))
     }
 }
 
@@ -193,7 +212,7 @@ pub fn upstream_shape(namespace: &serde_json::Value) -> serde_json::Value {
 
 /// [`desired::desired_state_for`] on a blocking thread (template helpers block on the runtime).
 pub async fn desired_state_blocking(
-    namespaces: Vec<qontract_gql_bindings::openshift_resources_namespaces::NamespaceV1>,
+    namespaces: Arc<Vec<NamespaceV1>>,
     filter: desired::Filter,
     integration: &'static str,
     version: &'static str,
@@ -237,23 +256,27 @@ impl InventoryIntegration for OpenshiftResources {
 
     async fn desired(
         _: &RunContext,
-        query: NamespacesQuery,
+        query: &NamespacesQuery,
         scope: &NamespaceFilter,
         _: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
         let filter = desired::Filter {
             repo_url: desired::repo_url(query.data.settings.as_deref()),
-            templates: query.templates,
+            templates: query.templates.clone(),
             scope: scope.clone(),
             ..Default::default()
         };
         desired_state_blocking(
-            query.data.namespaces.unwrap_or_default(),
+            query.namespaces.clone(),
             filter,
             Self::ANNOTATION_NAME,
             Self::VERSION,
         )
         .await
+    }
+
+    fn clusters(query: &NamespacesQuery, scope: &NamespaceFilter) -> Option<Vec<String>> {
+        Some(query.clusters(scope))
     }
 
     fn realize_options(_: &ArgsOf<Self>) -> RealizeOptions {

@@ -71,7 +71,7 @@ impl InventoryIntegration for OpenshiftRolebindings {
 
     async fn desired(
         _: &RunContext,
-        data: RolebindingsRoles,
+        data: &RolebindingsRoles,
         scope: &NamespaceFilter,
         args: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
@@ -81,8 +81,8 @@ impl InventoryIntegration for OpenshiftRolebindings {
             support_role_ref: args.extra.support_role_ref,
         };
         Ok(desired::desired_state(
-            &data.roles.unwrap_or_default(),
-            &data.namespaces.unwrap_or_default(),
+            data.roles.as_deref().unwrap_or_default(),
+            data.namespaces.as_deref().unwrap_or_default(),
             &filter,
         ))
     }

@@ -44,13 +44,23 @@ impl InventoryIntegration for OpenshiftRoutes {
     const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
     const EARLY_EXIT: bool = false;
 
+    /// Streamed cluster by cluster: a namespace's desired state depends on its own data only.
+    fn clusters(
+        data: &OpenshiftResourcesNamespaces,
+        scope: &NamespaceFilter,
+    ) -> Option<Vec<String>> {
+        let namespaces = data.namespaces.iter().flatten();
+        Some(scope.clusters(namespaces.map(|ns| ns.cluster.name.as_str())))
+    }
+
     async fn desired(
         ctx: &RunContext,
-        data: OpenshiftResourcesNamespaces,
+        data: &OpenshiftResourcesNamespaces,
         scope: &NamespaceFilter,
         _: &ArgsOf<Self>,
     ) -> anyhow::Result<DesiredInventory> {
-        let declared = desired::declared_routes(&data.namespaces.unwrap_or_default(), scope);
+        let declared =
+            desired::declared_routes(data.namespaces.as_deref().unwrap_or_default(), scope);
         let secrets = ctx.secrets.reader().await?;
         Ok(desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await)
     }

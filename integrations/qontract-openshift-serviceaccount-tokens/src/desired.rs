@@ -83,7 +83,7 @@ pub struct Consumer {
 /// their own, `aggregate_shared_resources_typed`), one per `cluster/namespace` (the last
 /// declaration wins, as upstream's dict); then the service accounts' namespaces that are not
 /// managed yet, without tokens. `--cluster-name`/`--namespace-name` narrow the consumers.
-pub fn canonicalize(namespaces: Vec<NamespaceV1>, scope: &NamespaceFilter) -> Vec<Consumer> {
+pub fn canonicalize(namespaces: &[NamespaceV1], scope: &NamespaceFilter) -> Vec<Consumer> {
     let mut order: Vec<(String, String)> = Vec::new();
     let mut by_key: BTreeMap<(String, String), Consumer> = BTreeMap::new();
     for ns in namespaces {
@@ -136,7 +136,7 @@ pub fn canonicalize(namespaces: Vec<NamespaceV1>, scope: &NamespaceFilter) -> Ve
             key,
             Consumer {
                 cluster: cluster_spec(&ns.cluster),
-                namespace: ns.name,
+                namespace: ns.name.clone(),
                 tokens,
             },
         );

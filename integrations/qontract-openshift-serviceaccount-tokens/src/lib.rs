@@ -111,12 +111,13 @@ impl InventoryIntegration for OpenshiftServiceAccountTokens {
 
     async fn desired(
         ctx: &RunContext,
-        data: ServiceAccountTokensNamespaces,
+        data: &ServiceAccountTokensNamespaces,
         scope: &NamespaceFilter,
         args: &ArgsOf<Self>,
     ) -> anyhow::Result<TokensDesired> {
         let internal = args.target.scope.internal();
-        let namespaces = desired::canonicalize(data.namespaces.unwrap_or_default(), scope);
+        let namespaces =
+            desired::canonicalize(data.namespaces.as_deref().unwrap_or_default(), scope);
         let secrets = read_service_account_secrets(ctx, &namespaces, internal).await?;
         let inventory = desired_state(&namespaces, internal, &secrets, &mut random_suffix);
         Ok(TokensDesired {

@@ -252,6 +252,68 @@ impl Realizable for DesiredInventory {
         };
         realize_with(ctx, run, options).await
     }
+
+    async fn realize_streamed<B, F>(
+        ctx: &RunContext,
+        target: RealizeTarget,
+        options: RealizeOptions,
+        clusters: Vec<String>,
+        mut build: B,
+    ) -> anyhow::Result<RunOutcome>
+    where
+        B: FnMut(String) -> F + Send,
+        F: std::future::Future<Output = anyhow::Result<Self>> + Send,
+    {
+        let run = RunSetup::new(ctx, &target, None, options, clusters.len()).await?;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let run_ref = &run;
+        let stop_ref = &stop;
+        let units = clusters.into_iter().map(move |cluster| {
+            let desired = build(cluster);
+            async move {
+                if stop_ref.load(std::sync::atomic::Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                match desired.await {
+                    Ok(desired) => {
+                        let counts = DesiredCounts::of(&desired);
+                        let unit = UnitInput::from_desired(desired, run_ref.internal);
+                        Ok(Some((run_ref.realize_unit(unit).await, Some(counts))))
+                    }
+                    Err(error) => {
+                        // No further cluster is started; deletes are not made.
+                        stop_ref.store(true, std::sync::atomic::Ordering::Relaxed);
+                        Err(error)
+                    }
+                }
+            }
+        });
+        run.drive(ctx, &target, units, Vec::new()).await
+    }
+}
+
+/// The size of a desired state, for the summary log line.
+#[derive(Debug, Clone, Copy, Default)]
+struct DesiredCounts {
+    objects: usize,
+    namespaces: usize,
+    errors: usize,
+}
+
+impl DesiredCounts {
+    fn of(desired: &DesiredInventory) -> Self {
+        Self {
+            objects: desired.inventory.len().0,
+            namespaces: desired.namespaces.len(),
+            errors: desired.inventory.errors().len(),
+        }
+    }
+
+    fn add(&mut self, other: DesiredCounts) {
+        self.objects += other.objects;
+        self.namespaces += other.namespaces;
+        self.errors += other.errors;
+    }
 }
 
 /// The secret reader's `VaultSecret` of a generated `VaultSecret` fragment (a negative
@@ -309,9 +371,9 @@ pub async fn realize(ctx: &RunContext, run: Realize) -> anyhow::Result<RunOutcom
     realize_with(ctx, run, RealizeOptions::default()).await
 }
 
-/// How many clusters a run reads, plans and applies at the same time. Each has its share of
+/// How many clusters a run reads, plans and applies at the same time. They share
 /// `--thread-pool-size` requests in flight; two keep the connections busy while one cluster's
-/// clients are built and its plan is decided.
+/// clients are built, its desired state built and its plan decided.
 const CLUSTERS_IN_FLIGHT: usize = 2;
 
 /// [`realize`] with explicit [`RealizeOptions`] (e.g. `take_over`, as upstream
@@ -325,7 +387,8 @@ const CLUSTERS_IN_FLIGHT: usize = 2;
 /// state, reading, applying) disables all of them, as upstream `realize_data` decides
 /// `enable_deletion` after the whole current state is fetched. Then the whole plan is printed
 /// (sorted as always, so the output does not depend on which cluster finished first) and the
-/// held deletes are made.
+/// held deletes are made. [`Realizable::realize_streamed`] does the same with each cluster's
+/// desired state built just before the cluster is read.
 pub async fn realize_with(
     ctx: &RunContext,
     mut run: Realize,
@@ -342,130 +405,91 @@ pub async fn realize_with(
         run.clusters.retain(|name, _| !out_of_scope.contains(name));
         run.privileged.retain(|(c, _)| !out_of_scope.contains(c));
     }
-    let plan_options = PlanOptions {
-        dry_run: ctx.dry_run,
-        caller: run.caller.clone(),
-        take_over: realize_options.take_over,
-        ..PlanOptions::default()
-    };
-    let units_in_flight = CLUSTERS_IN_FLIGHT
-        .min(run.inventory.cluster_names().len())
-        .max(1);
-    let mut engine_options = EngineOptions::new(run.annotation_name, run.version);
-    engine_options.concurrency = ctx.thread_pool_size.div_ceil(units_in_flight).max(1);
-    engine_options.caller_filter = run.caller.clone();
-    engine_options.skip_argocd_managed = realize_options.skip_argocd_managed;
-    let secrets = if run.clusters.is_empty() {
-        None
-    } else {
-        Some(ctx.secrets.reader().await?)
-    };
-    let stream = UnitStream {
-        ctx,
+    let target = RealizeTarget {
         integration: run.integration,
-        privileged: &run.privileged,
-        engine_options: &engine_options,
-        plan_options: &plan_options,
-        secrets: secrets.as_ref(),
+        annotation_name: run.annotation_name,
+        version: run.version,
+        managed_types: &[],
+        show_unchanged: run.show_unchanged,
         internal: run.internal,
     };
-    let units: Vec<(ResourceInventory, Option<ClusterSpec>)> = run
-        .inventory
-        .cluster_names()
+    let cluster_names = run.inventory.cluster_names();
+    let setup = RunSetup::new(
+        ctx,
+        &target,
+        run.caller.clone(),
+        realize_options,
+        cluster_names.len(),
+    )
+    .await?;
+    let units: Vec<UnitInput> = cluster_names
         .into_iter()
-        .map(|cluster| {
-            let spec = run.clusters.get(&cluster).cloned();
-            (run.inventory.take_cluster(&cluster), spec)
+        .map(|cluster| UnitInput {
+            specs: run.clusters.get(&cluster).cloned().into_iter().collect(),
+            privileged: run
+                .privileged
+                .iter()
+                .filter(|(c, _)| *c == cluster)
+                .cloned()
+                .collect(),
+            inventory: run.inventory.take_cluster(&cluster),
         })
         .collect();
     // What is left: errors of no cluster (or of clusters without managed namespaces).
-    let mut planner = Planner::new(plan_options.clone());
-    for error in run.inventory.errors() {
-        planner.register_error(error.cluster.as_deref(), &error.message);
-    }
-    let mut held = HeldDeletes::default();
-    let mut report = ApplyReport {
-        dry_run: ctx.dry_run,
-        ..ApplyReport::default()
-    };
-    let mut gauge = Vec::new();
-    let metric_name = run.integration.replace('_', "-");
-    let mut done = futures::stream::iter(units)
-        .map(|(unit, spec)| stream.realize_unit(unit, spec))
-        .buffer_unordered(units_in_flight);
-    while let Some(unit) = done.next().await {
-        for warning in &unit.warnings {
-            tracing::warn!("{warning}");
-        }
-        gauge.extend(unit.gauge);
-        for error in &unit.plan.errors {
-            planner.register_error(error.cluster.as_deref(), &error.message);
-        }
-        for error in &unit.applied.errors {
-            planner.register_error(None, error);
-        }
-        for action in unit.plan.actions {
-            planner.push_action(action);
-        }
-        merge_report(&mut report, unit.applied);
-        held.absorb(unit.deletes, unit.clients);
-    }
-    drop(done);
-    let plan = planner.finish();
-    ctx.print_plan(&PrintedPlan {
-        plan: &plan,
-        include_unchanged: run.show_unchanged,
-    })?;
-    let metrics = engine_metrics();
-    metrics.publish_samples(gauge);
-    // The held deletes, now that the whole run decided whether they are made.
-    let deletes = Plan {
-        actions: plan
-            .actions
-            .iter()
-            .filter(|action| action.action == Action::Delete)
-            .cloned()
-            .collect(),
-        deletion_enabled: plan.deletion_enabled,
-        deletion_disabled_reason: None,
-        errors: Vec::new(),
-    };
-    if !deletes.actions.is_empty() {
-        let engine = Engine::new(&held.clients, engine_options.clone());
-        let deleted = engine
-            .apply_plan(
-                &deletes,
-                &mut held.inventory,
-                &FetchReport::default(),
-                ctx.dry_run,
-            )
-            .await;
-        merge_report(&mut report, deleted);
-    }
-    metrics.record_apply(&report, &metric_name);
-    let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
-    for e in &report.errors {
-        if !errors.contains(e) {
-            errors.push(e.clone());
-        }
-    }
-    let changes = if ctx.dry_run {
-        plan.changes().count()
-    } else {
-        report.outcomes.len()
-    };
-    Ok(RunOutcome { changes, errors })
+    let leftover = run.inventory.errors().to_vec();
+    let setup_ref = &setup;
+    let units = units
+        .into_iter()
+        .map(|unit| async move { Ok(Some((setup_ref.realize_unit(unit).await, None))) });
+    setup.drive(ctx, &target, units, leftover).await
 }
 
-/// What the clusters of a streamed run share.
-struct UnitStream<'a> {
-    ctx: &'a RunContext,
+/// One cluster of a streamed run: its desired objects, its connection data and which of its
+/// namespaces use the cluster-admin client.
+struct UnitInput {
+    inventory: ResourceInventory,
+    specs: Vec<ClusterSpec>,
+    privileged: BTreeSet<(String, String)>,
+}
+
+impl UnitInput {
+    /// The unit of one cluster's desired state; out of scope of `--internal` / `--external`,
+    /// it keeps its errors only.
+    fn from_desired(desired: DesiredInventory, internal: Option<bool>) -> Self {
+        let DesiredInventory {
+            mut inventory,
+            clusters,
+            privileged,
+            ..
+        } = desired;
+        let mut specs: Vec<ClusterSpec> = clusters.into_values().collect();
+        if let Some(want) = internal {
+            let out_of_scope: BTreeSet<String> = specs
+                .iter()
+                .filter(|c| c.internal.unwrap_or(false) != want)
+                .map(|c| c.name.clone())
+                .collect();
+            inventory.retain_clusters(|c| !out_of_scope.contains(c));
+            specs.retain(|c| !out_of_scope.contains(&c.name));
+        }
+        Self {
+            inventory,
+            specs,
+            privileged,
+        }
+    }
+}
+
+/// What every cluster of a run shares.
+struct RunSetup {
     integration: &'static str,
-    privileged: &'a BTreeSet<(String, String)>,
-    engine_options: &'a EngineOptions,
-    plan_options: &'a PlanOptions,
-    secrets: Option<&'a std::sync::Arc<dyn qontract_secrets::SecretReader>>,
+    show_unchanged: bool,
     internal: Option<bool>,
+    engine_options: EngineOptions,
+    plan_options: PlanOptions,
+    secrets: Option<std::sync::Arc<dyn qontract_secrets::SecretReader>>,
+    units_in_flight: usize,
+    dry_run: bool,
 }
 
 /// One cluster of a streamed run, read, planned and (its creates and updates) applied.
@@ -482,28 +506,175 @@ struct UnitDone {
     gauge: Vec<qontract_resource_inventory::InventoryGaugeSample>,
 }
 
-impl UnitStream<'_> {
-    async fn realize_unit(
+impl RunSetup {
+    async fn new(
+        ctx: &RunContext,
+        target: &RealizeTarget,
+        caller: Option<String>,
+        realize_options: RealizeOptions,
+        clusters: usize,
+    ) -> anyhow::Result<Self> {
+        let units_in_flight = CLUSTERS_IN_FLIGHT.min(clusters).max(1);
+        let mut engine_options = EngineOptions::new(target.annotation_name, target.version);
+        engine_options.concurrency = ctx.thread_pool_size.div_ceil(units_in_flight).max(1);
+        engine_options.caller_filter = caller.clone();
+        engine_options.skip_argocd_managed = realize_options.skip_argocd_managed;
+        let secrets = if clusters == 0 {
+            None
+        } else {
+            Some(ctx.secrets.reader().await?)
+        };
+        Ok(Self {
+            integration: target.integration,
+            show_unchanged: target.show_unchanged,
+            internal: target.internal,
+            engine_options,
+            plan_options: PlanOptions {
+                dry_run: ctx.dry_run,
+                caller,
+                take_over: realize_options.take_over,
+                ..PlanOptions::default()
+            },
+            secrets,
+            units_in_flight,
+            dry_run: ctx.dry_run,
+        })
+    }
+
+    /// Runs the units (at most `units_in_flight` at once), then decides the deletes over the
+    /// whole run, prints the plan and makes the held deletes. A unit that fails (its desired
+    /// state could not be built) fails the run once the units in flight are done; no delete
+    /// is made then.
+    async fn drive<U, F>(
         &self,
-        mut unit: ResourceInventory,
-        spec: Option<ClusterSpec>,
-    ) -> UnitDone {
-        let clusters = match (spec, self.secrets) {
-            (Some(spec), Some(secrets)) => {
-                let privileged = self
-                    .privileged
-                    .iter()
-                    .filter(|(c, _)| *c == spec.name)
-                    .map(|(c, _)| c.clone())
-                    .collect();
+        ctx: &RunContext,
+        target: &RealizeTarget,
+        units: U,
+        leftover_errors: Vec<qontract_resource_inventory::RegisteredError>,
+    ) -> anyhow::Result<RunOutcome>
+    where
+        U: IntoIterator<Item = F>,
+        F: std::future::Future<Output = anyhow::Result<Option<(UnitDone, Option<DesiredCounts>)>>>,
+    {
+        let mut planner = Planner::new(self.plan_options.clone());
+        for error in &leftover_errors {
+            planner.register_error(error.cluster.as_deref(), &error.message);
+        }
+        let mut held = HeldDeletes::default();
+        let mut report = ApplyReport {
+            dry_run: self.dry_run,
+            ..ApplyReport::default()
+        };
+        let mut gauge = Vec::new();
+        let mut counts: Option<DesiredCounts> = None;
+        let mut failure: Option<anyhow::Error> = None;
+        let mut done = futures::stream::iter(units).buffer_unordered(self.units_in_flight);
+        while let Some(unit) = done.next().await {
+            let (unit, unit_counts) = match unit {
+                Ok(Some(unit)) => unit,
+                Ok(None) => continue,
+                Err(error) => {
+                    failure.get_or_insert(error);
+                    continue;
+                }
+            };
+            if let Some(unit_counts) = unit_counts {
+                counts
+                    .get_or_insert_with(DesiredCounts::default)
+                    .add(unit_counts);
+            }
+            for warning in &unit.warnings {
+                tracing::warn!("{warning}");
+            }
+            gauge.extend(unit.gauge);
+            for error in &unit.plan.errors {
+                planner.register_error(error.cluster.as_deref(), &error.message);
+            }
+            for error in &unit.applied.errors {
+                planner.register_error(None, error);
+            }
+            for action in unit.plan.actions {
+                planner.push_action(action);
+            }
+            merge_report(&mut report, unit.applied);
+            held.absorb(unit.deletes, unit.clients);
+        }
+        drop(done);
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if let Some(counts) = counts {
+            tracing::info!(
+                "desired state: {} {}(s) in {} namespace(s), {} error(s)",
+                counts.objects,
+                object_label(target.managed_types),
+                counts.namespaces,
+                counts.errors
+            );
+        }
+        let plan = planner.finish();
+        ctx.print_plan(&PrintedPlan {
+            plan: &plan,
+            include_unchanged: self.show_unchanged,
+        })?;
+        let metrics = engine_metrics();
+        metrics.publish_samples(gauge);
+        // The held deletes, now that the whole run decided whether they are made.
+        let deletes = Plan {
+            actions: plan
+                .actions
+                .iter()
+                .filter(|action| action.action == Action::Delete)
+                .cloned()
+                .collect(),
+            deletion_enabled: plan.deletion_enabled,
+            deletion_disabled_reason: None,
+            errors: Vec::new(),
+        };
+        if !deletes.actions.is_empty() {
+            let engine = Engine::new(&held.clients, self.engine_options.clone());
+            let deleted = engine
+                .apply_plan(
+                    &deletes,
+                    &mut held.inventory,
+                    &FetchReport::default(),
+                    self.dry_run,
+                )
+                .await;
+            merge_report(&mut report, deleted);
+        }
+        let metric_name = self.integration.replace('_', "-");
+        metrics.record_apply(&report, &metric_name);
+        let mut errors: Vec<String> = plan.errors.iter().map(|e| e.to_string()).collect();
+        for e in &report.errors {
+            if !errors.contains(e) {
+                errors.push(e.clone());
+            }
+        }
+        let changes = if self.dry_run {
+            plan.changes().count()
+        } else {
+            report.outcomes.len()
+        };
+        Ok(RunOutcome { changes, errors })
+    }
+
+    async fn realize_unit(&self, input: UnitInput) -> UnitDone {
+        let UnitInput {
+            inventory: mut unit,
+            specs,
+            privileged,
+        } = input;
+        let clusters = match &self.secrets {
+            Some(secrets) if !specs.is_empty() => {
                 let options = ClusterMapOptions {
                     integration: self.integration.to_owned(),
-                    privileged,
+                    privileged: privileged.iter().map(|(c, _)| c.clone()).collect(),
                     internal: self.internal,
                     concurrency: self.engine_options.concurrency,
                     ..ClusterMapOptions::default()
                 };
-                ClusterMap::build(vec![spec], secrets.clone(), &options).await
+                ClusterMap::build(specs, secrets.clone(), &options).await
             }
             _ => ClusterMap::default(),
         };
@@ -511,11 +682,11 @@ impl UnitStream<'_> {
             unit.register_error(Some(error.cluster()), error.to_string());
         }
         let mut options = self.engine_options.clone();
-        options.privileged_namespaces = self.privileged.clone();
+        options.privileged_namespaces = privileged;
         let engine = Engine::new(&clusters, options);
         let fetched = engine.fetch_current_state(&mut unit).await;
         let gauge = unit.inventory_gauge_samples(self.integration);
-        let mut plan = compute_plan(&mut unit, self.plan_options);
+        let mut plan = compute_plan(&mut unit, &self.plan_options);
         // Creates and updates now; deletes wait for the run (see `realize_with`).
         let applies = Plan {
             actions: plan
@@ -529,7 +700,7 @@ impl UnitStream<'_> {
             errors: Vec::new(),
         };
         let applied = engine
-            .apply_plan(&applies, &mut unit, &fetched, self.ctx.dry_run)
+            .apply_plan(&applies, &mut unit, &fetched, self.dry_run)
             .await;
         // Deletes the unit's own errors disabled are decided again over the whole run.
         for action in &mut plan.actions {

@@ -99,6 +99,25 @@ impl NamespaceFilter {
         }
     }
 
+    /// This filter narrowed to one cluster (a unit of a run streamed cluster by cluster).
+    pub fn for_cluster(&self, cluster: &str) -> Self {
+        Self {
+            cluster_name: Some(cluster.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// The clusters among `clusters` this run may reach (`--cluster-name`), sorted, once
+    /// each: the units of a run streamed cluster by cluster
+    /// ([`InventoryIntegration::clusters`]).
+    pub fn clusters<'a>(&self, clusters: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+        let set: std::collections::BTreeSet<&str> = clusters
+            .into_iter()
+            .filter(|c| self.cluster_name.as_deref().is_none_or(|want| want == *c))
+            .collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+
     /// Whether the integration is listed in a cluster's `disable.integrations`.
     pub fn disabled_on(&self, disabled_integrations: Option<&[String]>) -> bool {
         disabled_integrations.is_some_and(|list| list.iter().any(|i| i == self.integration))
@@ -184,6 +203,31 @@ pub trait Realizable: Send + Sized + 'static {
         target: RealizeTarget,
         options: Self::Options,
     ) -> impl Future<Output = anyhow::Result<RunOutcome>> + Send;
+
+    /// [`Realizable::realize`] of a run streamed cluster by cluster: `build` gives the desired
+    /// state of one of `clusters` (each called once, in order, a few clusters in flight), so
+    /// that memory is bounded by the clusters in flight rather than by the estate. Deletes are
+    /// decided over the whole run. The default refuses: only desired states that implement it
+    /// may be streamed (see [`InventoryIntegration::clusters`]).
+    fn realize_streamed<B, F>(
+        ctx: &RunContext,
+        target: RealizeTarget,
+        options: Self::Options,
+        clusters: Vec<String>,
+        build: B,
+    ) -> impl Future<Output = anyhow::Result<RunOutcome>> + Send
+    where
+        B: FnMut(String) -> F + Send,
+        F: Future<Output = anyhow::Result<Self>> + Send,
+    {
+        let _ = (ctx, options, clusters, build);
+        async move {
+            anyhow::bail!(
+                "{}: this desired state cannot be realized one cluster at a time",
+                target.integration
+            )
+        }
+    }
 }
 
 /// The arguments of an inventory integration `T`.
@@ -195,7 +239,7 @@ pub trait InventoryIntegration: Send + Sync + 'static {
     /// The integration's own arguments ([`NoArgs`] for none); [`TargetArgs`] come first.
     type Args: Args + FromArgMatches + Clone + Send + Sync + 'static;
     /// The query the desired state is built from.
-    type Query: Query;
+    type Query: Query + Sync;
     /// The desired state, which knows how it is realized.
     type Desired: Realizable;
 
@@ -215,14 +259,26 @@ pub trait InventoryIntegration: Send + Sync + 'static {
     /// `--check-only-affected-shards` runs one cluster at a time); `false`: always run.
     const EARLY_EXIT: bool = true;
 
-    /// The desired state of this run from the query's data. Async so that an integration can
+    /// The desired state of `scope` from the query's data. Async so that an integration can
     /// read secrets or render templates on a blocking thread; most only call a pure function.
+    /// Called once per cluster (scope narrowed to it) when [`Self::clusters`] says so.
     fn desired(
         ctx: &RunContext,
-        data: Self::Query,
+        data: &Self::Query,
         scope: &NamespaceFilter,
         args: &ArgsOf<Self>,
     ) -> impl Future<Output = anyhow::Result<Self::Desired>> + Send;
+
+    /// The clusters of this run, when its desired state can be built and realized one cluster
+    /// at a time (the run is then streamed: [`Self::desired`] is called with the scope narrowed
+    /// to each cluster in turn and [`Realizable::realize_streamed`] realizes them, so memory is
+    /// bounded by the clusters in flight, not by the estate). `None` (the default): one
+    /// desired state for the whole run. Only for integrations whose desired state of a
+    /// cluster does not depend on other clusters' data.
+    fn clusters(data: &Self::Query, scope: &NamespaceFilter) -> Option<Vec<String>> {
+        let _ = (data, scope);
+        None
+    }
 
     /// How the plan is made (default: the desired state's defaults).
     fn realize_options(args: &ArgsOf<Self>) -> <Self::Desired as Realizable>::Options {
@@ -231,7 +287,7 @@ pub trait InventoryIntegration: Send + Sync + 'static {
     }
 
     /// Warnings logged after the run when it registered no error (computed before the
-    /// desired state is realized).
+    /// desired state is realized; for a streamed run, of each cluster's desired state).
     fn warnings_after_clean_run(desired: &Self::Desired, args: &ArgsOf<Self>) -> Vec<String> {
         let _ = (desired, args);
         Vec::new()
@@ -249,7 +305,7 @@ pub trait InventoryIntegration: Send + Sync + 'static {
             }
             let data = Self::Query::fetch(ctx).await?;
             let scope = NamespaceFilter::new(Self::NAME, &args.target, ctx.shard);
-            let desired = Self::desired(ctx, data, &scope, args).await?;
+            let desired = Self::desired(ctx, &data, &scope, args).await?;
             Ok(Some(desired.early_exit_state()))
         }
     }
@@ -264,8 +320,6 @@ impl<T: InventoryIntegration> Integration for T {
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
         let data = T::Query::fetch(&ctx).await?;
         let scope = NamespaceFilter::new(T::NAME, &args.target, ctx.shard);
-        let desired = T::desired(&ctx, data, &scope, &args).await?;
-        let warnings = T::warnings_after_clean_run(&desired, &args);
         let target = RealizeTarget {
             integration: T::NAME,
             annotation_name: T::ANNOTATION_NAME,
@@ -274,9 +328,41 @@ impl<T: InventoryIntegration> Integration for T {
             show_unchanged: args.target.show_unchanged,
             internal: args.target.scope.internal(),
         };
-        let outcome = desired
-            .realize(&ctx, target, T::realize_options(&args))
-            .await?;
+        let (outcome, warnings) = match T::clusters(&data, &scope) {
+            None => {
+                let desired = T::desired(&ctx, &data, &scope, &args).await?;
+                let warnings = T::warnings_after_clean_run(&desired, &args);
+                let outcome = desired
+                    .realize(&ctx, target, T::realize_options(&args))
+                    .await?;
+                (outcome, warnings)
+            }
+            Some(clusters) => {
+                // Each cluster's warnings, in cluster order as a whole run's (clusters finish
+                // in any order).
+                let warnings = std::sync::Mutex::new(std::collections::BTreeMap::new());
+                let (ctx, data, scope, args, warnings_ref) =
+                    (&ctx, &data, &scope, &args, &warnings);
+                let build = move |cluster: String| async move {
+                    let desired = T::desired(ctx, data, &scope.for_cluster(&cluster), args).await?;
+                    let unit_warnings = T::warnings_after_clean_run(&desired, args);
+                    if let Ok(mut all) = warnings_ref.lock() {
+                        all.insert(cluster, unit_warnings);
+                    }
+                    Ok(desired)
+                };
+                let outcome = T::Desired::realize_streamed(
+                    ctx,
+                    target,
+                    T::realize_options(args),
+                    clusters,
+                    build,
+                )
+                .await?;
+                let warnings = warnings.into_inner().unwrap_or_default();
+                (outcome, warnings.into_values().flatten().collect())
+            }
+        };
         if outcome.errors.is_empty() {
             for warning in &warnings {
                 tracing::warn!("{warning}");
@@ -353,7 +439,7 @@ mod tests {
 
         async fn desired(
             _: &RunContext,
-            _: Data,
+            _: &Data,
             _: &NamespaceFilter,
             _: &ArgsOf<Self>,
         ) -> anyhow::Result<Desired> {
@@ -373,7 +459,7 @@ mod tests {
 
         async fn desired(
             _: &RunContext,
-            _: Data,
+            _: &Data,
             _: &NamespaceFilter,
             _: &ArgsOf<Self>,
         ) -> anyhow::Result<Desired> {

@@ -253,7 +253,12 @@ pub fn assert_two_shards_split<T: Ord + Debug>(
     total: usize,
     run: impl Fn(ShardConfig) -> BTreeSet<T>,
 ) {
-    let [zero, one] = [0, 1].map(|shard_id| run(ShardConfig { shards: 2, shard_id }));
+    let [zero, one] = [0, 1].map(|shard_id| {
+        run(ShardConfig {
+            shards: 2,
+            shard_id,
+        })
+    });
     assert!(!zero.is_empty() && !one.is_empty(), "{zero:?} {one:?}");
     assert!(zero.is_disjoint(&one), "{zero:?} {one:?}");
     assert_eq!(zero.len() + one.len(), total);

@@ -83,7 +83,7 @@ fn summary(d: &DesiredInventory) -> Vec<String> {
 
 #[test]
 fn consumers_then_service_account_namespaces_shared_resources_appended() {
-    let c = canonicalize(data(), &scope());
+    let c = canonicalize(&data(), &scope());
     let got: Vec<String> = c
         .iter()
         .map(|n| {
@@ -103,7 +103,7 @@ fn consumers_then_service_account_namespaces_shared_resources_appended() {
 
 #[test]
 fn copies_the_first_token_by_name_and_requests_one_where_none_exists() {
-    let c = canonicalize(data(), &scope());
+    let c = canonicalize(&data(), &scope());
     let secrets: SecretsByNamespace = [(
         ("c2".to_owned(), "ci".to_owned()),
         Ok(vec![
@@ -140,7 +140,7 @@ fn copies_the_first_token_by_name_and_requests_one_where_none_exists() {
 
 #[test]
 fn a_token_secret_without_a_token_or_an_unreadable_namespace_is_an_error() {
-    let c = canonicalize(data(), &scope());
+    let c = canonicalize(&data(), &scope());
     let secrets: SecretsByNamespace = [(
         ("c2".to_owned(), "ci".to_owned()),
         Ok(vec![
@@ -190,7 +190,7 @@ fn a_token_secret_without_a_token_or_an_unreadable_namespace_is_an_error() {
 
 #[test]
 fn a_skipped_service_account_cluster_desires_nothing_and_is_no_error() {
-    let c = canonicalize(data(), &scope());
+    let c = canonicalize(&data(), &scope());
     let d = desired_state(&c, None, &SecretsByNamespace::new(), &mut || 1);
     assert!(summary(&d).is_empty());
     assert!(d.inventory.errors().is_empty());
@@ -201,7 +201,7 @@ fn the_copied_secret_hashes_as_the_python_tool_applied_it() {
     // The value `construct_sa_token_oc_resource("app-deployer", TOKEN).sha256sum()` of the
     // Python tool 0.10.1: a Secret it applied shows as unchanged.
     const TOKEN: &str = "ZXlKaGJHY2lPaUpTVXpJMU5pSjkuZXlKemRXSWlPaUp6ZVhOMFpXMDZjMlZ5ZG1salpXRmpZMjkxYm5RNlkyazZaR1Z3Ykc5NVpYSWlmUS5zaWc=";
-    let c = canonicalize(data(), &scope());
+    let c = canonicalize(&data(), &scope());
     let secrets: SecretsByNamespace = [(
         ("c2".to_owned(), "ci".to_owned()),
         Ok(vec![
