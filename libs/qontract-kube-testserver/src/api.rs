@@ -190,6 +190,38 @@ enum Route {
     NotFound,
 }
 
+/// The Kubernetes verb of a request (for logging/authorization).
+fn verb_for(route: &Route, method: &str, query: &[(String, String)]) -> String {
+    match route {
+        Route::Resource { name, .. } => {
+            let watch = query
+                .iter()
+                .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
+            match (method, name.is_some()) {
+                ("GET", true) => "get",
+                ("GET", false) if watch => "watch",
+                ("GET", false) => "list",
+                ("POST", _) => "create",
+                ("PUT", _) => "update",
+                ("PATCH", _) => "patch",
+                ("DELETE", true) => "delete",
+                ("DELETE", false) => "deletecollection",
+                _ => "unknown",
+            }
+            .to_string()
+        }
+        _ => match method {
+            "GET" | "HEAD" => "get",
+            "POST" => "create",
+            "PUT" => "update",
+            "PATCH" => "patch",
+            "DELETE" => "delete",
+            _ => "unknown",
+        }
+        .to_string(),
+    }
+}
+
 fn key(def: &ResourceDef) -> Key {
     (def.group.clone(), def.plural.clone())
 }
@@ -490,18 +522,19 @@ impl State {
             ["apis", g, v, rest @ ..] => (*g, *v, rest),
             _ => return Route::NotFound,
         };
-        let find = |plural: &str| self.registry.find_plural(group, version, plural).cloned();
-        let mk = |def: ResourceDef, ns: Option<&str>, name: Option<&str>, sub: Option<&str>| {
+        let find = |plural: &str| self.registry.find_plural(group, version, plural);
+        let mk = |def: &ResourceDef, ns: Option<&str>, name: Option<&str>, sub: Option<&str>| {
             Route::Resource {
-                def: Box::new(def),
+                def: Box::new(def.clone()),
                 ns: ns.map(str::to_string),
                 name: name.map(str::to_string),
                 sub: sub.map(str::to_string),
             }
         };
         match rest {
-            ["namespaces", ns, plural, tail @ ..] if find(plural).is_some_and(|d| d.namespaced) => {
-                let def = find(plural).expect("checked");
+            ["namespaces", ns, plural, tail @ ..]
+                if let Some(def) = find(plural).filter(|d| d.namespaced) =>
+            {
                 match tail {
                     [] => mk(def, Some(ns), None, None),
                     [name] => mk(def, Some(ns), Some(name), None),
@@ -526,45 +559,19 @@ impl State {
 
     /// Resolves the Kubernetes verb (for logging/authorization) without handling the request.
     pub(crate) fn verb_of(&self, method: &str, path: &str, query: &[(String, String)]) -> String {
-        match self.route(path) {
-            Route::Resource { name, .. } => {
-                let watch = query
-                    .iter()
-                    .any(|(k, v)| k == "watch" && (v == "true" || v == "1"));
-                match (method, name.is_some()) {
-                    ("GET", true) => "get",
-                    ("GET", false) if watch => "watch",
-                    ("GET", false) => "list",
-                    ("POST", _) => "create",
-                    ("PUT", _) => "update",
-                    ("PATCH", _) => "patch",
-                    ("DELETE", true) => "delete",
-                    ("DELETE", false) => "deletecollection",
-                    _ => "unknown",
-                }
-                .to_string()
-            }
-            _ => match method {
-                "GET" | "HEAD" => "get",
-                "POST" => "create",
-                "PUT" => "update",
-                "PATCH" => "patch",
-                "DELETE" => "delete",
-                _ => "unknown",
-            }
-            .to_string(),
-        }
+        verb_for(&self.route(path), method, query)
     }
 
     pub(crate) fn handle(&mut self, req: &ApiRequest<'_>) -> ApiResponse {
-        let verb = self.verb_of(req.method, req.path, &req.query);
+        let route = self.route(req.path);
+        let verb = verb_for(&route, req.method, &req.query);
         let body_dry_run = req.method == "DELETE"
             && serde_json::from_slice::<Value>(req.body)
                 .ok()
                 .and_then(|b| b.get("dryRun").and_then(Value::as_array).cloned())
                 .is_some_and(|a| a.iter().any(|v| v == "All"));
         let dry_run = req.q("dryRun").is_some() || body_dry_run;
-        let mut resp = match self.dispatch(req, &verb, dry_run) {
+        let mut resp = match self.dispatch(req, route, &verb, dry_run) {
             Ok(r) => r,
             Err(e) => e.into(),
         };
@@ -576,6 +583,7 @@ impl State {
     fn dispatch(
         &mut self,
         req: &ApiRequest<'_>,
+        route: Route,
         verb: &str,
         dry_run: bool,
     ) -> Result<ApiResponse, ApiError> {
@@ -586,7 +594,6 @@ impl State {
             })
         });
         let is_read = matches!(req.method, "GET" | "HEAD");
-        let route = self.route(req.path);
         if !matches!(route, Route::Resource { .. }) && !is_read {
             return match route {
                 Route::NotFound => Err(ApiError::not_found_path()),
@@ -1208,26 +1215,25 @@ impl State {
         let mut applied_set = to_field_set(&schema, &applied);
         restrict_to_scope(&mut applied_set, status_sub, sub);
 
+        // the live object at `def`'s version without its managedFields: what the apply merges
+        // into, and (for an existing object) the baseline its changes are computed against
         let base = match &live {
-            Some(l) => self.present(def, l, true),
-            None => {
-                json!({"apiVersion": def.api_version(), "kind": def.kind, "metadata": {"name": name}})
-            }
-        };
-        let mut merged = base.clone();
-        if let Some(m) = merged.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("managedFields");
-        }
-        apply_merge(&schema, &mut merged, &applied);
-        let mut entries = live.as_ref().map(decode_managed).unwrap_or_default();
-        let baseline = match &live {
-            Some(_) => {
-                let mut b = base.clone();
+            Some(l) => {
+                let mut b = self.present(def, l, true);
                 if let Some(m) = b.get_mut("metadata").and_then(Value::as_object_mut) {
                     m.remove("managedFields");
                 }
                 b
             }
+            None => {
+                json!({"apiVersion": def.api_version(), "kind": def.kind, "metadata": {"name": name}})
+            }
+        };
+        let mut merged = base.clone();
+        apply_merge(&schema, &mut merged, &applied);
+        let mut entries = live.as_ref().map(decode_managed).unwrap_or_default();
+        let baseline = match &live {
+            Some(_) => base,
             None => create_baseline(def),
         };
         let (mut changed, _) = compare(&schema, &baseline, &merged);
@@ -1512,21 +1518,7 @@ impl State {
         };
         encode_managed(&mut new, entries);
         if !dry_run {
-            let unchanged = old.as_ref().is_some_and(|o| {
-                let mut a = o.clone();
-                let mut b = new.clone();
-                for v in [&mut a, &mut b] {
-                    if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-                        m.remove("resourceVersion");
-                        if let Some(Value::Array(mf)) = m.get_mut("managedFields") {
-                            for e in mf.iter_mut() {
-                                e.as_object_mut().map(|e| e.remove("time"));
-                            }
-                        }
-                    }
-                }
-                a == b
-            });
+            let unchanged = old.as_ref().is_some_and(|o| same_but_rv_and_times(o, &new));
             let rv = if unchanged {
                 old.as_ref()
                     .and_then(|o| get_str(o, &["metadata", "resourceVersion"]).map(str::to_string))
@@ -1557,12 +1549,14 @@ impl State {
                 new.clone(),
             );
             let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
-            self.emit(key(def), ns.unwrap_or(""), kind, new.clone(), old.clone());
             if def.kind == "CustomResourceDefinition" && def.group == "apiextensions.k8s.io" {
                 let _ = self.registry.apply_crd(&new);
             }
+            // the stored object is already at `def`'s version (`apiVersion` set above): the
+            // response is `new` itself, the event gets the one other copy
+            self.emit(key(def), ns.unwrap_or(""), kind, new.clone(), old);
         }
-        Ok(self.present(def, &new, true))
+        Ok(new)
     }
 
     fn delete(
@@ -1854,6 +1848,51 @@ fn restrict_to_scope(set: &mut FieldSet, status_sub: bool, sub: Option<&str>) {
         set.children.retain(|k, _| k == "f:status");
     } else if status_sub {
         set.children.remove("f:status");
+    }
+}
+
+/// Whether two stored objects differ only in `metadata.resourceVersion` and the `time` of
+/// their managedFields entries (a no-op write), compared in place.
+fn same_but_rv_and_times(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let others_equal = |x: &Map<String, Value>, y: &Map<String, Value>, skip: &str| {
+        x.iter().filter(|(k, _)| *k != skip).count() == y.iter().filter(|(k, _)| *k != skip).count()
+            && x.iter()
+                .filter(|(k, _)| *k != skip)
+                .all(|(k, v)| y.get(k) == Some(v))
+    };
+    if !others_equal(a, b, "metadata") {
+        return false;
+    }
+    match (a.get("metadata"), b.get("metadata")) {
+        (Some(Value::Object(ma)), Some(Value::Object(mb))) => {
+            let strip = |m: &Map<String, Value>| {
+                m.iter()
+                    .filter(|(k, _)| *k != "resourceVersion" && *k != "managedFields")
+                    .count()
+            };
+            if strip(ma) != strip(mb)
+                || !ma
+                    .iter()
+                    .filter(|(k, _)| *k != "resourceVersion" && *k != "managedFields")
+                    .all(|(k, v)| mb.get(k) == Some(v))
+            {
+                return false;
+            }
+            match (ma.get("managedFields"), mb.get("managedFields")) {
+                (Some(Value::Array(fa)), Some(Value::Array(fb))) => {
+                    fa.len() == fb.len()
+                        && fa.iter().zip(fb).all(|(ea, eb)| match (ea, eb) {
+                            (Value::Object(ea), Value::Object(eb)) => others_equal(ea, eb, "time"),
+                            (ea, eb) => ea == eb,
+                        })
+                }
+                (fa, fb) => fa == fb,
+            }
+        }
+        (ma, mb) => ma == mb,
     }
 }
 

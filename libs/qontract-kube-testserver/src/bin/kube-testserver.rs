@@ -10,7 +10,7 @@
 
 use qontract_kube_testserver::KubeTestServer;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut builder = KubeTestServer::builder();

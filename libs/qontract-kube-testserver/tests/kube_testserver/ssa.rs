@@ -483,3 +483,82 @@ async fn crd_list_map_extensions_drive_apply_merging() {
         "Apply failed with 1 conflict: conflict with \"one\": .spec.tags"
     );
 }
+
+/// As kube-apiserver: a write that changes nothing but the managedFields timestamps is a no-op
+/// (same resourceVersion, the stored object kept, no watch event); any other difference, in the
+/// object or in who owns what, is a new resourceVersion.
+#[tokio::test]
+async fn no_op_writes_keep_the_resource_version_and_ownership_changes_do_not() {
+    let s = server().await;
+    let c = client(&s).await;
+    let api = ns_api(&c, &cm_ar(), "default");
+    let rv = |o: &kube::api::DynamicObject| o.metadata.resource_version.clone().unwrap();
+
+    let first = api
+        .patch(
+            "noop",
+            &PatchParams::apply("a"),
+            &cm_apply("noop", json!({"x": "1"})),
+        )
+        .await
+        .expect("create");
+    let again = api
+        .patch(
+            "noop",
+            &PatchParams::apply("a"),
+            &cm_apply("noop", json!({"x": "1"})),
+        )
+        .await
+        .expect("same apply");
+    assert_eq!(rv(&again), rv(&first), "an identical apply is a no-op");
+    assert_eq!(
+        serde_json::to_value(&again).unwrap(),
+        serde_json::to_value(&first).unwrap(),
+        "a no-op keeps the stored object, managedFields included"
+    );
+    let replaced = api
+        .replace("noop", &Default::default(), &again)
+        .await
+        .expect("same update");
+    assert_eq!(rv(&replaced), rv(&first), "an identical update is a no-op");
+
+    // the same value from a second manager changes only managedFields: a real change
+    let shared = api
+        .patch(
+            "noop",
+            &PatchParams::apply("b"),
+            &cm_apply("noop", json!({"x": "1"})),
+        )
+        .await
+        .expect("shared");
+    assert_eq!(managers(&shared).len(), 2);
+    assert_ne!(rv(&shared), rv(&first), "new co-owner: new resourceVersion");
+
+    // a metadata change (a label) and a data change
+    let mut labelled = cm_apply("noop", json!({"x": "1"}));
+    if let Patch::Apply(body) = &mut labelled {
+        body["metadata"]["labels"] = json!({"l": "v"});
+    }
+    let with_label = api
+        .patch("noop", &PatchParams::apply("b"), &labelled)
+        .await
+        .expect("label");
+    assert_ne!(
+        rv(&with_label),
+        rv(&shared),
+        "label added: new resourceVersion"
+    );
+    let changed = api
+        .patch(
+            "noop",
+            &PatchParams::apply("b").force(),
+            &cm_apply("noop", json!({"x": "2"})),
+        )
+        .await
+        .expect("data change");
+    assert_ne!(
+        rv(&changed),
+        rv(&with_label),
+        "data changed: new resourceVersion"
+    );
+}
