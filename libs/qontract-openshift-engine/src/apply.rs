@@ -1,10 +1,12 @@
 //! Carrying out a plan: server-side apply, deletes, fallbacks, takeover and pod recycling
 //! (upstream `realize_data`'s `apply` / `delete`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::StreamExt as _;
+use kube::Resource as _;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use qontract_cluster_client::ClusterClient;
 use qontract_openshift_resource::utc_now_iso_seconds;
@@ -148,6 +150,46 @@ struct Executed {
     writes: usize,
 }
 
+/// The object kinds resolved during one [`Engine::apply_plan`], by (cluster, privileged,
+/// apiVersion, kind): every object of a kind would otherwise look its kind up again in the
+/// cluster's discovery (which copies the whole API group). Only found kinds are kept: a miss is
+/// asked again, as a CustomResourceDefinition applied earlier in the run may have added it.
+#[derive(Default)]
+struct KindCache(Mutex<HashMap<(String, bool, String, String), ResolvedType>>);
+
+impl KindCache {
+    async fn resolve(
+        &self,
+        client: &ClusterClient,
+        action: &PlannedAction,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<ResolvedType>, qontract_cluster_client::DiscoveryError> {
+        let key = (
+            action.cluster.clone(),
+            action.privileged,
+            api_version.to_owned(),
+            kind.to_owned(),
+        );
+        if let Some(found) = self.lock().get(&key) {
+            return Ok(Some(found.clone()));
+        }
+        let resolved = resolve_object_kind(client, api_version, kind).await?;
+        if let Some(found) = &resolved {
+            self.lock().insert(key, found.clone());
+        }
+        Ok(resolved)
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, bool, String, String), ResolvedType>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl Engine<'_> {
     /// Carries out the create, update and delete actions of `plan`, in plan order (applies
     /// by kind order, then deletes in reverse kind order); actions of the same phase and kind
@@ -174,6 +216,7 @@ impl Engine<'_> {
         let changes: Vec<&PlannedAction> = plan.changes().collect();
         let mut registered = 0;
         let mut index = 0;
+        let kinds = KindCache::default();
         while index < changes.len() {
             let group_key = (
                 changes[index].phase,
@@ -214,15 +257,17 @@ impl Engine<'_> {
                 }
             }
             let concurrency = self.options.concurrency.max(1);
-            let mut executed: Vec<(usize, Executed)> =
-                futures::stream::iter(jobs.into_iter().enumerate())
-                    .map(|(position, job)| {
-                        let timestamp = &timestamp;
-                        async move { (position, self.execute(job, dry_run, timestamp).await) }
-                    })
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await;
+            let mut executed: Vec<(usize, Executed)> = futures::stream::iter(
+                jobs.into_iter().enumerate(),
+            )
+            .map(|(position, job)| {
+                let timestamp = &timestamp;
+                let kinds = &kinds;
+                async move { (position, self.execute(job, dry_run, timestamp, kinds).await) }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
             executed.sort_by_key(|(position, _)| *position);
             for (_, done) in executed {
                 report.writes += done.writes;
@@ -287,14 +332,20 @@ impl Engine<'_> {
         }
     }
 
-    async fn execute(&self, job: ChangeJob, dry_run: bool, timestamp: &str) -> Executed {
+    async fn execute(
+        &self,
+        job: ChangeJob,
+        dry_run: bool,
+        timestamp: &str,
+        kinds: &KindCache,
+    ) -> Executed {
         let action = &job.action;
         if let Some(line) = action.upstream_log_line() {
             tracing::info!("{line}");
         }
         let mut writes = 0;
         let result = self
-            .execute_inner(&job, dry_run, timestamp, &mut writes)
+            .execute_inner(&job, dry_run, timestamp, kinds, &mut writes)
             .await;
         let outcome = match result {
             Ok(outcome) => outcome,
@@ -308,6 +359,7 @@ impl Engine<'_> {
         job: &ChangeJob,
         dry_run: bool,
         timestamp: &str,
+        kinds: &KindCache,
         writes: &mut usize,
     ) -> Result<ActionOutcome, EngineError> {
         let action = &job.action;
@@ -345,6 +397,7 @@ impl Engine<'_> {
         let target = Target::resolve(
             self,
             client,
+            kinds,
             action,
             (&api_version, &kind),
             declared_namespace,
@@ -464,7 +517,7 @@ impl Engine<'_> {
             let (result, attempts) = self
                 .options
                 .retry
-                .run(|| target.api.patch(&target.name, &params, &patch))
+                .run(|| target.apply_patch(&params, &patch))
                 .await;
             (result, attempts as usize)
         };
@@ -594,11 +647,13 @@ impl Target {
     async fn resolve(
         engine: &Engine<'_>,
         client: &ClusterClient,
+        kinds: &KindCache,
         action: &PlannedAction,
         (api_version, kind): (&str, &str),
         declared_namespace: Option<&str>,
     ) -> Result<Self, EngineError> {
-        let resolved = resolve_object_kind(client, api_version, kind)
+        let resolved = kinds
+            .resolve(client, action, api_version, kind)
             .await
             .map_err(|error| EngineError::NoClient {
                 cluster: action.cluster.clone(),
@@ -700,6 +755,22 @@ impl Target {
         }
         strip_null_fields(&mut body);
         Ok(body)
+    }
+
+    /// A server-side apply of the object, as `Api::patch` without decoding the answer (the
+    /// applied object, managedFields included, is not used: an error status still is).
+    async fn apply_patch(
+        &self,
+        params: &PatchParams,
+        patch: &Patch<&Value>,
+    ) -> Result<(), kube::Error> {
+        let collection =
+            DynamicObject::url_path(&self.resolved.resource, self.namespace.as_deref());
+        let mut request = kube::core::Request::new(collection)
+            .patch(&self.name, params, patch)
+            .map_err(kube::Error::BuildRequest)?;
+        request.extensions_mut().insert("patch");
+        self.client.request_text(request).await.map(drop)
     }
 
     /// A JSON patch (RFC 6902) of the object.
