@@ -306,7 +306,7 @@ impl State {
         let fields = match req.q("fieldSelector") {
             Some(s) if !s.is_empty() => Some(
                 FieldSelector::parse(s, &def.kind, def.builtin)
-                    .map_err(|e| ApiError::bad_request(&e))?,
+                    .map_err(|e| ApiError::bad_request(&e.to_string()))?,
             ),
             _ => None,
         };
@@ -744,7 +744,7 @@ impl State {
         let fs = match req.q("fieldSelector") {
             Some(s) if !s.is_empty() => Some(
                 FieldSelector::parse(s, &def.kind, def.builtin)
-                    .map_err(|e| ApiError::bad_request(&e))?,
+                    .map_err(|e| ApiError::bad_request(&e.to_string()))?,
             ),
             _ => None,
         };
@@ -1424,7 +1424,7 @@ impl State {
                     &def.kind,
                     &def.group,
                     name,
-                    &[("FieldValueInvalid".into(), e.clone(), "spec".into())],
+                    &[("FieldValueInvalid".into(), e.to_string(), "spec".into())],
                 )
             })?;
             set_crd_status(&mut new);
@@ -1906,7 +1906,7 @@ fn check_rv(def: &ResourceDef, name: &str, new: &Value, old: &Value) -> Result<(
     Ok(())
 }
 
-fn patch_error(def: &ResourceDef, name: &str, e: &str) -> ApiError {
+fn patch_error(def: &ResourceDef, name: &str, e: &crate::patch::JsonPatchError) -> ApiError {
     ApiError::invalid(
         &def.kind,
         &def.group,

@@ -115,46 +115,97 @@ fn smp(schema: &Schema, names: &mut Vec<String>, target: &mut Value, patch: &Val
     }
 }
 
+/// Why a JSON patch (RFC 6902) does not apply; the text is the message of the 422 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum JsonPatchError {
+    /// The patch is not a list of operations.
+    #[error("json patch must be an array of operations")]
+    NotAList,
+    /// An operation without `op`.
+    #[error("operation is missing \"op\"")]
+    MissingOp,
+    /// An operation without `path`.
+    #[error("operation is missing \"path\"")]
+    MissingPath,
+    /// An operation without a field it needs (`value` or `from`).
+    #[error("{op} is missing \"{field}\"")]
+    MissingField {
+        /// The operation.
+        op: &'static str,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// An unknown operation.
+    #[error("unexpected kind: {0}")]
+    UnknownOp(String),
+    /// A path that is not a JSON pointer.
+    #[error("invalid JSON pointer {0:?}")]
+    InvalidPointer(String),
+    /// A path element that is not in the document.
+    #[error("missing path element {0:?}")]
+    MissingElement(String),
+    /// An array index that is not a number.
+    #[error("invalid array index {0:?}")]
+    InvalidIndex(String),
+    /// An array index past the end.
+    #[error("array index {0} out of bounds")]
+    IndexOutOfBounds(usize),
+    /// A path through a scalar.
+    #[error("cannot traverse into {0:?}")]
+    CannotTraverse(String),
+    /// A path that is not in the document.
+    #[error("path {0:?} not found")]
+    NotFound(String),
+    /// An `add` under a scalar.
+    #[error("cannot add at {0:?}")]
+    CannotAdd(String),
+    /// A `remove` of the whole document.
+    #[error("cannot remove the root")]
+    RemoveRoot,
+    /// A `test` whose value differs.
+    #[error("testing value {0} failed")]
+    TestFailed(String),
+}
+
 fn unescape(tok: &str) -> String {
     tok.replace("~1", "/").replace("~0", "~")
 }
 
-fn split_pointer(p: &str) -> Result<Vec<String>, String> {
+fn split_pointer(p: &str) -> Result<Vec<String>, JsonPatchError> {
     if p.is_empty() {
         return Ok(Vec::new());
     }
     let Some(rest) = p.strip_prefix('/') else {
-        return Err(format!("invalid JSON pointer {p:?}"));
+        return Err(JsonPatchError::InvalidPointer(p.to_owned()));
     };
     Ok(rest.split('/').map(unescape).collect())
 }
 
-fn parent_mut<'a>(doc: &'a mut Value, toks: &[String]) -> Result<&'a mut Value, String> {
+fn parent_mut<'a>(doc: &'a mut Value, toks: &[String]) -> Result<&'a mut Value, JsonPatchError> {
     let mut cur = doc;
     for t in toks {
         cur = match cur {
             Value::Object(m) => m
                 .get_mut(t)
-                .ok_or_else(|| format!("missing path element {t:?}"))?,
+                .ok_or_else(|| JsonPatchError::MissingElement(t.clone()))?,
             Value::Array(a) => {
                 let i: usize = t
                     .parse()
-                    .map_err(|_| format!("invalid array index {t:?}"))?;
-                a.get_mut(i)
-                    .ok_or_else(|| format!("array index {i} out of bounds"))?
+                    .map_err(|_| JsonPatchError::InvalidIndex(t.clone()))?;
+                a.get_mut(i).ok_or(JsonPatchError::IndexOutOfBounds(i))?
             }
-            _ => return Err(format!("cannot traverse into {t:?}")),
+            _ => return Err(JsonPatchError::CannotTraverse(t.clone())),
         };
     }
     Ok(cur)
 }
 
-fn get<'a>(doc: &'a Value, path: &str) -> Result<&'a Value, String> {
+fn get<'a>(doc: &'a Value, path: &str) -> Result<&'a Value, JsonPatchError> {
     doc.pointer(path)
-        .ok_or_else(|| format!("path {path:?} not found"))
+        .ok_or_else(|| JsonPatchError::NotFound(path.to_owned()))
 }
 
-fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
+fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), JsonPatchError> {
     let toks = split_pointer(path)?;
     let Some((last, parent)) = toks.split_last() else {
         *doc = value;
@@ -171,59 +222,61 @@ fn add(doc: &mut Value, path: &str, value: Value) -> Result<(), String> {
             } else {
                 let i: usize = last
                     .parse()
-                    .map_err(|_| format!("invalid array index {last:?}"))?;
+                    .map_err(|_| JsonPatchError::InvalidIndex(last.clone()))?;
                 if i > a.len() {
-                    return Err(format!("array index {i} out of bounds"));
+                    return Err(JsonPatchError::IndexOutOfBounds(i));
                 }
                 a.insert(i, value);
             }
             Ok(())
         }
-        _ => Err(format!("cannot add at {path:?}")),
+        _ => Err(JsonPatchError::CannotAdd(path.to_owned())),
     }
 }
 
-fn remove(doc: &mut Value, path: &str) -> Result<Value, String> {
+fn remove(doc: &mut Value, path: &str) -> Result<Value, JsonPatchError> {
     let toks = split_pointer(path)?;
     let Some((last, parent)) = toks.split_last() else {
-        return Err("cannot remove the root".into());
+        return Err(JsonPatchError::RemoveRoot);
     };
     match parent_mut(doc, parent)? {
         Value::Object(m) => m
             .remove(last)
-            .ok_or_else(|| format!("path {path:?} not found")),
+            .ok_or_else(|| JsonPatchError::NotFound(path.to_owned())),
         Value::Array(a) => {
             let i: usize = last
                 .parse()
-                .map_err(|_| format!("invalid array index {last:?}"))?;
+                .map_err(|_| JsonPatchError::InvalidIndex(last.clone()))?;
             if i >= a.len() {
-                return Err(format!("array index {i} out of bounds"));
+                return Err(JsonPatchError::IndexOutOfBounds(i));
             }
             Ok(a.remove(i))
         }
-        _ => Err(format!("path {path:?} not found")),
+        _ => Err(JsonPatchError::NotFound(path.to_owned())),
     }
 }
 
 /// RFC 6902. Errors carry the message for a 422/500-style response.
-pub(crate) fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
-    let ops = ops
-        .as_array()
-        .ok_or("json patch must be an array of operations")?;
+pub(crate) fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), JsonPatchError> {
+    let missing =
+        |op: &'static str, field: &'static str| JsonPatchError::MissingField { op, field };
+    let ops = ops.as_array().ok_or(JsonPatchError::NotAList)?;
     for op in ops {
         let kind = op
             .get("op")
             .and_then(Value::as_str)
-            .ok_or("operation is missing \"op\"")?;
+            .ok_or(JsonPatchError::MissingOp)?;
         let path = op
             .get("path")
             .and_then(Value::as_str)
-            .ok_or("operation is missing \"path\"")?;
+            .ok_or(JsonPatchError::MissingPath)?;
         match kind {
             "add" => add(
                 doc,
                 path,
-                op.get("value").cloned().ok_or("add is missing \"value\"")?,
+                op.get("value")
+                    .cloned()
+                    .ok_or_else(|| missing("add", "value"))?,
             )?,
             "remove" => {
                 remove(doc, path)?;
@@ -232,7 +285,7 @@ pub(crate) fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
                 let v = op
                     .get("value")
                     .cloned()
-                    .ok_or("replace is missing \"value\"")?;
+                    .ok_or_else(|| missing("replace", "value"))?;
                 get(doc, path)?;
                 remove(doc, path).ok();
                 add(doc, path, v)?;
@@ -241,7 +294,7 @@ pub(crate) fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
                 let from = op
                     .get("from")
                     .and_then(Value::as_str)
-                    .ok_or("move is missing \"from\"")?;
+                    .ok_or_else(|| missing("move", "from"))?;
                 let v = remove(doc, from)?;
                 add(doc, path, v)?;
             }
@@ -249,17 +302,17 @@ pub(crate) fn json_patch(doc: &mut Value, ops: &Value) -> Result<(), String> {
                 let from = op
                     .get("from")
                     .and_then(Value::as_str)
-                    .ok_or("copy is missing \"from\"")?;
+                    .ok_or_else(|| missing("copy", "from"))?;
                 let v = get(doc, from)?.clone();
                 add(doc, path, v)?;
             }
             "test" => {
-                let v = op.get("value").ok_or("test is missing \"value\"")?;
+                let v = op.get("value").ok_or_else(|| missing("test", "value"))?;
                 if get(doc, path)? != v {
-                    return Err(format!("testing value {path} failed"));
+                    return Err(JsonPatchError::TestFailed(path.to_owned()));
                 }
             }
-            other => return Err(format!("unexpected kind: {other}")),
+            other => return Err(JsonPatchError::UnknownOp(other.to_owned())),
         }
     }
     Ok(())
@@ -292,7 +345,54 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t, json!({"a": [2, 3], "b": {"c": 2}, "d": {"c": 2}}));
-        assert!(json_patch(&mut t, &json!([{"op": "test", "path": "/b/c", "value": 9}])).is_err());
+        assert_eq!(
+            json_patch(&mut t, &json!([{"op": "test", "path": "/b/c", "value": 9}])),
+            Err(JsonPatchError::TestFailed("/b/c".into()))
+        );
+        for (ops, message) in [
+            (json!({}), "json patch must be an array of operations"),
+            (json!([{"path": "/a"}]), "operation is missing \"op\""),
+            (json!([{"op": "add"}]), "operation is missing \"path\""),
+            (
+                json!([{"op": "add", "path": "/x"}]),
+                "add is missing \"value\"",
+            ),
+            (
+                json!([{"op": "move", "path": "/x"}]),
+                "move is missing \"from\"",
+            ),
+            (
+                json!([{"op": "frob", "path": "/x"}]),
+                "unexpected kind: frob",
+            ),
+            (
+                json!([{"op": "remove", "path": "x"}]),
+                "invalid JSON pointer \"x\"",
+            ),
+            (
+                json!([{"op": "remove", "path": "/nope/x"}]),
+                "missing path element \"nope\"",
+            ),
+            (
+                json!([{"op": "remove", "path": "/a/9"}]),
+                "array index 9 out of bounds",
+            ),
+            (
+                json!([{"op": "remove", "path": "/a/z"}]),
+                "invalid array index \"z\"",
+            ),
+            (
+                json!([{"op": "remove", "path": ""}]),
+                "cannot remove the root",
+            ),
+            (
+                json!([{"op": "remove", "path": "/zz"}]),
+                "path \"/zz\" not found",
+            ),
+        ] {
+            let e = json_patch(&mut t.clone(), &ops).unwrap_err();
+            assert_eq!(e.to_string(), message, "{ops}");
+        }
     }
 
     #[test]

@@ -2,6 +2,17 @@
 
 use serde_json::{Value, json};
 
+/// Why a CustomResourceDefinition is refused; the text is the message of the 422 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum CrdError {
+    /// A required field is absent.
+    #[error("{0} is required")]
+    Missing(&'static str),
+    /// `metadata.name` is not `<plural>.<group>` (the expected name).
+    #[error("metadata.name: must be spec.names.plural+\".\"+spec.group ({0})")]
+    NameMismatch(String),
+}
+
 /// One served resource (a group/version/plural).
 #[derive(Debug, Clone)]
 pub(crate) struct ResourceDef {
@@ -854,27 +865,27 @@ impl Registry {
             .any(|r| r.group == group && r.version == version)
     }
 
-    /// Registers (or re-registers) the kinds defined by a CRD object; returns an error message when invalid.
-    pub(crate) fn apply_crd(&mut self, crd: &Value) -> Result<(), String> {
+    /// Registers (or re-registers) the kinds defined by a CRD object; an error when invalid.
+    pub(crate) fn apply_crd(&mut self, crd: &Value) -> Result<(), CrdError> {
         let name = crd
             .pointer("/metadata/name")
             .and_then(Value::as_str)
-            .ok_or("metadata.name is required")?
+            .ok_or(CrdError::Missing("metadata.name"))?
             .to_string();
-        let spec = crd.get("spec").ok_or("spec is required")?;
+        let spec = crd.get("spec").ok_or(CrdError::Missing("spec"))?;
         let group = spec
             .get("group")
             .and_then(Value::as_str)
-            .ok_or("spec.group is required")?;
-        let names = spec.get("names").ok_or("spec.names is required")?;
+            .ok_or(CrdError::Missing("spec.group"))?;
+        let names = spec.get("names").ok_or(CrdError::Missing("spec.names"))?;
         let plural = names
             .get("plural")
             .and_then(Value::as_str)
-            .ok_or("spec.names.plural is required")?;
+            .ok_or(CrdError::Missing("spec.names.plural"))?;
         let kind = names
             .get("kind")
             .and_then(Value::as_str)
-            .ok_or("spec.names.kind is required")?;
+            .ok_or(CrdError::Missing("spec.names.kind"))?;
         let singular = names
             .get("singular")
             .and_then(Value::as_str)
@@ -899,11 +910,9 @@ impl Registry {
         let versions = spec
             .get("versions")
             .and_then(Value::as_array)
-            .ok_or("spec.versions is required")?;
+            .ok_or(CrdError::Missing("spec.versions"))?;
         if format!("{plural}.{group}") != name {
-            return Err(format!(
-                "metadata.name: must be spec.names.plural+\".\"+spec.group ({plural}.{group})"
-            ));
+            return Err(CrdError::NameMismatch(format!("{plural}.{group}")));
         }
         self.resources
             .retain(|r| r.crd.as_deref() != Some(name.as_str()));

@@ -45,10 +45,30 @@ fn split_top_level(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_set(rest: &str) -> Result<Vec<String>, String> {
+/// Why a label or field selector does not parse; the text is (part of) the 400 answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SelectorError {
+    /// `in`/`notin` without a parenthesised set.
+    #[error("found '{0}', expected: '('")]
+    ExpectedSet(String),
+    /// `>`/`<` with a value that is not an integer.
+    #[error("invalid integer value {0}")]
+    InvalidInteger(String),
+    /// A label key with characters a key may not have.
+    #[error("unable to parse requirement: invalid label key \"{0}\"")]
+    InvalidLabelKey(String),
+    /// A field selector term without `=`, `==` or `!=`.
+    #[error("invalid selector: '{0}'; can't understand '{0}'")]
+    FieldSyntax(String),
+    /// A field the kind cannot be selected by.
+    #[error("field label not supported: {0}")]
+    UnsupportedField(String),
+}
+
+fn parse_set(rest: &str) -> Result<Vec<String>, SelectorError> {
     let rest = rest.trim();
     if !(rest.starts_with('(') && rest.ends_with(')')) {
-        return Err(format!("found '{rest}', expected: '('"));
+        return Err(SelectorError::ExpectedSet(rest.to_owned()));
     }
     Ok(rest[1..rest.len() - 1]
         .split(',')
@@ -64,7 +84,7 @@ fn valid_key(k: &str) -> bool {
 }
 
 impl LabelSelector {
-    pub(crate) fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, SelectorError> {
         let mut reqs = Vec::new();
         for part in split_top_level(s) {
             let p = part.as_str();
@@ -82,7 +102,7 @@ impl LabelSelector {
                     Op::Gt(
                         v.trim()
                             .parse()
-                            .map_err(|_| format!("invalid integer value {v}"))?,
+                            .map_err(|_| SelectorError::InvalidInteger(v.to_owned()))?,
                     ),
                 )
             } else if let Some((k, v)) = p.split_once('<') {
@@ -91,7 +111,7 @@ impl LabelSelector {
                     Op::Lt(
                         v.trim()
                             .parse()
-                            .map_err(|_| format!("invalid integer value {v}"))?,
+                            .map_err(|_| SelectorError::InvalidInteger(v.to_owned()))?,
                     ),
                 )
             } else if let Some(idx) = p.find(" notin ").or_else(|| p.find(" notin(")) {
@@ -108,10 +128,7 @@ impl LabelSelector {
                 (p.trim().to_string(), Op::Exists)
             };
             if !valid_key(&req.0) {
-                return Err(format!(
-                    "unable to parse requirement: invalid label key \"{}\"",
-                    req.0
-                ));
+                return Err(SelectorError::InvalidLabelKey(req.0));
             }
             reqs.push(req);
         }
@@ -173,7 +190,7 @@ fn supported_field(kind: &str, builtin: bool, field: &str) -> bool {
 }
 
 impl FieldSelector {
-    pub(crate) fn parse(s: &str, kind: &str, builtin: bool) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str, kind: &str, builtin: bool) -> Result<Self, SelectorError> {
         let mut reqs = Vec::new();
         for part in split_top_level(s) {
             let (k, eq, v) = if let Some((k, v)) = part.split_once("!=") {
@@ -183,13 +200,11 @@ impl FieldSelector {
             } else if let Some((k, v)) = part.split_once('=') {
                 (k, true, v)
             } else {
-                return Err(format!(
-                    "invalid selector: '{part}'; can't understand '{part}'"
-                ));
+                return Err(SelectorError::FieldSyntax(part));
             };
             let k = k.trim();
             if !supported_field(kind, builtin, k) {
-                return Err(format!("field label not supported: {k}"));
+                return Err(SelectorError::UnsupportedField(k.to_owned()));
             }
             reqs.push((k.to_string(), eq, v.trim().to_string()));
         }
@@ -226,6 +241,27 @@ mod tests {
             ("a=b,env in (dev)", false),
         ] {
             assert_eq!(LabelSelector::parse(s).unwrap().matches(&o), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn parse_errors_read_as_the_apiserver_messages() {
+        for (s, message) in [
+            ("env in prod", "found 'prod', expected: '('"),
+            ("n>x", "invalid integer value x"),
+            (
+                "a b",
+                "unable to parse requirement: invalid label key \"a b\"",
+            ),
+        ] {
+            assert_eq!(LabelSelector::parse(s).unwrap_err().to_string(), message);
+        }
+        for (s, message) in [
+            ("name", "invalid selector: 'name'; can't understand 'name'"),
+            ("spec.x=1", "field label not supported: spec.x"),
+        ] {
+            let e = FieldSelector::parse(s, "ConfigMap", true).unwrap_err();
+            assert_eq!(e.to_string(), message);
         }
     }
 }
