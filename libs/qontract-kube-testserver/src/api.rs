@@ -96,7 +96,9 @@ type ObjKey = (String, String); // (namespace, name)
 #[derive(Debug)]
 pub(crate) struct State {
     pub(crate) registry: Registry,
-    objects: HashMap<Key, BTreeMap<ObjKey, Value>>,
+    /// Stored objects, shared with the watch events that carry them (a write copies the
+    /// object once, for its answer).
+    objects: HashMap<Key, BTreeMap<ObjKey, Arc<Value>>>,
     rv: u64,
     rng: Rng,
     next_ip: u32,
@@ -113,8 +115,8 @@ pub(crate) struct WatchEvent {
     ns: String,
     kind: &'static str,
     rv: u64,
-    object: Value,
-    old: Option<Value>,
+    object: Arc<Value>,
+    old: Option<Arc<Value>>,
 }
 
 const HISTORY_CAP: usize = 50_000;
@@ -149,7 +151,7 @@ impl WatchSpec {
                 && self.fields.as_ref().is_none_or(|f| f.matches(o))
         };
         let now = matches(&ev.object);
-        let before = ev.old.as_ref().is_some_and(&matches);
+        let before = ev.old.as_deref().is_some_and(&matches);
         let kind = match (ev.kind, before, now) {
             ("DELETED", true, _) => "DELETED",
             ("DELETED", false, _) => return None,
@@ -230,21 +232,22 @@ fn key(def: &ResourceDef) -> Key {
 /// (keyed by namespace first), so a namespaced list or watch costs what it returns, not the
 /// number of objects of that kind in every namespace.
 fn in_namespace<'a>(
-    m: &'a BTreeMap<ObjKey, Value>,
+    m: &'a BTreeMap<ObjKey, Arc<Value>>,
     ns: &'a str,
 ) -> impl Iterator<Item = (&'a ObjKey, &'a Value)> + 'a {
     m.range((ns.to_string(), String::new())..)
         .take_while(move |(k, _)| k.0 == ns)
+        .map(|(k, o)| (k, &**o))
 }
 
 /// The objects of one kind, in key order: those of namespace `ns` only when given.
 fn scoped<'a>(
-    m: &'a BTreeMap<ObjKey, Value>,
+    m: &'a BTreeMap<ObjKey, Arc<Value>>,
     ns: Option<&'a str>,
 ) -> Box<dyn Iterator<Item = (&'a ObjKey, &'a Value)> + 'a> {
     match ns {
         Some(ns) => Box::new(in_namespace(m, ns)),
-        None => Box::new(m.iter()),
+        None => Box::new(m.iter().map(|(k, o)| (k, &**o))),
     }
 }
 
@@ -274,7 +277,14 @@ impl State {
         self.rv
     }
 
-    fn emit(&mut self, k: Key, ns: &str, kind: &'static str, object: Value, old: Option<Value>) {
+    fn emit(
+        &mut self,
+        k: Key,
+        ns: &str,
+        kind: &'static str,
+        object: Arc<Value>,
+        old: Option<Arc<Value>>,
+    ) {
         let ev = Arc::new(WatchEvent {
             key: k,
             ns: ns.to_string(),
@@ -711,6 +721,7 @@ impl State {
         self.objects
             .get(&key(def))?
             .get(&(ns.unwrap_or("").to_string(), name.to_string()))
+            .map(|o| &**o)
     }
 
     fn get(
@@ -1236,7 +1247,7 @@ impl State {
             Some(_) => base,
             None => create_baseline(def),
         };
-        let (mut changed, _) = compare(&schema, &baseline, &merged);
+        let (mut changed, mut removed) = compare(&schema, &baseline, &merged);
         restrict_to_scope(&mut changed, status_sub, sub);
         let own = |e: &ManagedEntry| {
             e.manager == manager && e.operation == "Apply" && e.subresource.as_deref() == sub
@@ -1274,6 +1285,7 @@ impl State {
         let to_remove = previous.difference(&applied_set);
         let mut removal_paths = to_remove.members();
         removal_paths.sort_by_key(Vec::len);
+        let mut pruned = false;
         for p in removal_paths {
             let owned_elsewhere = applied_set.has_member_at_or_below(&p)
                 || entries
@@ -1282,9 +1294,13 @@ impl State {
                     .any(|e| e.set.has_member_at_or_below(&p));
             if !owned_elsewhere {
                 remove_path(&mut merged, &p);
+                pruned = true;
             }
         }
-        let (_, removed) = compare(&schema, &baseline, &merged);
+        if pruned {
+            // `merged` changed since it was compared
+            removed = compare(&schema, &baseline, &merged).1;
+        }
         for e in entries.iter_mut() {
             e.set.remove_all_subtrees(&removed);
         }
@@ -1544,17 +1560,18 @@ impl State {
                     .as_ref()
                     .and_then(|o| o.pointer("/metadata/resourceVersion"))
         {
+            let stored = Arc::new(new.clone());
             self.objects.entry(key(def)).or_default().insert(
                 (ns.unwrap_or("").to_string(), name.to_string()),
-                new.clone(),
+                stored.clone(),
             );
             let kind = if old.is_some() { "MODIFIED" } else { "ADDED" };
             if def.kind == "CustomResourceDefinition" && def.group == "apiextensions.k8s.io" {
                 let _ = self.registry.apply_crd(&new);
             }
             // the stored object is already at `def`'s version (`apiVersion` set above): the
-            // response is `new` itself, the event gets the one other copy
-            self.emit(key(def), ns.unwrap_or(""), kind, new.clone(), old);
+            // response is `new` itself, the watch event shares the stored copy
+            self.emit(key(def), ns.unwrap_or(""), kind, stored, old.map(Arc::new));
         }
         Ok(new)
     }
@@ -1646,9 +1663,9 @@ impl State {
             return;
         };
         self.rv += 1;
-        self.emit_deleted(key(def), ns.unwrap_or(""), &old);
+        self.emit_deleted(key(def), ns.unwrap_or(""), old.clone());
         if def.kind == "Namespace" && def.builtin {
-            let mut gone: Vec<(Key, String, Value)> = Vec::new();
+            let mut gone: Vec<(Key, String, Arc<Value>)> = Vec::new();
             for (k, m) in self.objects.iter_mut() {
                 let names: Vec<ObjKey> = in_namespace(m, name).map(|(k, _)| k.clone()).collect();
                 for ok in names {
@@ -1659,7 +1676,7 @@ impl State {
             }
             for (k, n, o) in gone {
                 self.rv += 1;
-                self.emit_deleted(k, &n, &o);
+                self.emit_deleted(k, &n, o);
             }
         }
         if def.kind == "CustomResourceDefinition" && def.builtin {
@@ -1667,7 +1684,7 @@ impl State {
                 if let Some(m) = self.objects.remove(&key(&gone)) {
                     for ((n, _), o) in m {
                         self.rv += 1;
-                        self.emit_deleted(key(&gone), &n, &o);
+                        self.emit_deleted(key(&gone), &n, o);
                     }
                 }
             }
@@ -1707,10 +1724,10 @@ impl State {
         }
     }
 
-    fn emit_deleted(&mut self, k: Key, ns: &str, old: &Value) {
-        let mut o = old.clone();
+    fn emit_deleted(&mut self, k: Key, ns: &str, old: Arc<Value>) {
+        let mut o = (*old).clone();
         metadata_mut(&mut o).insert("resourceVersion".into(), json!(self.rv.to_string()));
-        self.emit(k, ns, "DELETED", o, Some(old.clone()));
+        self.emit(k, ns, "DELETED", Arc::new(o), Some(old));
     }
 
     fn delete_collection(
