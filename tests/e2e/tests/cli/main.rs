@@ -8,6 +8,7 @@ use qontract_e2e::workspace;
 mod binaries;
 mod daemon;
 mod demo_access;
+mod streaming;
 mod support;
 
 use support::{
