@@ -329,7 +329,12 @@ pub fn desired_state_for(
             "path": ns.path,
             "cluster": {"name": ns.cluster.name},
         });
-        let raw_ns = filter.templates.namespaces.get(index).unwrap_or(&fallback);
+        let raw_ns = filter
+            .templates
+            .namespaces
+            .get(index)
+            .filter(|ns| !ns.is_null())
+            .unwrap_or(&fallback);
         let raw_resources = raw_namespace_resources(raw_ns);
         let mut ns_json = raw_ns.clone();
         if let Value::Object(map) = &mut ns_json {

@@ -77,7 +77,7 @@ pub async fn query_namespaces(
         variables: None,
         operation_name: operation.operation_name.map(|n| n.into_owned()),
     };
-    let mut data = ctx.gql.query(&request).await?;
+    let data = ctx.gql.query(&request).await?;
     let typed = OpenshiftResourcesNamespaces::deserialize(&data)
         .map_err(|e| anyhow::anyhow!("decoding the namespaces query: {e}"))?;
     // Templates see the namespace as upstream queries it. Only asked when there are templates;
@@ -90,26 +90,36 @@ pub async fn query_namespaces(
         .flat_map(desired::namespace_resources)
         .any(|r| matches!(r.provider.as_str(), "resource-template" | "prometheus-rule"));
     let namespaces = if has_templates {
-        let upstream = match ctx
+        // Upstream's answer replaces ours namespace by namespace, and each is as large as the
+        // estate's resources: ours is dropped first and read again only when the schema refuses
+        // upstream's query.
+        let paths: Vec<&str> = typed
+            .namespaces
+            .iter()
+            .flatten()
+            .map(|ns| ns.path.as_str())
+            .collect();
+        drop(data);
+        match ctx
             .gql
             .query(&qontract_gql::GqlRequest::new(UPSTREAM_NAMESPACES_QUERY))
             .await
         {
-            Ok(mut data) => Some(take_raw_namespaces(&mut data)),
+            Ok(mut upstream) => in_order_of(&paths, take_raw_namespaces(&mut upstream)),
             Err(e) => {
                 tracing::info!(
                     "templates see this tool's namespace fields only: the GraphQL schema lacks \
                      some fields of upstream's namespaces query"
                 );
                 tracing::debug!("upstream's namespaces query: {e}");
-                None
+                let mut data = ctx.gql.query(&request).await?;
+                prefer_upstream(take_raw_namespaces(&mut data), None)
             }
-        };
-        prefer_upstream(take_raw_namespaces(&mut data), upstream)
+        }
     } else {
+        drop(data);
         Vec::new()
     };
-    drop(data);
     let secrets = ctx.secrets.clone();
     let secrets = qontract_templates::SecretSource::lazy(move || {
         let provider = secrets.clone();
@@ -150,6 +160,20 @@ fn take_raw_namespaces(data: &mut serde_json::Value) -> Vec<serde_json::Value> {
         Some(serde_json::Value::Array(list)) => list,
         _ => Vec::new(),
     }
+}
+
+/// Upstream's namespaces in the order of `paths` (ours: the typed namespaces'), found by their
+/// `path`; a namespace upstream's answer lacks is `null` (templates then see only its name,
+/// path and cluster, as in unit tests).
+fn in_order_of(paths: &[&str], upstream: Vec<serde_json::Value>) -> Vec<serde_json::Value> {
+    let mut by_path: std::collections::HashMap<String, serde_json::Value> = upstream
+        .into_iter()
+        .filter_map(|ns| Some((ns.get("path")?.as_str()?.to_owned(), ns)))
+        .collect();
+    paths
+        .iter()
+        .map(|path| by_path.remove(*path).unwrap_or(serde_json::Value::Null))
+        .collect()
 }
 
 /// Every namespace of `ours` (this tool's query result) in [`upstream_shape`], or replaced by

@@ -140,9 +140,12 @@ impl HttpTransport {
             .await
             .map_err(|e| send_error(&endpoint, e))?;
         let status = resp.status();
-        let body = resp.text().await.map_err(|e| send_error(&endpoint, e))?;
+        // Parsed from the bytes: a query's answer can be tens of MiB (every namespace with its
+        // resources' contents), so no second copy as a `String`.
+        let body = resp.bytes().await.map_err(|e| send_error(&endpoint, e))?;
+        let text = || String::from_utf8_lossy(&body);
         if status.is_server_error() {
-            return Err(status_error(&endpoint, status, &body));
+            return Err(status_error(&endpoint, status, &text()));
         }
         if status == StatusCode::NOT_FOUND && pin_sha.is_some() {
             return Err(TransportError::Permanent {
@@ -154,9 +157,9 @@ impl HttpTransport {
             });
         }
         // GraphQL validation errors come back as HTTP 400 with a GraphQL body: keep them.
-        match serde_json::from_str::<GqlResponse>(&body) {
+        match serde_json::from_slice::<GqlResponse>(&body) {
             Ok(parsed) if status.is_success() || !parsed.errors.is_empty() => Ok(parsed),
-            Ok(_) | Err(_) if !status.is_success() => Err(status_error(&endpoint, status, &body)),
+            Ok(_) | Err(_) if !status.is_success() => Err(status_error(&endpoint, status, &text())),
             Ok(parsed) => Ok(parsed),
             Err(e) => Err(TransportError::Permanent {
                 endpoint,
