@@ -21,6 +21,21 @@ pub mod generated;
 
 pub use generated::*;
 
+/// What every query's answer (the root type of a query module) tells beyond its fields,
+/// implemented by codegen for each of them.
+///
+/// A query whose root selects `namespaces: namespaces_v1 { cluster { name } }` also gets a
+/// `namespaces()` accessor (the queried namespaces, none when the answer has none) and answers
+/// [`QueryData::namespace_clusters`].
+pub trait QueryData {
+    /// The cluster name of each queried namespace, in query order (a cluster once per
+    /// namespace on it), when the query's root selects `namespaces { cluster { name } }`;
+    /// `None` (the default) for any other query.
+    fn namespace_clusters(&self) -> Option<Vec<&str>> {
+        None
+    }
+}
+
 /// Decode a `JSON` scalar value (a JSON document in a string) into a `serde_json::Value`.
 pub fn parse_json_scalar(raw: &str) -> Result<serde_json::Value, serde_json::Error> {
     serde_json::from_str(raw)

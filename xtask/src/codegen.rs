@@ -206,26 +206,86 @@ fn identifiers(text: &str) -> impl Iterator<Item = &str> {
         .filter(|w| !w.is_empty())
 }
 
-/// The field and type of the only `#[cynic(spread)]` field of a struct item, when that type
-/// is one of `shared`.
-fn shared_spread(text: &str, shared: &[String]) -> Option<(String, String)> {
+/// The field and type of every `#[cynic(spread)]` field of a struct item.
+fn spreads(text: &str) -> Vec<(String, String)> {
     let mut spreads = Vec::new();
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "#[cynic(spread)]" {
-            let field = lines
-                .next()?
-                .trim()
-                .strip_prefix("pub ")?
-                .trim_end_matches(',');
-            let (name, ty) = field.split_once(": ")?;
+        if line.trim() == "#[cynic(spread)]"
+            && let Some(field) = lines.next().and_then(|l| l.trim().strip_prefix("pub "))
+            && let Some((name, ty)) = field.trim_end_matches(',').split_once(": ")
+        {
             spreads.push((name.to_owned(), ty.to_owned()));
         }
     }
-    match spreads.as_slice() {
+    spreads
+}
+
+/// The field and type of the only `#[cynic(spread)]` field of a struct item, when that type
+/// is one of `shared`.
+fn shared_spread(text: &str, shared: &[String]) -> Option<(String, String)> {
+    match spreads(text).as_slice() {
         [(name, ty)] if shared.contains(ty) => Some((name.clone(), ty.clone())),
         _ => None,
     }
+}
+
+/// The type of the field `field` of a struct item.
+fn field_type<'a>(text: &'a str, field: &str) -> Option<&'a str> {
+    text.lines().find_map(|line| {
+        let ty = line.trim().strip_prefix("pub ")?.strip_prefix(field)?;
+        Some(ty.strip_prefix(": ")?.trim_end_matches(','))
+    })
+}
+
+/// Whether values of the struct `ty` have a `name: String` (their own or a spread's).
+fn has_name(ty: &str, items: &BTreeMap<&str, &Item>) -> bool {
+    items.get(ty).is_some_and(|item| {
+        field_type(&item.text, "name") == Some("String")
+            || spreads(&item.text)
+                .iter()
+                .any(|(_, spread)| has_name(spread, items))
+    })
+}
+
+/// The `QueryData` impl of a query module's root type, from the module's generated `code`;
+/// a root that selects `namespaces: namespaces_v1 { cluster { name } }` also gets its
+/// `namespaces()` accessor and answers `namespace_clusters`.
+pub(crate) fn query_data_impl(stem: &str, code: &str) -> Result<String> {
+    let items = split_items(code, stem)?;
+    let by_name: BTreeMap<&str, &Item> = items.iter().map(|i| (i.name.as_str(), i)).collect();
+    let root = items
+        .iter()
+        .find(|i| i.text.contains("graphql_type = \"Query\""))
+        .with_context(|| format!("codegen/queries/{stem}.graphql: no query operation"))?;
+    let root_name = &root.name;
+    let namespace = field_type(&root.text, "namespaces")
+        .and_then(|ty| ty.strip_prefix("Option<Vec<")?.strip_suffix(">>"));
+    let Some(namespace) = namespace else {
+        return Ok(format!("impl crate::QueryData for {root_name} {{}}\n"));
+    };
+    let mut out = format!(
+        "impl {root_name} {{\n\
+         /// The queried namespaces (none when the answer has none).\n\
+         pub fn namespaces(&self) -> &[{namespace}] {{\n\
+         self.namespaces.as_deref().unwrap_or_default()\n}}\n}}\n\n"
+    );
+    let named_cluster = by_name
+        .get(namespace)
+        .and_then(|ns| field_type(&ns.text, "cluster"))
+        .is_some_and(|cluster| has_name(cluster, &by_name));
+    if named_cluster {
+        writeln!(
+            out,
+            "impl crate::QueryData for {root_name} {{\n\
+             fn namespace_clusters(&self) -> Option<Vec<&str>> {{\n\
+             Some(self.namespaces().iter().map(|ns| ns.cluster.name.as_str()).collect())\n\
+             }}\n}}"
+        )?;
+    } else {
+        writeln!(out, "impl crate::QueryData for {root_name} {{}}")?;
+    }
+    Ok(out)
 }
 
 /// The types of the shared fragments, generated once into `generated/fragments.rs`.
@@ -402,6 +462,7 @@ pub(crate) fn generate(layout: &Layout) -> Result<Vec<GeneratedFile>> {
         writeln!(module, "/// The query document, fragments included.")?;
         writeln!(module, "pub const QUERY: &str = {document:?};\n")?;
         module.push_str(&own);
+        module.push_str(&query_data_impl(&stem, &code)?);
         generated.push((stem.clone(), module));
         modules.push(stem);
     }
@@ -504,4 +565,56 @@ pub(crate) fn run(layout: &Layout, check: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod query_data_tests {
+    use super::query_data_impl;
+
+    fn item(graphql_type: &str, name: &str, fields: &str) -> String {
+        format!(
+            "#[derive(cynic::QueryFragment, Debug)]\n\
+             #[cynic(graphql_type = \"{graphql_type}\", schema = \"qontract\")]\n\
+             pub struct {name} {{\n{fields}}}\n\n"
+        )
+    }
+
+    const NAMESPACES: &str =
+        "    #[cynic(rename = \"namespaces_v1\")]\n    pub namespaces: Option<Vec<NamespaceV1>>,\n";
+
+    #[test]
+    fn a_root_selecting_namespaces_with_their_cluster_name_lists_their_clusters() {
+        // The cluster's name comes through a spread fragment, as `...ClusterConnection`.
+        let code = item("Query", "Q", NAMESPACES)
+            + &item(
+                "Namespace_v1",
+                "NamespaceV1",
+                "    pub name: String,\n    pub cluster: ClusterV1,\n",
+            )
+            + &item(
+                "Cluster_v1",
+                "ClusterV1",
+                "    pub auth: Vec<String>,\n    #[cynic(spread)]\n    \
+                 pub cluster_connection: ClusterConnection,\n",
+            )
+            + &item("Cluster_v1", "ClusterConnection", "    pub name: String,\n");
+        let out = query_data_impl("q", &code).expect("generated");
+        assert!(out.contains("pub fn namespaces(&self) -> &[NamespaceV1]"), "{out}");
+        assert!(out.contains("impl crate::QueryData for Q {\nfn namespace_clusters"), "{out}");
+        assert!(out.contains("ns.cluster.name.as_str()"), "{out}");
+    }
+
+    #[test]
+    fn other_roots_list_no_clusters() {
+        let code = item("Query", "Q", "    pub clusters: Option<Vec<ClusterV1>>,\n")
+            + &item("Cluster_v1", "ClusterV1", "    pub name: String,\n");
+        let out = query_data_impl("q", &code).expect("generated");
+        assert_eq!(out, "impl crate::QueryData for Q {}\n");
+        // Namespaces without their cluster's name: the accessor, no clusters.
+        let code = item("Query", "Q", NAMESPACES)
+            + &item("Namespace_v1", "NamespaceV1", "    pub name: String,\n");
+        let out = query_data_impl("q", &code).expect("generated");
+        assert!(out.contains("pub fn namespaces(&self)"), "{out}");
+        assert!(out.ends_with("impl crate::QueryData for Q {}\n"), "{out}");
+    }
 }

@@ -20,3 +20,5 @@ pub struct AppInterfaceSettings {
 pub struct AppInterfaceSettingsV1 {
     pub vault: bool,
 }
+
+impl crate::QueryData for AppInterfaceSettings {}

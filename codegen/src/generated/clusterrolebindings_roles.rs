@@ -87,3 +87,5 @@ pub struct UserV1 {
     #[cynic(rename = "github_username")]
     pub github_username: String,
 }
+
+impl crate::QueryData for ClusterrolebindingsRoles {}

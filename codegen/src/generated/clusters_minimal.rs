@@ -47,3 +47,5 @@ impl std::ops::DerefMut for ClusterV1 {
         &mut self.cluster_connection
     }
 }
+
+impl crate::QueryData for ClustersMinimal {}

@@ -22,3 +22,5 @@ pub struct IntegrationV1 {
     pub description: String,
     pub schemas: Vec<String>,
 }
+
+impl crate::QueryData for Integrations {}

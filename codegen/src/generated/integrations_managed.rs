@@ -210,3 +210,5 @@ pub enum SubShardingV12 {
 #[derive(cynic::Scalar, Debug, Clone)]
 #[cynic(graphql_type = "JSON")]
 pub struct Json(pub String);
+
+impl crate::QueryData for IntegrationsManaged {}

@@ -85,3 +85,5 @@ pub struct UserV1 {
     #[cynic(rename = "github_username")]
     pub github_username: String,
 }
+
+impl crate::QueryData for OpenshiftGroupsRoles {}

@@ -294,3 +294,21 @@ pub enum NamespaceOpenshiftResourceV12 {
 #[derive(cynic::Scalar, Debug, Clone)]
 #[cynic(graphql_type = "JSON")]
 pub struct Json(pub String);
+
+impl OpenshiftResourcesNamespaces {
+    /// The queried namespaces (none when the answer has none).
+    pub fn namespaces(&self) -> &[NamespaceV1] {
+        self.namespaces.as_deref().unwrap_or_default()
+    }
+}
+
+impl crate::QueryData for OpenshiftResourcesNamespaces {
+    fn namespace_clusters(&self) -> Option<Vec<&str>> {
+        Some(
+            self.namespaces()
+                .iter()
+                .map(|ns| ns.cluster.name.as_str())
+                .collect(),
+        )
+    }
+}

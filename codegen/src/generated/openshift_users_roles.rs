@@ -119,3 +119,5 @@ pub enum ClusterAuthV12 {
     #[cynic(fallback)]
     Unknown,
 }
+
+impl crate::QueryData for OpenshiftUsersRoles {}

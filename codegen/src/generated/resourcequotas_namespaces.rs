@@ -56,3 +56,21 @@ pub struct ResourceValuesV1 {
     pub cpu: Option<String>,
     pub memory: Option<String>,
 }
+
+impl ResourceQuotasNamespaces {
+    /// The queried namespaces (none when the answer has none).
+    pub fn namespaces(&self) -> &[NamespaceV1] {
+        self.namespaces.as_deref().unwrap_or_default()
+    }
+}
+
+impl crate::QueryData for ResourceQuotasNamespaces {
+    fn namespace_clusters(&self) -> Option<Vec<&str>> {
+        Some(
+            self.namespaces()
+                .iter()
+                .map(|ns| ns.cluster.name.as_str())
+                .collect(),
+        )
+    }
+}

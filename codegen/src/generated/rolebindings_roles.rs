@@ -104,3 +104,21 @@ pub struct NamespaceV12 {
 pub struct ClusterV12 {
     pub name: String,
 }
+
+impl RolebindingsRoles {
+    /// The queried namespaces (none when the answer has none).
+    pub fn namespaces(&self) -> &[NamespaceV1] {
+        self.namespaces.as_deref().unwrap_or_default()
+    }
+}
+
+impl crate::QueryData for RolebindingsRoles {
+    fn namespace_clusters(&self) -> Option<Vec<&str>> {
+        Some(
+            self.namespaces()
+                .iter()
+                .map(|ns| ns.cluster.name.as_str())
+                .collect(),
+        )
+    }
+}

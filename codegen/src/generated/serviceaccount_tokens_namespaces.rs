@@ -48,3 +48,21 @@ pub struct NamespaceV12 {
     pub delete: Option<bool>,
     pub cluster: ClusterConnection,
 }
+
+impl ServiceAccountTokensNamespaces {
+    /// The queried namespaces (none when the answer has none).
+    pub fn namespaces(&self) -> &[NamespaceV1] {
+        self.namespaces.as_deref().unwrap_or_default()
+    }
+}
+
+impl crate::QueryData for ServiceAccountTokensNamespaces {
+    fn namespace_clusters(&self) -> Option<Vec<&str>> {
+        Some(
+            self.namespaces()
+                .iter()
+                .map(|ns| ns.cluster.name.as_str())
+                .collect(),
+        )
+    }
+}

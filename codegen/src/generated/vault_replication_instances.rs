@@ -148,3 +148,5 @@ pub enum VaultReplicationPathsV12 {
     #[cynic(fallback)]
     Unknown,
 }
+
+impl crate::QueryData for VaultReplicationInstances {}

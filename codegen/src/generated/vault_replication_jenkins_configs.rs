@@ -42,3 +42,5 @@ pub struct JenkinsInstanceV1 {
 pub struct AppV1 {
     pub name: String,
 }
+
+impl crate::QueryData for VaultReplicationJenkinsConfigs {}

@@ -23,7 +23,7 @@ use qontract_gql_bindings::clusterrolebindings_roles::{
 use qontract_openshift_rolebindings::bindings::{self, BindingKind, RoleKind};
 use qontract_realize::{Declared, DesiredInventory, NamespaceFilter};
 use qontract_resource_inventory::CLUSTER_SCOPE_NAMESPACE;
-use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
+use qontract_runtime::{DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-clusterrolebindings";
@@ -135,23 +135,21 @@ impl InventoryIntegration for OpenshiftClusterRolebindings {
     type Args = NoArgs;
     type Query = ClusterrolebindingsRoles;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str = "Configures ClusterRolebindings in OpenShift clusters.";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
-    // Upstream has no early-exit desired state for this integration (and no sharding).
-    const EARLY_EXIT: bool = false;
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Configures ClusterRolebindings in OpenShift clusters.",
+        version: VERSION,
+        managed_types: &[MANAGED_TYPE],
+        // Upstream has no early-exit desired state for this integration (and no sharding).
+        early_exit: false,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    async fn desired(
-        _: &RunContext,
-        data: &ClusterrolebindingsRoles,
-        scope: &NamespaceFilter,
-        _: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
         let filter = Filter {
-            scope: scope.clone(),
+            scope: input.scope.clone(),
             today: bindings::today_utc(),
         };
+        let data = input.data;
         Ok(desired_state(
             data.roles.as_deref().unwrap_or_default(),
             data.clusters.as_deref().unwrap_or_default(),

@@ -13,8 +13,8 @@ pub mod desired;
 
 use clap::Args;
 use qontract_gql_bindings::limitranges_namespaces::LimitRangesNamespaces;
-use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
-use qontract_runtime::{ArgsOf, InventoryIntegration, RunContext};
+use qontract_realize::{DesiredInventory, RealizeOptions};
+use qontract_runtime::{ArgsOf, DesiredInput, IntegrationInfo, InventoryIntegration};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-limitranges";
@@ -52,27 +52,16 @@ impl InventoryIntegration for OpenshiftLimitRanges {
     type Args = OpenshiftLimitRangesArgs;
     type Query = LimitRangesNamespaces;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str = "Create the LimitRange declared by each namespace's limitRanges";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Create the LimitRange declared by each namespace's limitRanges",
+        version: VERSION,
+        managed_types: &[MANAGED_TYPE],
+        streamed_by_cluster: true,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    /// Streamed cluster by cluster: a namespace's desired state depends on its own data only.
-    fn clusters(data: &LimitRangesNamespaces, scope: &NamespaceFilter) -> Option<Vec<String>> {
-        let namespaces = data.namespaces.iter().flatten();
-        Some(scope.clusters(namespaces.map(|ns| ns.cluster.name.as_str())))
-    }
-
-    async fn desired(
-        _: &RunContext,
-        data: &LimitRangesNamespaces,
-        scope: &NamespaceFilter,
-        _: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
-        Ok(desired::desired_state(
-            data.namespaces.as_deref().unwrap_or_default(),
-            scope,
-        ))
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
+        Ok(desired::desired_state(input.data.namespaces(), input.scope))
     }
 
     fn realize_options(args: &ArgsOf<Self>) -> RealizeOptions {

@@ -12,8 +12,8 @@
 pub mod desired;
 
 use qontract_gql_bindings::namespaces_minimal::NamespacesMinimal;
-use qontract_realize::{DesiredNamespaces, NamespaceFilter};
-use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
+use qontract_realize::DesiredNamespaces;
+use qontract_runtime::{DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs};
 
 /// Integration name (also the `integrations_v1` entry).
 pub const NAME: &str = "openshift-namespaces";
@@ -26,23 +26,17 @@ impl InventoryIntegration for OpenshiftNamespaces {
     type Args = NoArgs;
     type Query = NamespacesMinimal;
     type Desired = DesiredNamespaces;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str =
-        "Create the namespaces declared in app-interface and delete those marked delete: true";
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Create the namespaces declared in app-interface and delete those marked \
+                delete: true",
+        ..IntegrationInfo::new(NAME)
+    };
 
-    async fn desired(
-        _: &RunContext,
-        data: &NamespacesMinimal,
-        scope: &NamespaceFilter,
-        args: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredNamespaces> {
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredNamespaces> {
         let filter = desired::Filter {
-            scope: scope.clone(),
-            internal: args.target.scope.internal(),
+            scope: input.scope.clone(),
+            internal: input.args.target.scope.internal(),
         };
-        Ok(desired::desired_state(
-            data.namespaces.as_deref().unwrap_or_default(),
-            &filter,
-        ))
+        Ok(desired::desired_state(input.data.namespaces(), &filter))
     }
 }

@@ -13,8 +13,8 @@
 pub mod desired;
 
 use qontract_gql_bindings::network_policies_namespaces::NetworkPoliciesNamespaces;
-use qontract_realize::{DesiredInventory, NamespaceFilter};
-use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
+use qontract_realize::DesiredInventory;
+use qontract_runtime::{DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-network-policies";
@@ -33,26 +33,18 @@ impl InventoryIntegration for OpenshiftNetworkPolicies {
     type Args = NoArgs;
     type Query = NetworkPoliciesNamespaces;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str = "Create a NetworkPolicy admitting ingress from each namespace listed in networkPoliciesAllow";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Create a NetworkPolicy admitting ingress from each namespace listed in \
+                networkPoliciesAllow",
+        version: VERSION,
+        managed_types: &[MANAGED_TYPE],
+        // A namespace's desired state depends on its own data only (a source namespace on
+        // another cluster is an error).
+        streamed_by_cluster: true,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    /// Streamed cluster by cluster: a namespace's desired state depends on its own data only.
-    fn clusters(data: &NetworkPoliciesNamespaces, scope: &NamespaceFilter) -> Option<Vec<String>> {
-        let namespaces = data.namespaces.iter().flatten();
-        Some(scope.clusters(namespaces.map(|ns| ns.cluster.name.as_str())))
-    }
-
-    async fn desired(
-        _: &RunContext,
-        data: &NetworkPoliciesNamespaces,
-        scope: &NamespaceFilter,
-        _: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
-        Ok(desired::desired_state(
-            data.namespaces.as_deref().unwrap_or_default(),
-            scope,
-        ))
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
+        Ok(desired::desired_state(input.data.namespaces(), input.scope))
     }
 }

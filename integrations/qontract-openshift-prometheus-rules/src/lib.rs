@@ -7,8 +7,8 @@
 
 use qontract_openshift_resources::NamespacesQuery;
 use qontract_openshift_resources::desired::{self, Filter, Providers};
-use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
-use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
+use qontract_realize::{DesiredInventory, RealizeOptions};
+use qontract_runtime::{ArgsOf, DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-prometheus-rules";
@@ -30,24 +30,19 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
     type Args = NoArgs;
     type Query = NamespacesQuery;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str =
-        "Apply the prometheus-rule openshiftResources declared on namespaces as PrometheusRules";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &MANAGED_TYPES;
-    const EARLY_EXIT: bool = false;
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Apply the prometheus-rule openshiftResources declared on namespaces as \
+                PrometheusRules",
+        version: VERSION,
+        managed_types: &MANAGED_TYPES,
+        early_exit: false,
+        // As openshift-resources.
+        streamed_by_cluster: true,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    /// Streamed cluster by cluster, as openshift-resources.
-    fn clusters(query: &NamespacesQuery, scope: &NamespaceFilter) -> Option<Vec<String>> {
-        Some(query.clusters(scope))
-    }
-
-    async fn desired(
-        _: &RunContext,
-        query: &NamespacesQuery,
-        scope: &NamespaceFilter,
-        _: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
+        let query = input.data;
         let filter = Filter {
             providers: Providers {
                 resource: false,
@@ -57,7 +52,7 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
             managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
             repo_url: desired::repo_url(query.data.settings.as_deref()),
             templates: query.templates.clone(),
-            scope: scope.clone(),
+            scope: input.scope.clone(),
         };
         qontract_openshift_resources::desired_state_blocking(
             query.namespaces.clone(),

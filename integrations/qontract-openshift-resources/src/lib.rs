@@ -18,8 +18,11 @@ use std::sync::Arc;
 use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceV1, OpenshiftResourcesNamespaces,
 };
-use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
-use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, Query, RunContext};
+use qontract_realize::{DesiredInventory, RealizeOptions};
+use qontract_runtime::{
+    ArgsOf, DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs, Query, QueryData,
+    RunContext,
+};
 use serde::Deserialize as _;
 
 /// CLI name (and `integrations_v1` entry).
@@ -53,11 +56,14 @@ impl Query for NamespacesQuery {
     }
 }
 
-impl NamespacesQuery {
-    /// The clusters of the run's namespaces: the units of a run streamed cluster by cluster
-    /// (the desired state of a namespace depends on its own data only).
-    pub fn clusters(&self, scope: &NamespaceFilter) -> Vec<String> {
-        scope.clusters(self.namespaces.iter().map(|ns| ns.cluster.name.as_str()))
+impl QueryData for NamespacesQuery {
+    fn namespace_clusters(&self) -> Option<Vec<&str>> {
+        Some(
+            self.namespaces
+                .iter()
+                .map(|ns| ns.cluster.name.as_str())
+                .collect(),
+        )
     }
 }
 
@@ -272,35 +278,30 @@ impl InventoryIntegration for OpenshiftResources {
     type Args = NoArgs;
     type Query = NamespacesQuery;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str =
-        "Apply the openshiftResources declared on namespaces (resource, resource-template)";
-    const VERSION: &'static str = desired::INTEGRATION_VERSION;
-    const ANNOTATION_NAME: &'static str = desired::ANNOTATION_NAME;
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Apply the openshiftResources declared on namespaces (resource, resource-template)",
+        version: desired::INTEGRATION_VERSION,
+        annotation_name: desired::ANNOTATION_NAME,
+        // The desired state of a namespace depends on its own data only.
+        streamed_by_cluster: true,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    async fn desired(
-        _: &RunContext,
-        query: &NamespacesQuery,
-        scope: &NamespaceFilter,
-        _: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
+        let query = input.data;
         let filter = desired::Filter {
             repo_url: desired::repo_url(query.data.settings.as_deref()),
             templates: query.templates.clone(),
-            scope: scope.clone(),
+            scope: input.scope.clone(),
             ..Default::default()
         };
         desired_state_blocking(
             query.namespaces.clone(),
             filter,
-            Self::ANNOTATION_NAME,
-            Self::VERSION,
+            Self::INFO.annotation_name,
+            Self::INFO.version,
         )
         .await
-    }
-
-    fn clusters(query: &NamespacesQuery, scope: &NamespaceFilter) -> Option<Vec<String>> {
-        Some(query.clusters(scope))
     }
 
     fn realize_options(_: &ArgsOf<Self>) -> RealizeOptions {

@@ -19,8 +19,8 @@ pub mod desired;
 
 use clap::Args;
 use qontract_gql_bindings::rolebindings_roles::RolebindingsRoles;
-use qontract_realize::{DesiredInventory, NamespaceFilter};
-use qontract_runtime::{ArgsOf, InventoryIntegration, RunContext};
+use qontract_realize::DesiredInventory;
+use qontract_runtime::{DesiredInput, IntegrationInfo, InventoryIntegration};
 
 /// CLI name, also the `qontract.integration` annotation of the objects.
 pub const NAME: &str = "openshift-rolebindings";
@@ -63,26 +63,23 @@ impl InventoryIntegration for OpenshiftRolebindings {
     type Args = OpenshiftRolebindingsArgs;
     type Query = RolebindingsRoles;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str =
-        "Bind the users of every role to the ClusterRoles their namespace access grants";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Bind the users of every role to the ClusterRoles their namespace access grants",
+        version: VERSION,
+        managed_types: &[MANAGED_TYPE],
+        ..IntegrationInfo::new(NAME)
+    };
 
-    async fn desired(
-        _: &RunContext,
-        data: &RolebindingsRoles,
-        scope: &NamespaceFilter,
-        args: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
         let filter = desired::Filter {
-            scope: scope.clone(),
+            scope: input.scope.clone(),
             today: desired::today_utc(),
-            support_role_ref: args.extra.support_role_ref,
+            support_role_ref: input.args.extra.support_role_ref,
         };
+        let roles = input.data.roles.as_deref().unwrap_or_default();
         Ok(desired::desired_state(
-            data.roles.as_deref().unwrap_or_default(),
-            data.namespaces.as_deref().unwrap_or_default(),
+            roles,
+            input.data.namespaces(),
             &filter,
         ))
     }

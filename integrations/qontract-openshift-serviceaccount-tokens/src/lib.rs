@@ -32,9 +32,10 @@ use std::collections::BTreeMap;
 use clap::Args;
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_gql_bindings::serviceaccount_tokens_namespaces::ServiceAccountTokensNamespaces;
-use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
+use qontract_realize::{DesiredInventory, RealizeOptions};
 use qontract_runtime::{
-    ArgsOf, InventoryIntegration, Realizable, RealizeTarget, RunContext, RunOutcome,
+    DesiredInput, IntegrationInfo, InventoryIntegration, Realizable, RealizeTarget, RunContext,
+    RunOutcome,
 };
 
 pub use desired::{ReadSecretsError, SecretsByNamespace, desired_state};
@@ -103,26 +104,22 @@ impl InventoryIntegration for OpenshiftServiceAccountTokens {
     type Args = ServiceAccountTokensArgs;
     type Query = ServiceAccountTokensNamespaces;
     type Desired = TokensDesired;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str = "Use OpenShift ServiceAccount tokens across namespaces/clusters";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
-    const EARLY_EXIT: bool = false;
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Use OpenShift ServiceAccount tokens across namespaces/clusters",
+        version: VERSION,
+        managed_types: &[MANAGED_TYPE],
+        early_exit: false,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    async fn desired(
-        ctx: &RunContext,
-        data: &ServiceAccountTokensNamespaces,
-        scope: &NamespaceFilter,
-        args: &ArgsOf<Self>,
-    ) -> anyhow::Result<TokensDesired> {
-        let internal = args.target.scope.internal();
-        let namespaces =
-            desired::canonicalize(data.namespaces.as_deref().unwrap_or_default(), scope);
-        let secrets = read_service_account_secrets(ctx, &namespaces, internal).await?;
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<TokensDesired> {
+        let internal = input.args.target.scope.internal();
+        let namespaces = desired::canonicalize(input.data.namespaces(), input.scope);
+        let secrets = read_service_account_secrets(input.ctx, &namespaces, internal).await?;
         let inventory = desired_state(&namespaces, internal, &secrets, &mut random_suffix);
         Ok(TokensDesired {
             inventory,
-            vault_output_path: args.extra.vault_output_path.clone(),
+            vault_output_path: input.args.extra.vault_output_path.clone(),
         })
     }
 }

@@ -11,8 +11,8 @@
 pub mod desired;
 
 use qontract_gql_bindings::openshift_resources_namespaces::OpenshiftResourcesNamespaces;
-use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
-use qontract_runtime::{ArgsOf, InventoryIntegration, NoArgs, RunContext};
+use qontract_realize::{DesiredInventory, RealizeOptions};
+use qontract_runtime::{ArgsOf, DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs};
 
 /// CLI name, also the `qontract.integration` annotation of the Secrets.
 pub const NAME: &str = "openshift-vault-secrets";
@@ -32,32 +32,19 @@ impl InventoryIntegration for OpenshiftVaultSecrets {
     type Args = NoArgs;
     type Query = OpenshiftResourcesNamespaces;
     type Desired = DesiredInventory;
-    const NAME: &'static str = NAME;
-    const ABOUT: &'static str =
-        "Create a Secret for every vault-secret openshiftResource declared on namespaces";
-    const VERSION: &'static str = VERSION;
-    const MANAGED_TYPES: &'static [&'static str] = &[MANAGED_TYPE];
-    const EARLY_EXIT: bool = false;
+    const INFO: IntegrationInfo = IntegrationInfo {
+        about: "Create a Secret for every vault-secret openshiftResource declared on namespaces",
+        version: VERSION,
+        managed_types: &[MANAGED_TYPE],
+        early_exit: false,
+        streamed_by_cluster: true,
+        ..IntegrationInfo::new(NAME)
+    };
 
-    /// Streamed cluster by cluster: a namespace's desired state depends on its own data only.
-    fn clusters(
-        data: &OpenshiftResourcesNamespaces,
-        scope: &NamespaceFilter,
-    ) -> Option<Vec<String>> {
-        let namespaces = data.namespaces.iter().flatten();
-        Some(scope.clusters(namespaces.map(|ns| ns.cluster.name.as_str())))
-    }
-
-    async fn desired(
-        ctx: &RunContext,
-        data: &OpenshiftResourcesNamespaces,
-        scope: &NamespaceFilter,
-        _: &ArgsOf<Self>,
-    ) -> anyhow::Result<DesiredInventory> {
-        let declared =
-            desired::declared_secrets(data.namespaces.as_deref().unwrap_or_default(), scope);
-        let secrets = ctx.secrets.reader().await?;
-        Ok(desired::desired_state(declared, secrets.as_ref(), ctx.thread_pool_size).await)
+    async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
+        let declared = desired::declared_secrets(input.data.namespaces(), input.scope);
+        let secrets = input.ctx.secrets.reader().await?;
+        Ok(desired::desired_state(declared, secrets.as_ref(), input.ctx.thread_pool_size).await)
     }
 
     /// Upstream orb.fetch_current_state: ArgoCD Operator objects are not read.

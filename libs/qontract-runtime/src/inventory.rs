@@ -1,16 +1,19 @@
 //! Integrations that are a typed query and a desired-state function: the namespace-scoped
 //! integrations (openshift-resources, -vault-secrets, -routes, -namespaces, ...).
 //!
-//! Such an integration implements [`InventoryIntegration`] (its query, its desired state, its
-//! constants) and gets [`Integration`] from the blanket impl here: the arguments every
-//! namespace-scoped integration takes ([`TargetArgs`]), the query, the [`NamespaceFilter`] of
-//! the run, the desired state, the early-exit desired state, one shard per cluster for
+//! Such an integration implements [`InventoryIntegration`] (its query, its desired-state
+//! function, its [`IntegrationInfo`]) and gets [`Integration`] from the blanket impl here: the
+//! arguments every namespace-scoped integration takes ([`TargetArgs`]), the query, the
+//! [`NamespaceFilter`] of the run, the desired state (of each cluster in turn when the run is
+//! streamed cluster by cluster), the early-exit desired state, one shard per cluster for
 //! `--check-only-affected-shards`, and the realization of the plan, which the desired-state
 //! type brings ([`Realizable`], implemented by `qontract-realize`).
 
 use std::future::Future;
 
+use anyhow::Context as _;
 use clap::{Args, FromArgMatches};
+use qontract_gql_bindings::QueryData;
 use serde::de::DeserializeOwned;
 
 use crate::integration::{DesiredStateShardConfig, Integration, RunContext, RunOutcome};
@@ -109,7 +112,7 @@ impl NamespaceFilter {
 
     /// The clusters among `clusters` this run may reach (`--cluster-name`), sorted, once
     /// each: the units of a run streamed cluster by cluster
-    /// ([`InventoryIntegration::clusters`]).
+    /// ([`IntegrationInfo::streamed_by_cluster`]).
     pub fn clusters<'a>(&self, clusters: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let set: std::collections::BTreeSet<&str> = clusters
             .into_iter()
@@ -153,15 +156,16 @@ impl NamespaceFilter {
 
 /// A query an integration's desired state is built from. Every generated query operation
 /// (`qontract-gql-bindings`, a cynic `QueryBuilder<()>`) is one; an integration that needs
-/// more than the typed data (e.g. the raw JSON its templates see) implements it itself.
-pub trait Query: Sized + Send + 'static {
+/// more than the typed data (e.g. the raw JSON its templates see) implements it itself, and
+/// [`QueryData`] (whose `namespace_clusters` gives the clusters of a streamed run).
+pub trait Query: QueryData + Sized + Send + 'static {
     /// Run the query of this run.
     fn fetch(ctx: &RunContext) -> impl Future<Output = anyhow::Result<Self>> + Send;
 }
 
 impl<Q> Query for Q
 where
-    Q: cynic::QueryBuilder<()> + DeserializeOwned + Send + 'static,
+    Q: cynic::QueryBuilder<()> + QueryData + DeserializeOwned + Send + 'static,
 {
     async fn fetch(ctx: &RunContext) -> anyhow::Result<Self> {
         Ok(ctx.gql.run(Q::build(())).await?)
@@ -208,7 +212,7 @@ pub trait Realizable: Send + Sized + 'static {
     /// state of one of `clusters` (each called once, in order, a few clusters in flight), so
     /// that memory is bounded by the clusters in flight rather than by the estate. Deletes are
     /// decided over the whole run. The default refuses: only desired states that implement it
-    /// may be streamed (see [`InventoryIntegration::clusters`]).
+    /// may be streamed (see [`IntegrationInfo::streamed_by_cluster`]).
     fn realize_streamed<B, F>(
         ctx: &RunContext,
         target: RealizeTarget,
@@ -233,8 +237,74 @@ pub trait Realizable: Send + Sized + 'static {
 /// The arguments of an inventory integration `T`.
 pub type ArgsOf<T> = InventoryArgs<<T as InventoryIntegration>::Args>;
 
-/// An integration that is its query, its desired-state function and its constants; the
-/// blanket [`Integration`] impl does the rest (see the module documentation).
+/// What an [`InventoryIntegration`] is called and how it runs: its constants, written as
+/// `IntegrationInfo { about: "...", managed_types: &[...], ..IntegrationInfo::new(NAME) }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntegrationInfo {
+    /// CLI name, e.g. `openshift-limitranges`; also the `integrations_v1` entry name.
+    pub name: &'static str,
+    /// One-line description for `--help` (required: an integration without one does not
+    /// compile).
+    pub about: &'static str,
+    /// Version recorded in `qontract.integration_version` (only the major is compared) and
+    /// part of the extended early exit cache key, as upstream's `QONTRACT_INTEGRATION_VERSION`
+    /// (default `0.1.0`).
+    pub version: &'static str,
+    /// Name written in the `qontract.integration` annotation (default: the CLI name;
+    /// upstream's may differ, e.g. `openshift_resources`).
+    pub annotation_name: &'static str,
+    /// The types managed in every managed namespace, when fixed (default empty: from the data).
+    pub managed_types: &'static [&'static str],
+    /// Whether `--early-exit-compare-sha` compares the desired state (and
+    /// `--check-only-affected-shards` runs one cluster at a time); `false`: always run
+    /// (default `true`).
+    pub early_exit: bool,
+    /// Whether the run is streamed cluster by cluster (default `false`: one desired state for
+    /// the whole run). When set, [`InventoryIntegration::desired`] is called with the scope
+    /// narrowed to each cluster of the query's namespaces in turn
+    /// ([`QueryData::namespace_clusters`]) and [`Realizable::realize_streamed`] realizes them,
+    /// so that memory is bounded by the clusters in flight, not by the estate. Only for
+    /// integrations whose desired state of a cluster does not depend on other clusters' data.
+    pub streamed_by_cluster: bool,
+}
+
+impl IntegrationInfo {
+    /// The integration `name` with every other field at its default.
+    pub const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            about: "",
+            version: "0.1.0",
+            annotation_name: name,
+            managed_types: &[],
+            early_exit: true,
+            streamed_by_cluster: false,
+        }
+    }
+}
+
+/// What [`InventoryIntegration::desired`] builds a desired state from.
+pub struct DesiredInput<'a, T: InventoryIntegration + ?Sized> {
+    /// The run's context (GraphQL client, secrets, thread pool size, ...).
+    pub ctx: &'a RunContext,
+    /// The query's data.
+    pub data: &'a T::Query,
+    /// The namespaces the desired state is of (narrowed to one cluster in a streamed run).
+    pub scope: &'a NamespaceFilter,
+    /// The run's arguments.
+    pub args: &'a ArgsOf<T>,
+}
+
+impl<T: InventoryIntegration + ?Sized> Clone for DesiredInput<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: InventoryIntegration + ?Sized> Copy for DesiredInput<'_, T> {}
+
+/// An integration that is its query, its desired-state function and its [`IntegrationInfo`];
+/// the blanket [`Integration`] impl does the rest (see the module documentation).
 pub trait InventoryIntegration: Send + Sync + 'static {
     /// The integration's own arguments ([`NoArgs`] for none); [`TargetArgs`] come first.
     type Args: Args + FromArgMatches + Clone + Send + Sync + 'static;
@@ -243,42 +313,16 @@ pub trait InventoryIntegration: Send + Sync + 'static {
     /// The desired state, which knows how it is realized.
     type Desired: Realizable;
 
-    /// CLI name, e.g. `openshift-limitranges`; also the `integrations_v1` entry name.
-    const NAME: &'static str;
-    /// One-line description for `--help`.
-    const ABOUT: &'static str;
-    /// Version recorded in `qontract.integration_version` (only the major is compared) and
-    /// part of the extended early exit cache key, as upstream's `QONTRACT_INTEGRATION_VERSION`.
-    const VERSION: &'static str = "0.1.0";
-    /// Name written in the `qontract.integration` annotation (upstream's may differ from the
-    /// CLI name, e.g. `openshift_resources`).
-    const ANNOTATION_NAME: &'static str = Self::NAME;
-    /// The types managed in every managed namespace, when fixed (empty: from the data).
-    const MANAGED_TYPES: &'static [&'static str] = &[];
-    /// Whether `--early-exit-compare-sha` compares the desired state (and
-    /// `--check-only-affected-shards` runs one cluster at a time); `false`: always run.
-    const EARLY_EXIT: bool = true;
+    /// Name, description, version, annotation, managed types and how it runs.
+    const INFO: IntegrationInfo;
 
-    /// The desired state of `scope` from the query's data. Async so that an integration can
-    /// read secrets or render templates on a blocking thread; most only call a pure function.
-    /// Called once per cluster (scope narrowed to it) when [`Self::clusters`] says so.
+    /// The desired state of `input.scope` from the query's data. Async so that an integration
+    /// can read secrets or render templates on a blocking thread; most only call a pure
+    /// function. Called once per cluster (scope narrowed to it) when
+    /// [`IntegrationInfo::streamed_by_cluster`].
     fn desired(
-        ctx: &RunContext,
-        data: &Self::Query,
-        scope: &NamespaceFilter,
-        args: &ArgsOf<Self>,
+        input: DesiredInput<'_, Self>,
     ) -> impl Future<Output = anyhow::Result<Self::Desired>> + Send;
-
-    /// The clusters of this run, when its desired state can be built and realized one cluster
-    /// at a time (the run is then streamed: [`Self::desired`] is called with the scope narrowed
-    /// to each cluster in turn and [`Realizable::realize_streamed`] realizes them, so memory is
-    /// bounded by the clusters in flight, not by the estate). `None` (the default): one
-    /// desired state for the whole run. Only for integrations whose desired state of a
-    /// cluster does not depend on other clusters' data.
-    fn clusters(data: &Self::Query, scope: &NamespaceFilter) -> Option<Vec<String>> {
-        let _ = (data, scope);
-        None
-    }
 
     /// How the plan is made (default: the desired state's defaults).
     fn realize_options(args: &ArgsOf<Self>) -> <Self::Desired as Realizable>::Options {
@@ -294,43 +338,80 @@ pub trait InventoryIntegration: Send + Sync + 'static {
     }
 
     /// The early-exit desired state. Default: the desired state's
-    /// [`Realizable::early_exit_state`] when [`Self::EARLY_EXIT`], else `None`.
+    /// [`Realizable::early_exit_state`] when [`IntegrationInfo::early_exit`], else `None`.
     fn early_exit_desired_state(
         ctx: &RunContext,
         args: &ArgsOf<Self>,
     ) -> impl Future<Output = anyhow::Result<Option<serde_json::Value>>> + Send {
         async move {
-            if !Self::EARLY_EXIT {
+            if !Self::INFO.early_exit {
                 return Ok(None);
             }
             let data = Self::Query::fetch(ctx).await?;
-            let scope = NamespaceFilter::new(Self::NAME, &args.target, ctx.shard);
-            let desired = Self::desired(ctx, &data, &scope, args).await?;
+            let scope = NamespaceFilter::new(Self::INFO.name, &args.target, ctx.shard);
+            let input = DesiredInput {
+                ctx,
+                data: &data,
+                scope: &scope,
+                args,
+            };
+            let desired = Self::desired(input).await?;
             Ok(Some(desired.early_exit_state()))
         }
     }
 }
 
+/// The clusters of a run streamed cluster by cluster ([`IntegrationInfo::streamed_by_cluster`]):
+/// those of the query's namespaces that `scope` reaches; `None` for a run in one piece.
+fn streamed_clusters<T: InventoryIntegration>(
+    data: &T::Query,
+    scope: &NamespaceFilter,
+) -> anyhow::Result<Option<Vec<String>>> {
+    if !T::INFO.streamed_by_cluster {
+        return Ok(None);
+    }
+    let clusters = data.namespace_clusters().with_context(|| {
+        format!(
+            "{}: streamed cluster by cluster, but its query does not select namespaces with \
+             their cluster",
+            T::INFO.name
+        )
+    })?;
+    Ok(Some(scope.clusters(clusters)))
+}
+
 impl<T: InventoryIntegration> Integration for T {
     type Args = ArgsOf<T>;
-    const NAME: &'static str = T::NAME;
-    const ABOUT: &'static str = T::ABOUT;
-    const VERSION: &'static str = T::VERSION;
+    const NAME: &'static str = T::INFO.name;
+    const ABOUT: &'static str = {
+        assert!(
+            !T::INFO.about.is_empty(),
+            "IntegrationInfo::about is the one-line description of --help"
+        );
+        T::INFO.about
+    };
+    const VERSION: &'static str = T::INFO.version;
 
     async fn run(ctx: RunContext, args: Self::Args) -> anyhow::Result<RunOutcome> {
         let data = T::Query::fetch(&ctx).await?;
-        let scope = NamespaceFilter::new(T::NAME, &args.target, ctx.shard);
+        let scope = NamespaceFilter::new(T::INFO.name, &args.target, ctx.shard);
         let target = RealizeTarget {
-            integration: T::NAME,
-            annotation_name: T::ANNOTATION_NAME,
-            version: T::VERSION,
-            managed_types: T::MANAGED_TYPES,
+            integration: T::INFO.name,
+            annotation_name: T::INFO.annotation_name,
+            version: T::INFO.version,
+            managed_types: T::INFO.managed_types,
             show_unchanged: args.target.show_unchanged,
             internal: args.target.scope.internal(),
         };
-        let (outcome, warnings) = match T::clusters(&data, &scope) {
+        let input = DesiredInput {
+            ctx: &ctx,
+            data: &data,
+            scope: &scope,
+            args: &args,
+        };
+        let (outcome, warnings) = match streamed_clusters::<T>(&data, &scope)? {
             None => {
-                let desired = T::desired(&ctx, &data, &scope, &args).await?;
+                let desired = T::desired(input).await?;
                 let warnings = T::warnings_after_clean_run(&desired, &args);
                 let outcome = desired
                     .realize(&ctx, target, T::realize_options(&args))
@@ -341,20 +422,24 @@ impl<T: InventoryIntegration> Integration for T {
                 // Each cluster's warnings, in cluster order as a whole run's (clusters finish
                 // in any order).
                 let warnings = std::sync::Mutex::new(std::collections::BTreeMap::new());
-                let (ctx, data, scope, args, warnings_ref) =
-                    (&ctx, &data, &scope, &args, &warnings);
+                let warnings_ref = &warnings;
                 let build = move |cluster: String| async move {
-                    let desired = T::desired(ctx, data, &scope.for_cluster(&cluster), args).await?;
-                    let unit_warnings = T::warnings_after_clean_run(&desired, args);
+                    let scope = input.scope.for_cluster(&cluster);
+                    let desired = T::desired(DesiredInput {
+                        scope: &scope,
+                        ..input
+                    })
+                    .await?;
+                    let unit_warnings = T::warnings_after_clean_run(&desired, input.args);
                     if let Ok(mut all) = warnings_ref.lock() {
                         all.insert(cluster, unit_warnings);
                     }
                     Ok(desired)
                 };
                 let outcome = T::Desired::realize_streamed(
-                    ctx,
+                    &ctx,
                     target,
-                    T::realize_options(args),
+                    T::realize_options(&args),
                     clusters,
                     build,
                 )
@@ -380,7 +465,7 @@ impl<T: InventoryIntegration> Integration for T {
 
     fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
         // One shard per cluster; upstream's sharded_run_review accepts at most two.
-        T::EARLY_EXIT.then_some(DesiredStateShardConfig { max_shards: 2 })
+        T::INFO.early_exit.then_some(DesiredStateShardConfig { max_shards: 2 })
     }
 
     fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
@@ -409,6 +494,23 @@ mod tests {
         }
     }
 
+    impl QueryData for Data {}
+
+    /// Namespaces, by the name of their cluster.
+    struct Namespaces(Vec<&'static str>);
+
+    impl Query for Namespaces {
+        async fn fetch(_: &RunContext) -> anyhow::Result<Self> {
+            Ok(Namespaces(Vec::new()))
+        }
+    }
+
+    impl QueryData for Namespaces {
+        fn namespace_clusters(&self) -> Option<Vec<&str>> {
+            Some(self.0.clone())
+        }
+    }
+
     struct Desired;
 
     impl Realizable for Desired {
@@ -432,17 +534,14 @@ mod tests {
         type Args = ExtraArgs;
         type Query = Data;
         type Desired = Desired;
-        const NAME: &'static str = "sharded";
-        const ABOUT: &'static str = "test";
-        const VERSION: &'static str = "1.9.3";
-        const ANNOTATION_NAME: &'static str = "sharded_annotation";
+        const INFO: IntegrationInfo = IntegrationInfo {
+            about: "test",
+            version: "1.9.3",
+            annotation_name: "sharded_annotation",
+            ..IntegrationInfo::new("sharded")
+        };
 
-        async fn desired(
-            _: &RunContext,
-            _: &Data,
-            _: &NamespaceFilter,
-            _: &ArgsOf<Self>,
-        ) -> anyhow::Result<Desired> {
+        async fn desired(_: DesiredInput<'_, Self>) -> anyhow::Result<Desired> {
             Ok(Desired)
         }
     }
@@ -453,16 +552,31 @@ mod tests {
         type Args = NoArgs;
         type Query = Data;
         type Desired = Desired;
-        const NAME: &'static str = "always-runs";
-        const ABOUT: &'static str = "test";
-        const EARLY_EXIT: bool = false;
+        const INFO: IntegrationInfo = IntegrationInfo {
+            about: "test",
+            early_exit: false,
+            ..IntegrationInfo::new("always-runs")
+        };
 
-        async fn desired(
-            _: &RunContext,
-            _: &Data,
-            _: &NamespaceFilter,
-            _: &ArgsOf<Self>,
-        ) -> anyhow::Result<Desired> {
+        async fn desired(_: DesiredInput<'_, Self>) -> anyhow::Result<Desired> {
+            Ok(Desired)
+        }
+    }
+
+    /// Streamed cluster by cluster, over the clusters of `Q`'s namespaces.
+    struct Streamed<Q>(std::marker::PhantomData<Q>);
+
+    impl<Q: Query + Sync> InventoryIntegration for Streamed<Q> {
+        type Args = NoArgs;
+        type Query = Q;
+        type Desired = Desired;
+        const INFO: IntegrationInfo = IntegrationInfo {
+            about: "test",
+            streamed_by_cluster: true,
+            ..IntegrationInfo::new("streamed")
+        };
+
+        async fn desired(_: DesiredInput<'_, Self>) -> anyhow::Result<Desired> {
             Ok(Desired)
         }
     }
@@ -484,7 +598,28 @@ mod tests {
         let spec = crate::IntegrationSpec::of::<AlwaysRuns>();
         assert_eq!((spec.name, spec.version), ("always-runs", "0.1.0"));
         assert_eq!(spec.shard_config(), None);
-        assert_eq!(AlwaysRuns::ANNOTATION_NAME, "always-runs");
+        assert_eq!(AlwaysRuns::INFO.annotation_name, "always-runs");
+    }
+
+    #[test]
+    fn a_streamed_run_is_one_unit_per_cluster_of_the_querys_namespaces() {
+        let scope = NamespaceFilter::default();
+        let data = Namespaces(vec!["c2", "c1", "c2"]);
+        let clusters = streamed_clusters::<Streamed<Namespaces>>(&data, &scope).expect("listed");
+        assert_eq!(clusters, Some(vec!["c1".to_owned(), "c2".to_owned()]));
+        // --cluster-name narrows the units.
+        let one = NamespaceFilter {
+            cluster_name: Some("c2".into()),
+            ..scope.clone()
+        };
+        let clusters = streamed_clusters::<Streamed<Namespaces>>(&data, &one).expect("listed");
+        assert_eq!(clusters, Some(vec!["c2".to_owned()]));
+        // Not streamed: one unit, whatever the query.
+        assert_eq!(streamed_clusters::<Sharded>(&Data, &scope).expect("one"), None);
+        // Streamed over a query that does not select namespaces: an error, not a silent
+        // whole-estate run.
+        let err = streamed_clusters::<Streamed<Data>>(&Data, &scope).unwrap_err();
+        assert!(err.to_string().starts_with("streamed: "), "{err}");
     }
 
     #[test]

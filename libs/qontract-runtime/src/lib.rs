@@ -32,9 +32,10 @@ pub use integration::{
     DesiredStateShardConfig, Integration, IntegrationSpec, PlanOutput, RunContext, RunOutcome,
 };
 pub use inventory::{
-    ArgsOf, ClusterScope, InventoryArgs, InventoryIntegration, NamespaceFilter, NoArgs, Query,
-    Realizable, RealizeTarget, TargetArgs,
+    ArgsOf, ClusterScope, DesiredInput, IntegrationInfo, InventoryArgs, InventoryIntegration,
+    NamespaceFilter, NoArgs, Query, Realizable, RealizeTarget, TargetArgs,
 };
+pub use qontract_gql_bindings::QueryData;
 pub use runner::{Cli, DAEMON_COMMAND, EmbeddedTransportFactory, ToolSpec};
 pub use secrets::SecretsProvider;
 pub use single::main_single;
