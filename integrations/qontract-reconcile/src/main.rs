@@ -18,6 +18,11 @@ mod explain;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // No transparent huge pages for this process: with THP set to `always` (common on
+    // distribution kernels) mimalloc's segments are backed by 2 MiB pages, which the kernel
+    // zeroes on first touch: a medium dry run spent more time zeroing pages than planning,
+    // and its RSS counted whole huge pages. Refused (old kernel, seccomp): run with THP.
+    let _ = nix::sys::prctl::set_thp_disable(true);
     let mut cli = Cli::new("qontract-reconcile", integrations());
     cli.tools.push(explain::spec());
     cli.main()
