@@ -599,8 +599,14 @@ mod query_data_tests {
             )
             + &item("Cluster_v1", "ClusterConnection", "    pub name: String,\n");
         let out = query_data_impl("q", &code).expect("generated");
-        assert!(out.contains("pub fn namespaces(&self) -> &[NamespaceV1]"), "{out}");
-        assert!(out.contains("impl crate::QueryData for Q {\nfn namespace_clusters"), "{out}");
+        assert!(
+            out.contains("pub fn namespaces(&self) -> &[NamespaceV1]"),
+            "{out}"
+        );
+        assert!(
+            out.contains("impl crate::QueryData for Q {\nfn namespace_clusters"),
+            "{out}"
+        );
         assert!(out.contains("ns.cluster.name.as_str()"), "{out}");
     }
 

@@ -137,11 +137,10 @@ impl InventoryIntegration for OpenshiftClusterRolebindings {
     type Desired = DesiredInventory;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Configures ClusterRolebindings in OpenShift clusters.",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         // Upstream has no early-exit desired state for this integration (and no sharding).
         early_exit: false,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

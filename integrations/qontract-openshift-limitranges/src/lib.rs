@@ -54,10 +54,9 @@ impl InventoryIntegration for OpenshiftLimitRanges {
     type Desired = DesiredInventory;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Create the LimitRange declared by each namespace's limitRanges",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

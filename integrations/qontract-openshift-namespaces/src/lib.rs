@@ -29,7 +29,7 @@ impl InventoryIntegration for OpenshiftNamespaces {
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Create the namespaces declared in app-interface and delete those marked \
                 delete: true",
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, "0.1.0")
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredNamespaces> {

@@ -36,12 +36,11 @@ impl InventoryIntegration for OpenshiftNetworkPolicies {
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Create a NetworkPolicy admitting ingress from each namespace listed in \
                 networkPoliciesAllow",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         // A namespace's desired state depends on its own data only (a source namespace on
         // another cluster is an error).
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

@@ -33,12 +33,11 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Apply the prometheus-rule openshiftResources declared on namespaces as \
                 PrometheusRules",
-        version: VERSION,
         managed_types: &MANAGED_TYPES,
         early_exit: false,
         // As openshift-resources.
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

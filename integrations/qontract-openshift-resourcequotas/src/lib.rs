@@ -35,10 +35,9 @@ impl InventoryIntegration for OpenshiftResourceQuotas {
     type Desired = DesiredInventory;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Create the ResourceQuotas declared by each namespace's quota",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

@@ -280,11 +280,10 @@ impl InventoryIntegration for OpenshiftResources {
     type Desired = DesiredInventory;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Apply the openshiftResources declared on namespaces (resource, resource-template)",
-        version: desired::INTEGRATION_VERSION,
         annotation_name: desired::ANNOTATION_NAME,
         // The desired state of a namespace depends on its own data only.
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, desired::INTEGRATION_VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

@@ -65,9 +65,8 @@ impl InventoryIntegration for OpenshiftRolebindings {
     type Desired = DesiredInventory;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Bind the users of every role to the ClusterRoles their namespace access grants",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

@@ -41,11 +41,10 @@ impl InventoryIntegration for OpenshiftRoutes {
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Apply the route openshiftResources declared on namespaces, with TLS fields from \
                 the secret store",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         early_exit: false,
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

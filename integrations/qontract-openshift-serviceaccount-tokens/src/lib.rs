@@ -106,10 +106,9 @@ impl InventoryIntegration for OpenshiftServiceAccountTokens {
     type Desired = TokensDesired;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Use OpenShift ServiceAccount tokens across namespaces/clusters",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         early_exit: false,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<TokensDesired> {

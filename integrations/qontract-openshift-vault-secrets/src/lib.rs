@@ -34,11 +34,10 @@ impl InventoryIntegration for OpenshiftVaultSecrets {
     type Desired = DesiredInventory;
     const INFO: IntegrationInfo = IntegrationInfo {
         about: "Create a Secret for every vault-secret openshiftResource declared on namespaces",
-        version: VERSION,
         managed_types: &[MANAGED_TYPE],
         early_exit: false,
         streamed_by_cluster: true,
-        ..IntegrationInfo::new(NAME)
+        ..IntegrationInfo::new(NAME, VERSION)
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {

@@ -238,7 +238,8 @@ pub trait Realizable: Send + Sized + 'static {
 pub type ArgsOf<T> = InventoryArgs<<T as InventoryIntegration>::Args>;
 
 /// What an [`InventoryIntegration`] is called and how it runs: its constants, written as
-/// `IntegrationInfo { about: "...", managed_types: &[...], ..IntegrationInfo::new(NAME) }`.
+/// `IntegrationInfo { about: "...", managed_types: &[...], ..IntegrationInfo::new(NAME,
+/// VERSION) }`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IntegrationInfo {
     /// CLI name, e.g. `openshift-limitranges`; also the `integrations_v1` entry name.
@@ -247,8 +248,7 @@ pub struct IntegrationInfo {
     /// compile).
     pub about: &'static str,
     /// Version recorded in `qontract.integration_version` (only the major is compared) and
-    /// part of the extended early exit cache key, as upstream's `QONTRACT_INTEGRATION_VERSION`
-    /// (default `0.1.0`).
+    /// part of the extended early exit cache key, as upstream's `QONTRACT_INTEGRATION_VERSION`.
     pub version: &'static str,
     /// Name written in the `qontract.integration` annotation (default: the CLI name;
     /// upstream's may differ, e.g. `openshift_resources`).
@@ -269,12 +269,12 @@ pub struct IntegrationInfo {
 }
 
 impl IntegrationInfo {
-    /// The integration `name` with every other field at its default.
-    pub const fn new(name: &'static str) -> Self {
+    /// The integration `name` at `version`, with every other field at its default.
+    pub const fn new(name: &'static str, version: &'static str) -> Self {
         Self {
             name,
             about: "",
-            version: "0.1.0",
+            version,
             annotation_name: name,
             managed_types: &[],
             early_exit: true,
@@ -465,7 +465,9 @@ impl<T: InventoryIntegration> Integration for T {
 
     fn desired_state_shard_config() -> Option<DesiredStateShardConfig> {
         // One shard per cluster; upstream's sharded_run_review accepts at most two.
-        T::INFO.early_exit.then_some(DesiredStateShardConfig { max_shards: 2 })
+        T::INFO
+            .early_exit
+            .then_some(DesiredStateShardConfig { max_shards: 2 })
     }
 
     fn args_for_shard(mut args: Self::Args, shard: &str) -> Self::Args {
@@ -536,9 +538,8 @@ mod tests {
         type Desired = Desired;
         const INFO: IntegrationInfo = IntegrationInfo {
             about: "test",
-            version: "1.9.3",
             annotation_name: "sharded_annotation",
-            ..IntegrationInfo::new("sharded")
+            ..IntegrationInfo::new("sharded", "1.9.3")
         };
 
         async fn desired(_: DesiredInput<'_, Self>) -> anyhow::Result<Desired> {
@@ -555,7 +556,7 @@ mod tests {
         const INFO: IntegrationInfo = IntegrationInfo {
             about: "test",
             early_exit: false,
-            ..IntegrationInfo::new("always-runs")
+            ..IntegrationInfo::new("always-runs", "0.1.0")
         };
 
         async fn desired(_: DesiredInput<'_, Self>) -> anyhow::Result<Desired> {
@@ -573,7 +574,7 @@ mod tests {
         const INFO: IntegrationInfo = IntegrationInfo {
             about: "test",
             streamed_by_cluster: true,
-            ..IntegrationInfo::new("streamed")
+            ..IntegrationInfo::new("streamed", "0.1.0")
         };
 
         async fn desired(_: DesiredInput<'_, Self>) -> anyhow::Result<Desired> {
@@ -615,7 +616,10 @@ mod tests {
         let clusters = streamed_clusters::<Streamed<Namespaces>>(&data, &one).expect("listed");
         assert_eq!(clusters, Some(vec!["c2".to_owned()]));
         // Not streamed: one unit, whatever the query.
-        assert_eq!(streamed_clusters::<Sharded>(&Data, &scope).expect("one"), None);
+        assert_eq!(
+            streamed_clusters::<Sharded>(&Data, &scope).expect("one"),
+            None
+        );
         // Streamed over a query that does not select namespaces: an error, not a silent
         // whole-estate run.
         let err = streamed_clusters::<Streamed<Data>>(&Data, &scope).unwrap_err();
