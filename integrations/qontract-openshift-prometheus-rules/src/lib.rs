@@ -41,7 +41,7 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
-        let query = input.data;
+        let queried = input.data.namespaces_of(input.ctx, input.scope).await?;
         let filter = Filter {
             providers: Providers {
                 resource: false,
@@ -49,12 +49,12 @@ impl InventoryIntegration for OpenshiftPrometheusRules {
                 prometheus_rule: true,
             },
             managed_types_override: Some(MANAGED_TYPES.iter().map(|t| (*t).to_owned()).collect()),
-            repo_url: desired::repo_url(query.data.settings.as_deref()),
-            templates: query.templates.clone(),
+            repo_url: queried.repo_url,
+            templates: queried.templates,
             scope: input.scope.clone(),
         };
         qontract_openshift_resources::desired_state_blocking(
-            query.namespaces.clone(),
+            queried.namespaces,
             filter,
             NAME,
             VERSION,

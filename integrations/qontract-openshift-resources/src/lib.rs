@@ -18,7 +18,7 @@ use std::sync::Arc;
 use qontract_gql_bindings::openshift_resources_namespaces::{
     NamespaceV1, OpenshiftResourcesNamespaces,
 };
-use qontract_realize::{DesiredInventory, RealizeOptions};
+use qontract_realize::{DesiredInventory, NamespaceFilter, RealizeOptions};
 use qontract_runtime::{
     ArgsOf, DesiredInput, IntegrationInfo, InventoryIntegration, NoArgs, Query, QueryData,
     RunContext,
@@ -32,39 +32,85 @@ pub const NAME: &str = "openshift-resources";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OpenshiftResources;
 
-/// The namespaces query of a run with what its templates are rendered with
-/// ([`query_namespaces`]).
+/// What a run of openshift-resources (or -prometheus-rules) queries up front: the clusters of
+/// the declared namespaces, a small answer. The namespaces themselves, with every resource's
+/// content, are queried per cluster when that cluster's desired state is built
+/// ([`NamespacesQuery::namespaces_of`]), so that a run holds one cluster's answer at a time.
 #[derive(Debug)]
 pub struct NamespacesQuery {
-    /// The typed query (its namespaces moved to `namespaces`).
-    pub data: OpenshiftResourcesNamespaces,
-    /// The queried namespaces, shared by the clusters of a run streamed cluster by cluster.
-    pub namespaces: Arc<Vec<NamespaceV1>>,
-    /// The namespaces as queried and the renderer of the run's templates.
-    pub templates: desired::TemplateInputs,
+    /// The cluster of every declared namespace.
+    pub clusters: Vec<String>,
 }
+
+/// The clusters of the declared namespaces (the units of a run streamed cluster by cluster).
+const NAMESPACE_CLUSTERS_QUERY: &str = "query OpenshiftResourcesClusters {\n  namespaces: namespaces_v1 {\n    cluster {\n      name\n    }\n  }\n}\n";
 
 impl Query for NamespacesQuery {
     async fn fetch(ctx: &RunContext) -> anyhow::Result<Self> {
-        let (mut data, templates) = query_namespaces(ctx).await?;
-        let namespaces = Arc::new(data.namespaces.take().unwrap_or_default());
-        Ok(Self {
-            data,
-            namespaces,
-            templates,
-        })
+        let data = ctx
+            .gql
+            .query(&qontract_gql::GqlRequest::new(NAMESPACE_CLUSTERS_QUERY))
+            .await?;
+        let clusters = raw_namespaces(&data)
+            .iter()
+            .filter_map(|ns| ns.pointer("/cluster/name")?.as_str().map(str::to_owned))
+            .collect();
+        Ok(Self { clusters })
     }
 }
 
 impl QueryData for NamespacesQuery {
     fn namespace_clusters(&self) -> Option<Vec<&str>> {
-        Some(
-            self.namespaces
-                .iter()
-                .map(|ns| ns.cluster.name.as_str())
-                .collect(),
-        )
+        Some(self.clusters.iter().map(String::as_str).collect())
     }
+}
+
+/// The namespaces of one run's scope as queried, with what their templates are rendered with.
+#[derive(Debug)]
+pub struct ScopeNamespaces {
+    /// The settings' `repoUrl` (base of PrometheusRule `html_url` annotations).
+    pub repo_url: Option<String>,
+    /// The queried namespaces.
+    pub namespaces: Arc<Vec<NamespaceV1>>,
+    /// The namespaces as queried and the renderer of the run's templates.
+    pub templates: desired::TemplateInputs,
+}
+
+impl NamespacesQuery {
+    /// The namespaces of `scope`: of its cluster only when it names one (a streamed run's
+    /// cluster, or `--cluster-name`), narrowed by qontract-server itself (the `filter`
+    /// argument, `{cluster: {filter: {name: ...}}}`); every namespace otherwise.
+    pub async fn namespaces_of(
+        &self,
+        ctx: &RunContext,
+        scope: &NamespaceFilter,
+    ) -> anyhow::Result<ScopeNamespaces> {
+        let (mut data, templates) = query_namespaces(ctx, scope.cluster_name.as_deref()).await?;
+        Ok(ScopeNamespaces {
+            repo_url: desired::repo_url(data.settings.as_deref()),
+            namespaces: Arc::new(data.namespaces.take().unwrap_or_default()),
+            templates,
+        })
+    }
+}
+
+/// `query` with its root `namespaces_v1` listing narrowed to the namespaces of `cluster`
+/// (qontract-server's `filter` argument on datafile listings; the answer is the namespaces
+/// whose `cluster.name` is `cluster`, as the client-side `--cluster-name` check keeps).
+pub fn narrowed_to_cluster(query: &str, cluster: &str) -> anyhow::Result<String> {
+    const ROOT: &str = "namespaces_v1 {";
+    let mut found = query.match_indices(ROOT);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        anyhow::bail!("the namespaces query has no single `{ROOT}` listing to narrow to a cluster");
+    };
+    // A JSON string is a GraphQL string literal (same escapes).
+    let name = serde_json::to_string(cluster)?;
+    let at = at + "namespaces_v1".len();
+    Ok(format!(
+        "{}(filter: {{cluster: {{filter: {{name: {name}}}}}}}){}",
+        &query[..at],
+        &query[at..]
+    ))
 }
 
 /// The namespaces query of a run, typed, with what its templates are rendered with: the
@@ -74,12 +120,17 @@ impl QueryData for NamespacesQuery {
 /// (`tokio::task::spawn_blocking`): template helpers block on the runtime.
 pub async fn query_namespaces(
     ctx: &RunContext,
+    cluster: Option<&str>,
 ) -> anyhow::Result<(OpenshiftResourcesNamespaces, desired::TemplateInputs)> {
     use cynic::QueryBuilder;
+    let narrow = |query: String| match cluster {
+        Some(cluster) => narrowed_to_cluster(&query, cluster),
+        None => Ok(query),
+    };
     // The typed operation's own document, so that the JSON decodes into the typed bindings.
     let operation = OpenshiftResourcesNamespaces::build(());
     let request = qontract_gql::GqlRequest {
-        query: operation.query,
+        query: narrow(operation.query)?,
         variables: None,
         operation_name: operation.operation_name.map(|n| n.into_owned()),
     };
@@ -108,7 +159,9 @@ pub async fn query_namespaces(
         drop(data);
         match ctx
             .gql
-            .query(&qontract_gql::GqlRequest::new(UPSTREAM_NAMESPACES_QUERY))
+            .query(&qontract_gql::GqlRequest::new(narrow(
+                UPSTREAM_NAMESPACES_QUERY.to_owned(),
+            )?))
             .await
         {
             Ok(mut upstream) => in_order_of(&paths, take_raw_namespaces(&mut upstream)),
@@ -287,15 +340,15 @@ impl InventoryIntegration for OpenshiftResources {
     };
 
     async fn desired(input: DesiredInput<'_, Self>) -> anyhow::Result<DesiredInventory> {
-        let query = input.data;
+        let queried = input.data.namespaces_of(input.ctx, input.scope).await?;
         let filter = desired::Filter {
-            repo_url: desired::repo_url(query.data.settings.as_deref()),
-            templates: query.templates.clone(),
+            repo_url: queried.repo_url,
+            templates: queried.templates,
             scope: input.scope.clone(),
             ..Default::default()
         };
         desired_state_blocking(
-            query.namespaces.clone(),
+            queried.namespaces,
             filter,
             Self::INFO.annotation_name,
             Self::INFO.version,
@@ -386,6 +439,29 @@ mod template_input_tests {
         assert_eq!(super::raw_namespaces(&data), &[json!({"name": "a"})]);
         let data = json!({"namespaces": [{"name": "b"}]});
         assert_eq!(super::raw_namespaces(&data), &[json!({"name": "b"})]);
+    }
+
+    #[test]
+    fn a_cluster_narrows_the_root_namespaces_listing_of_both_queries() {
+        use cynic::QueryBuilder;
+        let ours = super::OpenshiftResourcesNamespaces::build(()).query;
+        for query in [ours.as_str(), super::UPSTREAM_NAMESPACES_QUERY] {
+            let narrowed = super::narrowed_to_cluster(query, "app-sre-prod-01").expect("narrows");
+            assert!(
+                narrowed.contains(
+                    r#"namespaces_v1(filter: {cluster: {filter: {name: "app-sre-prod-01"}}}) {"#
+                ),
+                "{narrowed}"
+            );
+            assert_eq!(
+                narrowed.len(),
+                query.len() + 56,
+                "only the argument is added"
+            );
+        }
+        let quoted = super::narrowed_to_cluster("{ namespaces_v1 { name } }", "a\"b").unwrap();
+        assert!(quoted.contains(r#"{name: "a\"b"}"#), "{quoted}");
+        assert!(super::narrowed_to_cluster("{ clusters_v1 { name } }", "c").is_err());
     }
 
     #[test]
