@@ -66,6 +66,10 @@ impl PlanOutput for PrintedPlan<'_> {
     fn json(&self) -> serde_json::Value {
         render_json(self.plan, None)
     }
+
+    fn write_json(&self, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+        Ok(qontract_resource_inventory::write_json(self.plan, out)?)
+    }
 }
 
 /// The engine's metrics (`qontract_reconcile_openshift_resource_inventory` and the action

@@ -32,4 +32,4 @@ pub use plan::{
     Action, Phase, Plan, PlanOptions, PlanSummary, PlannedAction, Planner, Reason, compute_plan,
     kind_rank,
 };
-pub use render::{TableOptions, render_json, render_table};
+pub use render::{TableOptions, render_json, render_table, write_json};

@@ -101,6 +101,30 @@ fn reason_label(action: &PlannedAction) -> String {
     }
 }
 
+/// The JSON document of a plan without desired objects ([`render_json`] with no inventory),
+/// serialized as it is written: a plan of every object of an estate is not first built as a
+/// `Value`.
+pub fn write_json(plan: &Plan, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        summary: crate::plan::PlanSummary,
+        deletion_enabled: bool,
+        deletion_disabled_reason: &'a Option<String>,
+        errors: &'a [crate::inventory::RegisteredError],
+        actions: &'a [PlannedAction],
+    }
+    serde_json::to_writer_pretty(
+        out,
+        &Document {
+            summary: plan.summary(),
+            deletion_enabled: plan.deletion_enabled,
+            deletion_disabled_reason: &plan.deletion_disabled_reason,
+            errors: &plan.errors,
+            actions: &plan.actions,
+        },
+    )
+}
+
 /// Renders the plan as JSON: `summary`, `deletion_enabled`, `deletion_disabled_reason`,
 /// `errors` and `actions`. With an inventory, each create/update carries the redacted desired
 /// object under `desired`.

@@ -220,6 +220,13 @@ pub trait PlanOutput {
     fn table(&self) -> String;
     /// The JSON document.
     fn json(&self) -> serde_json::Value;
+
+    /// Writes the JSON document (pretty-printed) to `out`. Default: [`PlanOutput::json`]; a
+    /// large plan serializes itself straight to `out` instead of building the document.
+    fn write_json(&self, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+        serde_json::to_writer_pretty(&mut *out, &self.json())?;
+        Ok(())
+    }
 }
 
 impl RunContext {
@@ -228,7 +235,14 @@ impl RunContext {
     pub fn print_plan(&self, plan: &dyn PlanOutput) -> anyhow::Result<()> {
         match self.output {
             OutputFormat::Text => print!("{}", plan.table()),
-            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&plan.json())?),
+            OutputFormat::Json => {
+                use std::io::Write as _;
+                let stdout = std::io::stdout();
+                let mut out = std::io::BufWriter::new(stdout.lock());
+                plan.write_json(&mut out)?;
+                writeln!(out)?;
+                out.flush()?;
+            }
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Rendering: the text table and the JSON form, and that Secret values never appear.
 
 use qontract_resource_inventory::{
-    PlanOptions, TableOptions, compute_plan, render_json, render_table,
+    PlanOptions, TableOptions, compute_plan, render_json, render_table, write_json,
 };
 use serde_json::json;
 
@@ -52,6 +52,18 @@ fn table_shows_changes_and_hides_unchanged_by_default() {
         "unchanged ConfigMap hidden:\n{table}"
     );
     insta::assert_snapshot!("table_default", table);
+}
+
+#[test]
+fn the_streamed_json_document_is_the_rendered_one() {
+    let mut inventory = secret_inventory();
+    inventory.register_error(None, "an error, so that deletes are disabled and listed");
+    let plan = compute_plan(&mut inventory, &PlanOptions::default());
+    let mut written = Vec::new();
+    write_json(&plan, &mut written).expect("writes");
+    let rendered = serde_json::to_string_pretty(&render_json(&plan, None)).expect("renders");
+    assert_eq!(String::from_utf8(written).expect("utf-8"), rendered);
+    assert!(!rendered.contains(PASSWORD));
 }
 
 #[test]
