@@ -458,6 +458,13 @@ pub fn build_client(config: kube::Config) -> Result<kube::Client, kube::Error> {
         // only error is a concurrent install, which is as good).
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
+    let mut config = config;
+    if config.accept_invalid_certs && config.root_cert.is_none() {
+        // No certificate is verified: an empty root store instead of the platform verifier,
+        // which reads and parses the system's CA bundle for every client (a third of the CPU
+        // of an openshift-namespaces run over 20 clusters).
+        config.root_cert = Some(Vec::new());
+    }
     let tls = config.rustls_client_config()?;
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
