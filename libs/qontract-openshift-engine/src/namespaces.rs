@@ -614,7 +614,7 @@ mod tests {
     use std::time::Duration;
 
     use qontract_cluster_client::ClusterMap;
-    use qontract_kube_testserver::KubeTestServer;
+    use qontract_kube_testserver::{KubeTestServer, KubeTestServerBuilder};
 
     use super::*;
     use crate::{EngineOptions, RetryPolicy};
@@ -622,8 +622,9 @@ mod tests {
     const ADMIN: &str = "namespaces-admin-token";
     const READER: &str = "namespaces-reader-token";
 
-    fn kube_client(server: &KubeTestServer, token: &str) -> kube::Client {
-        let mut config = kube::Config::new(server.url().parse().expect("server URL"));
+    /// A client of the API server at `url` with `token`.
+    fn kube_client_at(url: &str, token: &str) -> kube::Client {
+        let mut config = kube::Config::new(url.parse().expect("server URL"));
         config.read_timeout = Some(Duration::from_secs(10));
         config.connect_timeout = Some(Duration::from_secs(2));
         config.headers.push((
@@ -631,6 +632,40 @@ mod tests {
             http::HeaderValue::from_str(&format!("Bearer {token}")).expect("header"),
         ));
         kube::Client::try_from(config).expect("kube client")
+    }
+
+    fn kube_client(server: &KubeTestServer, token: &str) -> kube::Client {
+        kube_client_at(&server.url(), token)
+    }
+
+    /// A plain-HTTP test server accepting `ADMIN`, serving Projects when `openshift`, holding
+    /// the namespaces `names`.
+    fn server_builder<S: AsRef<str>>(openshift: bool, names: &[S]) -> KubeTestServerBuilder {
+        names.iter().fold(
+            KubeTestServer::builder()
+                .https(false)
+                .token(ADMIN)
+                .openshift_projects(openshift),
+            |builder, name| builder.seed(namespace(name.as_ref())),
+        )
+    }
+
+    async fn start(builder: KubeTestServerBuilder) -> KubeTestServer {
+        builder.start().await.expect("start the kube test server")
+    }
+
+    /// One client per `(cluster, privileged, client)`.
+    fn cluster_map(clients: Vec<(&str, bool, kube::Client)>) -> ClusterMap {
+        let mut clusters = ClusterMap::default();
+        for (cluster, privileged, client) in clients {
+            clusters.insert(ClusterClient::new(cluster, privileged, client));
+        }
+        clusters
+    }
+
+    /// `appsres01`, read with `ADMIN`'s unprivileged client of `server`.
+    fn one_cluster(server: &KubeTestServer) -> ClusterMap {
+        cluster_map(vec![("appsres01", false, kube_client(server, ADMIN))])
     }
 
     fn options() -> EngineOptions {
@@ -658,6 +693,26 @@ mod tests {
         }
     }
 
+    /// What the report observed of `cluster`'s namespace `name` (which must be declared).
+    fn observed<'a>(
+        report: &'a NamespaceReadReport,
+        cluster: &str,
+        name: &str,
+    ) -> &'a ObservedNamespace {
+        &report.observed[&(cluster.to_owned(), name.to_owned())]
+    }
+
+    /// The report holds one error, for `cluster`, whose message starts with `prefix`.
+    fn assert_one_cluster_error(report: &NamespaceReadReport, cluster: &str, prefix: &str) {
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].cluster.as_deref(), Some(cluster));
+        assert!(
+            report.errors[0].message.starts_with(prefix),
+            "{}",
+            report.errors[0].message
+        );
+    }
+
     /// `(verb, path, user)` of the namespace reads (discovery left out).
     fn namespace_reads(server: &KubeTestServer) -> Vec<(String, String, String)> {
         server
@@ -679,20 +734,13 @@ mod tests {
     #[tokio::test]
     async fn namespaces_are_listed_once_per_cluster_not_read_one_by_one() {
         let count = 2 * LIST_PAGE_SIZE as usize + 100;
-        let mut builder = KubeTestServer::builder().https(false).token(ADMIN);
-        for index in 0..count {
-            builder = builder.seed(namespace(&format!("app-{index:04}")));
-        }
-        let server = builder.start().await.expect("start the kube test server");
-        let mut clusters = ClusterMap::default();
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            false,
-            kube_client(&server, ADMIN),
-        ));
+        let names: Vec<String> = (0..count).map(|index| format!("app-{index:04}")).collect();
+        let server = start(server_builder(false, &names)).await;
+        let clusters = one_cluster(&server);
         let engine = Engine::new(&clusters, options());
-        let mut wanted: Vec<DesiredNamespace> = (0..count)
-            .map(|index| desired("appsres01", &format!("app-{index:04}"), false))
+        let mut wanted: Vec<DesiredNamespace> = names
+            .iter()
+            .map(|name| desired("appsres01", name, false))
             .collect();
         wanted.push(desired("appsres01", "new-one", false));
         wanted.push(desired("appsres01", "new-two", false));
@@ -731,27 +779,12 @@ mod tests {
     /// on OpenShift the list is of `Project`s.
     #[tokio::test]
     async fn a_cluster_admin_namespace_is_listed_with_the_admin_client() {
-        let server = KubeTestServer::builder()
-            .https(false)
-            .token(ADMIN)
-            .readonly_token(READER)
-            .openshift_projects(true)
-            .seed(namespace("app"))
-            .seed(namespace("admin-only"))
-            .start()
-            .await
-            .expect("start the kube test server");
-        let mut clusters = ClusterMap::default();
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            false,
-            kube_client(&server, READER),
-        ));
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            true,
-            kube_client(&server, ADMIN),
-        ));
+        let server =
+            start(server_builder(true, &["app", "admin-only"]).readonly_token(READER)).await;
+        let clusters = cluster_map(vec![
+            ("appsres01", false, kube_client(&server, READER)),
+            ("appsres01", true, kube_client(&server, ADMIN)),
+        ]);
         let engine = Engine::new(&clusters, options());
         let wanted = [
             desired("appsres01", "app", false),
@@ -763,11 +796,18 @@ mod tests {
 
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         assert!(report.openshift.contains("appsres01"));
-        let observed =
-            |name: &str| report.observed[&("appsres01".to_owned(), name.to_owned())].clone();
-        assert_eq!(observed("app"), ObservedNamespace::Present);
-        assert_eq!(observed("admin-only"), ObservedNamespace::Present);
-        assert_eq!(observed("admin-new"), ObservedNamespace::Absent);
+        assert_eq!(
+            observed(&report, "appsres01", "app"),
+            &ObservedNamespace::Present
+        );
+        assert_eq!(
+            observed(&report, "appsres01", "admin-only"),
+            &ObservedNamespace::Present
+        );
+        assert_eq!(
+            observed(&report, "appsres01", "admin-new"),
+            &ObservedNamespace::Absent
+        );
         let mut reads = namespace_reads(&server);
         reads.sort();
         let expected = [
@@ -789,19 +829,8 @@ mod tests {
     /// on its own.
     #[tokio::test]
     async fn a_failed_list_leaves_the_clusters_namespaces_unknown() {
-        let server = KubeTestServer::builder()
-            .https(false)
-            .token(ADMIN)
-            .seed(namespace("app"))
-            .start()
-            .await
-            .expect("start the kube test server");
-        let mut clusters = ClusterMap::default();
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            false,
-            kube_client(&server, ADMIN),
-        ));
+        let server = start(server_builder(false, &["app"])).await;
+        let clusters = one_cluster(&server);
         let engine = Engine::new(&clusters, options());
         server.fail_next("GET /api/v1/namespaces", 403);
 
@@ -812,15 +841,7 @@ mod tests {
             ])
             .await;
 
-        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
-        assert_eq!(report.errors[0].cluster.as_deref(), Some("appsres01"));
-        assert!(
-            report.errors[0]
-                .message
-                .starts_with("error listing Namespaces: "),
-            "{}",
-            report.errors[0].message
-        );
+        assert_one_cluster_error(&report, "appsres01", "error listing Namespaces: ");
         assert!(
             report
                 .observed
@@ -849,32 +870,12 @@ mod tests {
     /// without discovering again. On a plain Kubernetes cluster that request is a 404.
     #[tokio::test]
     async fn only_the_project_api_group_is_discovered() {
-        let openshift = KubeTestServer::builder()
-            .https(false)
-            .token(ADMIN)
-            .openshift_projects(true)
-            .seed(namespace("app"))
-            .start()
-            .await
-            .expect("start the kube test server");
-        let plain = KubeTestServer::builder()
-            .https(false)
-            .token(ADMIN)
-            .seed(namespace("app"))
-            .start()
-            .await
-            .expect("start the kube test server");
-        let mut clusters = ClusterMap::default();
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            false,
-            kube_client(&openshift, ADMIN),
-        ));
-        clusters.insert(ClusterClient::new(
-            "appsres02",
-            false,
-            kube_client(&plain, ADMIN),
-        ));
+        let openshift = start(server_builder(true, &["app"])).await;
+        let plain = start(server_builder(false, &["app"])).await;
+        let clusters = cluster_map(vec![
+            ("appsres01", false, kube_client(&openshift, ADMIN)),
+            ("appsres02", false, kube_client(&plain, ADMIN)),
+        ]);
         let engine = Engine::new(&clusters, options());
         let wanted = [
             desired("appsres01", "app", false),
@@ -935,20 +936,8 @@ mod tests {
     /// namespaces unknown, nothing listed), as a failed discovery was.
     #[tokio::test]
     async fn a_failed_discovery_is_an_error_for_that_cluster() {
-        let server = KubeTestServer::builder()
-            .https(false)
-            .token(ADMIN)
-            .openshift_projects(true)
-            .seed(namespace("app"))
-            .start()
-            .await
-            .expect("start the kube test server");
-        let mut clusters = ClusterMap::default();
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            false,
-            kube_client(&server, ADMIN),
-        ));
+        let server = start(server_builder(true, &["app"])).await;
+        let clusters = one_cluster(&server);
         let engine = Engine::new(&clusters, options());
         server.fail_next("GET /apis/project.openshift.io/v1", 403);
 
@@ -956,17 +945,9 @@ mod tests {
             .read_namespaces(&[desired("appsres01", "app", false)])
             .await;
 
-        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
-        assert_eq!(report.errors[0].cluster.as_deref(), Some("appsres01"));
-        assert!(
-            report.errors[0]
-                .message
-                .starts_with("API discovery failed: "),
-            "{}",
-            report.errors[0].message
-        );
+        assert_one_cluster_error(&report, "appsres01", "API discovery failed: ");
         assert!(matches!(
-            report.observed[&("appsres01".to_owned(), "app".to_owned())],
+            observed(&report, "appsres01", "app"),
             ObservedNamespace::Unknown(_)
         ));
         assert!(namespace_reads(&server).is_empty());
@@ -1006,40 +987,14 @@ mod tests {
     /// one has been asked, so reading them one after the other never gets an answer.
     #[tokio::test]
     async fn clusters_are_read_at_the_same_time() {
-        let first = KubeTestServer::builder()
-            .https(false)
-            .token(ADMIN)
-            .seed(namespace("app"))
-            .start()
-            .await
-            .expect("start the kube test server");
+        let first = start(server_builder(false, &["app"])).await;
         // The second cluster's server: the first one's answers wait for its first request.
-        let second = std::sync::Arc::new(
-            KubeTestServer::builder()
-                .https(false)
-                .token(ADMIN)
-                .start()
-                .await
-                .expect("start the kube test server"),
-        );
+        let second = std::sync::Arc::new(start(server_builder::<&str>(false, &[])).await);
         let proxy = gated_proxy(first.addr(), std::sync::Arc::clone(&second)).await;
-        let mut config = kube::Config::new(proxy.parse().expect("proxy URL"));
-        config.read_timeout = Some(Duration::from_secs(10));
-        config.headers.push((
-            http::header::AUTHORIZATION,
-            http::HeaderValue::from_str(&format!("Bearer {ADMIN}")).expect("header"),
-        ));
-        let mut clusters = ClusterMap::default();
-        clusters.insert(ClusterClient::new(
-            "appsres01",
-            false,
-            kube::Client::try_from(config).expect("kube client"),
-        ));
-        clusters.insert(ClusterClient::new(
-            "appsres02",
-            false,
-            kube_client(&second, ADMIN),
-        ));
+        let clusters = cluster_map(vec![
+            ("appsres01", false, kube_client_at(&proxy, ADMIN)),
+            ("appsres02", false, kube_client(&second, ADMIN)),
+        ]);
         let mut options = options();
         options.concurrency = 2;
         options.retry.max_attempts = 1;
@@ -1054,12 +1009,12 @@ mod tests {
 
         assert!(report.errors.is_empty(), "{:?}", report.errors);
         assert_eq!(
-            report.observed[&("appsres01".to_owned(), "app".to_owned())],
-            ObservedNamespace::Present
+            observed(&report, "appsres01", "app"),
+            &ObservedNamespace::Present
         );
         assert_eq!(
-            report.observed[&("appsres02".to_owned(), "other".to_owned())],
-            ObservedNamespace::Absent
+            observed(&report, "appsres02", "other"),
+            &ObservedNamespace::Absent
         );
         first.shutdown().await;
     }
