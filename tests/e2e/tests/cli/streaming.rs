@@ -1,4 +1,4 @@
-//! A run streamed cluster by cluster (`InventoryIntegration::clusters`, the default for
+//! A run streamed cluster by cluster (`IntegrationInfo::streamed_by_cluster`, set by
 //! openshift-resources): each cluster is read, planned and its creates/updates applied on its
 //! own, but deletes are decided once every cluster is done, so an error on any cluster keeps
 //! every delete from being made (upstream `realize_data` decides `enable_deletion` after the
