@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use qontract_test_support::bundle_server::start_bundle_server;
 use qontract_test_support::copy_dir;
 
 use crate::codegen::{self, Layout};
@@ -179,24 +180,7 @@ fn introspect_reads_the_schema_of_a_live_server() {
     let file = tmp.path().join("bundle.json");
     std::fs::write(&file, qontract_bundler::bundle_to_json(&bundle)).unwrap();
 
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
-                datafiles_file: file,
-                bundle_ttl: std::time::Duration::from_secs(60),
-            });
-            state.reload().unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send(listener.local_addr().unwrap()).unwrap();
-            let _ = axum::serve(listener, qontract_server::router(state)).await;
-        });
-    });
-    let addr = rx.recv().unwrap();
+    let (addr, _state) = start_bundle_server(&file);
     let out = tmp.path().join("introspected.graphql");
     crate::introspect::run(&[
         "--url".to_owned(),

@@ -12,9 +12,13 @@
 //! * [`fixtures`]: app-interface test data shaped like the upstream schemas, typed into any
 //!   query's generated types, and the inventory views unit tests assert on.
 //! * [`shared_dir`]: the read-only reference data (`../shared` beside the workspace).
+//! * [`copy_dir`], [`replace_in_tree`]: a directory tree copied, and edited in place.
+//! * `bundle_server` (feature `bundle-server`): our qontract-server serving a bundle file.
 
 pub mod app_interface;
 pub mod binary;
+#[cfg(feature = "bundle-server")]
+pub mod bundle_server;
 pub mod fixtures;
 pub mod unleash;
 pub use app_interface::{TestAppInterface, output_text};
@@ -50,6 +54,22 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         } else {
             std::fs::copy(entry.path(), &target)
                 .unwrap_or_else(|e| panic!("copying to {}: {e}", target.display()));
+        }
+    }
+}
+
+/// Replace `from` by `to` in every file below `dir` that is text (others are left alone),
+/// e.g. to point copied example data at a test server's URL.
+pub fn replace_in_tree(dir: &std::path::Path, from: &str, to: &str) {
+    let entries =
+        std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.expect("directory entry").path();
+        if path.is_dir() {
+            replace_in_tree(&path, from, to);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            std::fs::write(&path, text.replace(from, to))
+                .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
         }
     }
 }

@@ -1,10 +1,10 @@
 //! Dry run, apply, convergence, resharding and caller isolation on the example app-interface.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use qontract_kube_testserver::KubeTestServer;
-use qontract_test_support::copy_dir;
+use qontract_test_support::{copy_dir, replace_in_tree};
 use serde_json::{Value, json};
 
 const NAMESPACE: &str = "app-sre-integrations";
@@ -20,17 +20,6 @@ fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
-}
-
-fn replace_in_tree(dir: &Path, from: &str, to: &str) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            replace_in_tree(&path, from, to);
-        } else if let Ok(text) = std::fs::read_to_string(&path) {
-            std::fs::write(&path, text.replace(from, to)).unwrap();
-        }
-    }
 }
 
 /// The example app-interface pointed at a fresh sandbox whose integrations namespace exists.

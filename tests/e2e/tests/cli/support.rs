@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use qontract_kube_testserver::{KubeTestServer, KubeTestServerBuilder};
-use qontract_test_support::copy_dir;
+/// Our qontract-server on a free port, serving a bundle file.
+pub(crate) use qontract_test_support::bundle_server::start_bundle_server;
+use qontract_test_support::{copy_dir, replace_in_tree};
 use serde_json::{Value, json};
 
 use qontract_e2e::workspace;
@@ -94,17 +96,6 @@ pub(crate) fn sandbox_with_demo_users() -> KubeTestServerBuilder {
             }));
     }
     builder
-}
-
-fn replace_in_tree(dir: &Path, from: &str, to: &str) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            replace_in_tree(&path, from, to);
-        } else if let Ok(text) = std::fs::read_to_string(&path) {
-            std::fs::write(&path, text.replace(from, to)).unwrap();
-        }
-    }
 }
 
 /// `examples/` and `schemas/` copied into a temporary directory, the sandbox cluster's URL
@@ -233,35 +224,6 @@ pub(crate) fn run_with(config: &Path, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// Our qontract-server on a free port, serving `file` (reloaded with `state.reload()`).
-pub(crate) fn start_bundle_server(
-    file: &Path,
-) -> (
-    std::net::SocketAddr,
-    std::sync::Arc<qontract_server::AppState>,
-) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let file = file.to_owned();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let state = qontract_server::AppState::new(qontract_server::ServerConfig {
-                datafiles_file: file,
-                bundle_ttl: std::time::Duration::from_secs(600),
-            });
-            state.reload().unwrap();
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            tx.send((listener.local_addr().unwrap(), state.clone()))
-                .unwrap();
-            let _ = axum::serve(listener, qontract_server::router(state)).await;
-        });
-    });
-    rx.recv().unwrap()
 }
 
 /// `--dry-run --detailed-exitcode <args>` on the example: it exits `code` and writes nothing
