@@ -2,6 +2,9 @@
 # commands needed (README); `make test` is the test command CI runs (.ci/run).
 .PHONY: demo test check fmt clippy codegen codegen-check build bench services compat
 
+# Where cargo builds (honours CARGO_TARGET_DIR, as cargo does).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
+
 # The README demo: build, start the sandbox API server, dry run / apply / converged dry run of
 # every integration on examples/, stop the sandbox (scripts/demo.sh).
 demo:
@@ -45,7 +48,7 @@ compat:
 	cargo build --bins -p qontract-reconcile -p qontract-server -p qontract-bundler \
 		-p qontract-compat -p qontract-kube-testserver
 	PEER_BIN="$$(sh scripts/install-compat-peer.sh)" && \
-		PATH="$$PEER_BIN:$$PATH" target/debug/qontract-compat $(COMPAT_SCENARIOS)
+		PATH="$$PEER_BIN:$$PATH" $(TARGET_DIR)/debug/qontract-compat $(COMPAT_SCENARIOS)
 
 # Side-by-side benchmark (`cargo xtask bench-e2e`, xtask/src/bench_e2e.rs): our release binaries
 # and the Python qontract-reconcile 0.10.1 (the differential suite's venv and shims) on a
@@ -59,4 +62,4 @@ bench-e2e:
 		-p qontract-kube-testserver
 	PEER_BIN="$$(sh scripts/install-compat-peer.sh)" && \
 		PATH="$$PEER_BIN:$$PATH" cargo xtask bench-e2e --size $(SIZE) --seed $(SEED) \
-		--bin-dir target/release
+		--bin-dir $(TARGET_DIR)/release

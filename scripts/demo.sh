@@ -37,13 +37,14 @@ declare -A APPLIES=([openshift-serviceaccount-tokens]=2)
 
 cargo build -p qontract-reconcile --bin qontract-reconcile \
     -p qontract-kube-testserver --bin kube-testserver
-BIN=target/debug/qontract-reconcile
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+BIN="$TARGET_DIR/debug/qontract-reconcile"
 
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "demo: 127.0.0.1:$PORT is already in use (a sandbox from an earlier run?); stop it first" >&2
     exit 1
 fi
-target/debug/kube-testserver --http --port "$PORT" --token sandbox-token --openshift-users &
+"$TARGET_DIR/debug/kube-testserver" --http --port "$PORT" --token sandbox-token --openshift-users &
 SANDBOX=$!
 trap 'kill "$SANDBOX" 2>/dev/null || true; wait "$SANDBOX" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
