@@ -172,7 +172,10 @@ pub async fn query_namespaces(
                 );
                 tracing::debug!("upstream's namespaces query: {e}");
                 let mut data = ctx.gql.query(&request).await?;
-                prefer_upstream(take_raw_namespaces(&mut data), None)
+                take_raw_namespaces(&mut data)
+                    .iter()
+                    .map(upstream_shape)
+                    .collect()
             }
         }
     } else {
@@ -232,28 +235,6 @@ fn in_order_of(paths: &[&str], upstream: Vec<serde_json::Value>) -> Vec<serde_js
     paths
         .iter()
         .map(|path| by_path.remove(*path).unwrap_or(serde_json::Value::Null))
-        .collect()
-}
-
-/// Every namespace of `ours` (this tool's query result) in [`upstream_shape`], or replaced by
-/// upstream's query result for the same namespace `path` when there is one. Each namespace is
-/// moved, never copied: the whole estate's resource contents are in these documents.
-pub fn prefer_upstream(
-    ours: Vec<serde_json::Value>,
-    upstream: Option<Vec<serde_json::Value>>,
-) -> Vec<serde_json::Value> {
-    let mut by_path: std::collections::HashMap<String, serde_json::Value> = upstream
-        .into_iter()
-        .flatten()
-        .filter_map(|ns| Some((ns.get("path")?.as_str()?.to_owned(), ns)))
-        .collect();
-    ours.into_iter()
-        .map(|ns| {
-            ns.get("path")
-                .and_then(|p| p.as_str())
-                .and_then(|p| by_path.remove(p))
-                .unwrap_or_else(|| upstream_shape(&ns))
-        })
         .collect()
 }
 
@@ -465,17 +446,17 @@ mod template_input_tests {
     }
 
     #[test]
-    fn upstreams_namespace_replaces_ours_by_path() {
-        let ours = vec![
-            json!({"path": "/a.yml", "name": "a"}),
-            json!({"path": "/b.yml", "name": "b"}),
-        ];
+    fn upstreams_namespaces_follow_ours_by_path() {
         let upstream = vec![
             json!({"path": "/b.yml", "name": "b", "cluster": {"spec": {"region": "us-east-1"}}}),
+            json!({"path": "/a.yml", "name": "a"}),
         ];
-        let merged = super::prefer_upstream(ours.clone(), Some(upstream.clone()));
-        assert_eq!(merged, vec![ours[0].clone(), upstream[0].clone()]);
-        assert_eq!(super::prefer_upstream(ours.clone(), None), ours);
+        let ordered = super::in_order_of(&["/a.yml", "/b.yml", "/c.yml"], upstream.clone());
+        // A namespace upstream's answer lacks is null: templates then see the fallback.
+        assert_eq!(
+            ordered,
+            vec![upstream[1].clone(), upstream[0].clone(), json!(null)]
+        );
     }
 
     #[test]

@@ -18,8 +18,8 @@ use futures::StreamExt as _;
 use qontract_cluster_client::{ClusterMap, ClusterMapOptions};
 use qontract_openshift_engine::{ApplyReport, Engine, EngineMetrics, EngineOptions, FetchReport};
 use qontract_resource_inventory::{
-    Action, Phase, Plan, PlanOptions, Planner, Reason, ResourceInventory, TableOptions,
-    compute_plan, render_json, render_table,
+    Action, Phase, Plan, PlanOptions, Planner, ResourceInventory, TableOptions, compute_plan,
+    render_json, render_table,
 };
 use qontract_runtime::{PlanOutput, Realizable, RealizeTarget, RunContext, RunOutcome};
 
@@ -690,7 +690,13 @@ impl RunSetup {
         let engine = Engine::new(&clusters, options);
         let fetched = engine.fetch_current_state(&mut unit).await;
         let gauge = unit.inventory_gauge_samples(self.integration);
-        let mut plan = compute_plan(&mut unit, &self.plan_options);
+        // Deletes are decided over the whole run (see `realize_with`), not by this cluster's
+        // errors alone.
+        let unit_options = PlanOptions {
+            errors_disable_deletes: false,
+            ..self.plan_options.clone()
+        };
+        let plan = compute_plan(&mut unit, &unit_options);
         // Creates and updates now; deletes wait for the run (see `realize_with`).
         let applies = Plan {
             actions: plan
@@ -706,14 +712,6 @@ impl RunSetup {
         let applied = engine
             .apply_plan(&applies, &mut unit, &fetched, self.dry_run)
             .await;
-        // Deletes the unit's own errors disabled are decided again over the whole run.
-        for action in &mut plan.actions {
-            if let Reason::DeletionDisabledByErrors(would) = &mut action.reason {
-                let would = std::mem::replace(would.as_mut(), Reason::UpToDate);
-                action.reason = would;
-                action.action = Action::Delete;
-            }
-        }
         let mut deletes = ResourceInventory::new();
         for action in plan.actions.iter().filter(|a| a.action == Action::Delete) {
             if let Some(current) = unit.get_current(
